@@ -1,0 +1,186 @@
+"""Call-path benchmarks for stacklessxf: prints one ratio per line, each with
+its target.
+
+    python bench/bench_calls.py
+
+1. fib(25): the same function, plain and transformed, timed in turn in the
+   same process; the ratio of the best times.
+2. Recursion 1,000,000 deep through a stackless function (which unwinds into
+   records and resumes from the trampoline many times on the way), time per
+   call, against a plain call of the same function in shallow recursion.
+3. Transform time per function over the test corpus: the median time that
+   applying @stackless takes, measured during a real import of each corpus
+   module.
+"""
+
+import functools
+import os
+import statistics
+import sys
+import time
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+import stacklessxf  # noqa: E402
+from stacklessxf import stackless  # noqa: E402
+
+FIB_N = 25
+FIB_ROUNDS = 7
+FIB_TARGET = 1.15
+
+DEEP_N = 1_000_000
+DEEP_ROUNDS = 3
+SHALLOW_N = 500
+SHALLOW_ROUNDS = 7
+SHALLOW_LOOPS = 200
+DEEP_TARGET = 3.0
+
+TRANSFORM_TARGET_MS = 30.0
+
+
+# -- the functions measured ------------------------------------------------
+# Each pair has the same body; the plain one is what the transformed one is
+# compared against.
+
+
+def fib(n):
+    if n < 2:
+        return n
+    return fib(n - 1) + fib(n - 2)
+
+
+@stackless
+def sfib(n):
+    if n < 2:
+        return n
+    return sfib(n - 1) + sfib(n - 2)
+
+
+def plain_total(xs, i):
+    if i == len(xs):
+        return 0
+    return xs[i] + plain_total(xs, i + 1)
+
+
+@stackless
+def total(xs, i):
+    if i == len(xs):
+        return 0
+    return xs[i] + total(xs, i + 1)
+
+
+# -- measurements ------------------------------------------------------------
+
+
+def timed(fn, *args):
+    start = time.perf_counter()
+    result = fn(*args)
+    return time.perf_counter() - start, result
+
+
+def bench_fib():
+    expected = fib(FIB_N)
+    best_plain = best_stackless = float("inf")
+    for _ in range(FIB_ROUNDS):
+        # Interleaved, so that a slow patch of the machine hits both sides.
+        elapsed, result = timed(fib, FIB_N)
+        best_plain = min(best_plain, elapsed)
+        elapsed, result = timed(sfib, FIB_N)
+        if result != expected:
+            raise AssertionError(f"sfib({FIB_N}) = {result}, expected {expected}")
+        best_stackless = min(best_stackless, elapsed)
+    ratio = best_stackless / best_plain
+    print(
+        f"fib({FIB_N}) transformed/plain: {ratio:.2f}x (target <= {FIB_TARGET:.2f}x)"
+        f"  [plain {best_plain * 1e3:.1f} ms, transformed {best_stackless * 1e3:.1f} ms,"
+        f" best of {FIB_ROUNDS}]"
+    )
+
+
+def bench_deep():
+    xs = list(range(DEEP_N))
+    expected = sum(xs)
+    best_deep = float("inf")
+    for _ in range(DEEP_ROUNDS):
+        elapsed, result = timed(total, xs, 0)
+        if result != expected:
+            raise AssertionError(f"total(...) = {result}, expected {expected}")
+        best_deep = min(best_deep, elapsed)
+    deep_per_call = best_deep / (DEEP_N + 1)
+
+    ys = list(range(SHALLOW_N))
+    expected_shallow = sum(ys)
+    best_shallow = float("inf")
+    for _ in range(SHALLOW_ROUNDS):
+        start = time.perf_counter()
+        for _ in range(SHALLOW_LOOPS):
+            result = plain_total(ys, 0)
+        best_shallow = min(best_shallow, time.perf_counter() - start)
+    if result != expected_shallow:
+        raise AssertionError(f"plain_total(...) = {result}, expected {expected_shallow}")
+    shallow_per_call = best_shallow / (SHALLOW_LOOPS * (SHALLOW_N + 1))
+
+    ratio = deep_per_call / shallow_per_call
+    print(
+        f"recursion {DEEP_N:,} deep, per call, transformed/plain shallow: {ratio:.2f}x"
+        f" (target <= {DEEP_TARGET:.0f}x)"
+        f"  [{deep_per_call * 1e9:.0f} ns vs {shallow_per_call * 1e9:.0f} ns"
+        f" ({SHALLOW_N} deep), result correct]"
+    )
+
+
+class DecorationTimer:
+    """While active, every application of ``stacklessxf.stackless`` (the name
+    a module imports with ``from stacklessxf import stackless``) is timed; the
+    transform runs in full when the decorator is applied."""
+
+    def __init__(self):
+        self.seconds = []
+
+    def __enter__(self):
+        real = self._real = stacklessxf.stackless
+
+        def timed_stackless(function=None, **options):
+            if function is None:
+                return functools.partial(timed_stackless, **options)
+            start = time.perf_counter()
+            try:
+                return real(function, **options)
+            finally:
+                self.seconds.append(time.perf_counter() - start)
+
+        stacklessxf.stackless = timed_stackless
+        return self
+
+    def __exit__(self, *exc_info):
+        stacklessxf.stackless = self._real
+
+
+def bench_transform():
+    from tests import differential
+
+    paths = differential.corpus_paths()
+    with DecorationTimer() as timer:
+        for path in paths:
+            differential.unload_module(differential.load_module(path, plain=False))
+    ms = [s * 1e3 for s in timer.seconds]
+    median = statistics.median(ms)
+    print(
+        f"transform time per function, corpus: median {median:.1f} ms"
+        f" (target <= {TRANSFORM_TARGET_MS:.0f} ms)"
+        f"  [{len(ms)} functions in {len(paths)} modules, first import of each;"
+        f" mean {statistics.mean(ms):.1f} ms, max {max(ms):.1f} ms]"
+    )
+
+
+def main():
+    print(f"stacklessxf {stacklessxf.__version__}, Python {sys.version.split()[0]}")
+    bench_fib()
+    bench_deep()
+    bench_transform()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,12 @@
+"""stacklessxf: a stackless transform for a subset of Python.
+
+``@stackless`` recompiles a function so that any of its activations can stop
+at a call, become a small heap record of its live variables, and be resumed
+later; deep recursion then no longer needs the interpreter's stack.
+"""
+
+from .core import explain, registered_functions, stackless
+from .errors import TransformError
+
+__all__ = ["stackless", "explain", "registered_functions", "TransformError"]
+__version__ = "0.1.0"

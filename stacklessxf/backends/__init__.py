@@ -1,0 +1,1 @@
+"""Code generators: each turns an analysed function into runnable code."""

@@ -1,0 +1,391 @@
+"""Instrument a function's code object so every may-unwind call can unwind.
+
+CPython's own compiler produced the function's instructions; the control
+flow, closures, exception handling and line numbers stay exactly as it made
+them.  At each may-unwind call the backend adds a zero-cost exception-table
+entry whose handler, when an :class:`Unwind` passes (or the interpreter
+refuses to start the call at its recursion limit), copies the live locals and
+the value-stack items beneath the call into a record and hands the record on.
+A resume entry per call site restores those values and jumps back in just
+after the call (or, for a call that never started, just before it).
+"""
+
+import sys
+
+from bytecode import Bytecode, CellVar, FreeVar, Instr, Label, TryBegin, TryEnd
+
+from ...errors import TransformError
+from ...runtime.records import DEPTH_UNWIND, UNBOUND, ResumeSite, Slot, Unwind
+from ...runtime.trampoline import TRANSFORMED_MARKER, mark_transformed, run_unwound
+from . import flow as dataflow
+from . import py311 as ops
+
+if sys.version_info[:2] != (3, 11):  # pragma: no cover - guarded at import
+    raise ImportError("the bytecode backend supports CPython 3.11")
+
+UNWIND_LOCAL = ".sx_unwind"
+HANDLED_LOCAL = ".sx_handled"
+RESUME_ARGS = (".sx_record", ".sx_value", ".sx_error")
+
+
+class CallSite:
+    """One call instruction and what its records hold.  ``rp`` is the
+    analysis' resume point for a may-unwind call; for any other call it is
+    None and the site exists only so that a call the interpreter refuses at
+    its recursion limit can be made again after unwinding."""
+
+    def __init__(self, rp, copy, call):
+        self.rp = rp
+        self.copy = copy
+        self.call = call              # the Instr object (stable across rewrites)
+        loc = call.location
+        self.name = f"rp{rp.id}" if rp is not None else f"call@{loc.lineno}:{loc.col_offset}"
+        self.normal = None            # ResumeSite delivering the call's result
+        self.retry = None             # ResumeSite making the call again
+        self.prefix = ()              # stack items beneath the call
+        self.tail = False
+        self.region_start = None      # Instr starting a re-evaluable callee/args
+        self.spill_names = ()         # locals holding callee/args otherwise
+        self.labels = {}
+
+
+def instrument(function, resume_points, function_info):
+    """Return (code, sites) for ``function`` with ``resume_points``."""
+    bc = Bytecode.from_code(function.__code__, conserve_exception_block_stackdepth=True)
+    instrs = list(bc)
+    sites = _find_call_sites(instrs, resume_points, function_info)
+    if not sites:
+        return function.__code__, []
+    instrs = _make_method_calls_plain(instrs, sites)
+    flow = dataflow.InstructionFlow(instrs)
+    states = dataflow.stack_states(flow, ops)
+    sites += _plain_call_sites(instrs, flow, states, sites)
+    live_in = dataflow.live_variables(flow, ops)
+    bound = dataflow.certainly_bound(flow, ops, bc.argnames)
+    index_of = {id(ins): i for i, ins in enumerate(instrs)}
+    # Zero-argument super() reads the first argument and the __class__ cell
+    # without naming them.
+    always_live = frozenset()
+    if "__class__" in bc.freevars:
+        always_live = frozenset(bc.argnames[:1]) | {("cell", "__class__")}
+    for site in sites:
+        site.freevars = frozenset(bc.freevars)
+        site.always_live = always_live
+        _lay_out(site, index_of[id(site.call)], instrs, flow, states, live_in,
+                 bound, function_info)
+    body = _add_handlers(instrs, flow, sites)
+    code = _assemble(bc, body)
+    for site in sites:
+        for resume_site in (site.normal, site.retry):
+            if resume_site is not None:
+                resume_site.build_resume_code = _resume_builder(bc, body, site)
+    return code, sites
+
+
+# -- finding and describing the call sites ---------------------------------
+
+def _find_call_sites(instrs, resume_points, function_info):
+    by_span = {rp.span: rp for rp in resume_points}
+    copies = {}
+    sites = []
+    for ins in instrs:
+        if isinstance(ins, Instr) and ins.name in ops.CALL_NAMES:
+            loc = ins.location
+            span = (loc.lineno, loc.col_offset, loc.end_lineno, loc.end_col_offset)
+            rp = by_span.get(span)
+            if rp is not None:
+                copy = copies.get(rp.id, 0)
+                copies[rp.id] = copy + 1
+                sites.append(CallSite(rp, copy, ins))
+    missing = [rp for rp in resume_points if rp.id not in copies]
+    if missing:
+        rp = missing[0]
+        raise TransformError(
+            f"the loaded code of {function_info.qualname} has no call matching "
+            f"'{rp.callee}(...)' at this position; was the file edited after "
+            "it was imported?", function_info.filename, rp.span[0], rp.span[1],
+            "call")
+    return sites
+
+
+def _plain_call_sites(instrs, flow, states, may_unwind_sites):
+    """Sites for the other calls whose callee and arguments can be computed
+    again, so that one refused at the recursion limit is retried."""
+    taken = {id(site.call) for site in may_unwind_sites}
+    sites = []
+    for i, ins in enumerate(instrs):
+        if not isinstance(ins, Instr) or ins.name not in ops.CALL_NAMES or id(ins) in taken:
+            continue
+        if states[i] is None:
+            continue
+        prefix = states[i][:-ops.call_segment_size(ins)]
+        if any(kind in (ops.METHOD, ops.MIXED) for kind, _, _ in prefix):
+            continue
+        if _reevaluable_start(instrs, states, len(prefix), i) is not None:
+            sites.append(CallSite(None, 0, ins))
+    return sites
+
+
+def _make_method_calls_plain(instrs, sites):
+    """Rewrite LOAD_METHOD wherever its NULL-or-method output would sit
+    beneath or inside a may-unwind call; repeat until none is left."""
+    while True:
+        flow = dataflow.InstructionFlow(instrs)
+        states = dataflow.stack_states(flow, ops)
+        index_of = {id(ins): i for i, ins in enumerate(instrs)}
+        producers = set()
+        for site in sites:
+            for kind, producer, _ in states[index_of[id(site.call)]]:
+                if kind == ops.METHOD:
+                    producers.add(producer)
+                elif kind == ops.MIXED:
+                    raise TransformError("cannot analyse the value stack at a call")
+        if not producers:
+            return instrs
+        rewritten = []
+        for i, ins in enumerate(instrs):
+            if i in producers:
+                rewritten += ops.method_as_attribute(ins)
+            else:
+                rewritten.append(ins)
+        instrs = rewritten
+
+
+def _lay_out(site, index, instrs, flow, states, live_in, bound, info):
+    stack = states[index]
+    seg = ops.call_segment_size(site.call)
+    site.prefix = tuple(stack[:-seg])
+    site.tail = flow.cover[index] is None and not site.prefix and \
+        ops.is_tail_return(instrs, index)
+    site.cover = flow.cover[index]
+    site.bound = bound[index]
+    after = dataflow.live_after(flow, live_in, index) | site.always_live
+    kind = "tail" if site.tail else None
+    site.normal = _resume_site(info, site, after, retry=False, kind=kind)
+    start = _reevaluable_start(instrs, states, len(site.prefix), index)
+    if start is None and site.rp is None:
+        raise AssertionError("plain call sites are always re-evaluable")
+    if start is not None:
+        site.region_start = instrs[start]
+        retry_live = live_in[start] | site.always_live
+    else:
+        count = ops.spill_count(site.call)
+        site.spill_names = tuple(f".sx_{site.rp.id}_{site.copy}_{k}" for k in range(count))
+        site.bound = site.bound | set(site.spill_names)
+        retry_live = after | set(site.spill_names)
+    site.retry = _resume_site(info, site, retry_live, retry=True)
+
+
+def _reevaluable_start(instrs, states, depth, call_index):
+    """Index where the call's callee and arguments start being computed (the
+    last point before the call with only the prefix on the stack), if that
+    stretch can simply run again; None otherwise."""
+    i = call_index - 1
+    while i >= 0:
+        ins = instrs[i]
+        if not isinstance(ins, Instr) or ins.name not in ops.REEVALUABLE:
+            return None
+        if states[i] is not None and len(states[i]) == depth:
+            return i
+        i -= 1
+    return None
+
+
+def _resume_site(info, site, live, retry, kind=None):
+    slots = [Slot(name, Slot.LOCAL) for name in sorted(n for n in live if isinstance(n, str))]
+    slots += [Slot(name, Slot.CELL) for _, name in sorted(n for n in live if not isinstance(n, str))]
+    exc_prev = [i for i, it in enumerate(site.prefix) if it[0] == ops.EXC_PREV]
+    for position, it in enumerate(site.prefix):
+        if it[0] in (ops.OBJ, ops.EXC_PREV) and position != (exc_prev[0] if exc_prev else None):
+            slots.append(Slot(f"$stack{position}", Slot.STACK, position))
+    if exc_prev:
+        slots.append(Slot("$handled", Slot.HANDLED))
+    if kind is None:
+        kind = "stateful" if slots else "stateless"
+    rp_id = site.rp.id if site.rp is not None else None
+    return ResumeSite(info, rp_id, site.copy, retry, slots, kind, site.name)
+
+
+# -- the instrumented body -----------------------------------------------
+
+def _add_handlers(instrs, flow, sites):
+    """The instruction list with every call site guarded by its handler."""
+    by_call = {id(site.call): site for site in sites}
+    region_starts = {id(s.region_start): s for s in sites if s.region_start is not None}
+    current = {}
+    body, tail = [], []
+    for i, ins in enumerate(instrs):
+        if isinstance(ins, TryBegin):
+            current[ins] = ins
+            body.append(ins)
+            continue
+        if isinstance(ins, TryEnd):
+            body.append(TryEnd(current.get(ins.entry, ins.entry)))
+            continue
+        site = region_starts.get(id(ins))
+        if site is not None:
+            site.labels["retry"] = Label()
+            _place_label(body, site.labels["retry"])
+        site = by_call.get(id(ins))
+        if site is None:
+            body.append(ins)
+            continue
+        if site.spill_names:
+            _insert_spill(body, site)
+        open_entry = flow.cover[i]
+        if open_entry is not None:
+            body.append(TryEnd(current[open_entry]))
+        site.labels["handler"] = Label()
+        guard = TryBegin(site.labels["handler"], False, len(site.prefix))
+        site.labels["after"] = Label()
+        body += [guard, ins, TryEnd(guard), site.labels["after"]]
+        if open_entry is not None:
+            reopened = TryBegin(open_entry.target, open_entry.push_lasti,
+                                open_entry.stack_depth)
+            current[open_entry] = reopened
+            body.append(reopened)
+        tail += _handler(site)
+    return body + tail
+
+
+def _insert_spill(body, site):
+    """Spill the callee and arguments right before the call proper."""
+    loc = site.call.location
+    start = len(body)
+    if site.call.name == "CALL":
+        start = max(i for i, x in enumerate(body)
+                    if isinstance(x, Instr) and x.name == "PRECALL")
+        if isinstance(body[start - 1], Instr) and body[start - 1].name == "KW_NAMES":
+            start -= 1
+    site.labels["call_proper"] = Label()
+    body[start:start] = ops.spill(site.call, site.spill_names, loc) + [site.labels["call_proper"]]
+
+
+def _place_label(body, label):
+    """Append ``label``, ahead of any exception-range starts that directly
+    precede the next instruction: code jumping to the label must pass them."""
+    at = len(body)
+    while at > 0 and isinstance(body[at - 1], TryBegin):
+        at -= 1
+    body.insert(at, label)
+
+
+def _handler(site):
+    p = len(site.prefix)
+    em = ops.Emitter(p + 1, site.call.location)
+    save, passthrough, saved, absorb = Label(), Label(), Label(), Label()
+    em.label(site.labels["handler"])
+    em.dispatch_exception(Unwind, save, passthrough, DEPTH_UNWIND)
+    em.op("LOAD_CONST", DEPTH_UNWIND, 1).op("STORE_FAST", UNWIND_LOCAL, -1)
+    _emit_save(em, site, site.retry)
+    em.op("JUMP_FORWARD", saved)
+    em.depth = p + 1
+    em.label(save).op("STORE_FAST", UNWIND_LOCAL, -1)
+    if not site.tail:
+        _emit_save(em, site, site.normal)
+    em.label(saved)
+    exc_prev = [i for i, it in enumerate(site.prefix) if it[0] == ops.EXC_PREV]
+    if exc_prev:
+        em.restore_exception_state(em.depth - exc_prev[0])
+    em.propagate_or_absorb(UNWIND_LOCAL, TRANSFORMED_MARKER, absorb)
+    em.label(absorb)
+    em.clear_and_run_trampoline(UNWIND_LOCAL, run_unwound, Label())
+    em.depth = p + 1
+    em.label(passthrough)
+    em.covered(site.cover, [Instr("RERAISE", 0, location=site.call.location)])
+    return em.out
+
+
+def _emit_save(em, site, resume_site):
+    """Append ``resume_site``'s record to the unwinding chain; [P] -> [P]."""
+    if any(s.kind == Slot.HANDLED for s in resume_site.slots):
+        em.take_handled_exception(HANDLED_LOCAL)
+    if not resume_site.slots:
+        em.op("LOAD_CONST", resume_site.shared_record, 1)
+    else:
+        em.op("LOAD_CONST", resume_site, 1)
+        for slot in resume_site.slots:
+            _emit_slot_load(em, site, slot)
+        em.op("BUILD_TUPLE", len(resume_site.slots) + 1, -len(resume_site.slots))
+    em.append_to_chain(UNWIND_LOCAL)
+
+
+def _emit_slot_load(em, site, slot):
+    if slot.kind == Slot.LOCAL:
+        if slot.name in site.bound:
+            em.op("LOAD_FAST", slot.name, 1)
+        else:
+            em.guarded_load(slot.name, UNBOUND)
+    elif slot.kind == Slot.CELL:
+        em.op("LOAD_CLOSURE", _cell_ref(site, slot.name), 1)
+    elif slot.kind == Slot.STACK:
+        em.op("COPY", em.depth - slot.position, 1)
+    else:
+        em.op("LOAD_FAST", HANDLED_LOCAL, 1)
+
+
+def _cell_ref(site, name):
+    return FreeVar(name) if name in site.freevars else CellVar(name)
+
+
+def _assemble(bc, body):
+    code = _bytecode_like(bc, body).to_code(compute_exception_stack_depths=False)
+    return mark_transformed(code)
+
+
+def _bytecode_like(bc, instrs):
+    new = Bytecode(instrs)
+    new._copy_attr_from(bc)
+    new.argnames = list(bc.argnames)
+    return new
+
+
+# -- resume entries --------------------------------------------------------
+
+def _resume_builder(bc, body, site):
+    def build(resume_site):
+        new = _bytecode_like(bc, body)
+        instrs, at = ops.resume_prelude(new, RESUME_ARGS)
+        prologue, stubs = _resume_prologue(site, resume_site)
+        new.clear()
+        new.extend(instrs[:at] + prologue + instrs[at:] + stubs)
+        return mark_transformed(new.to_code(compute_exception_stack_depths=False))
+    return build
+
+
+def _resume_prologue(site, resume_site):
+    record, value, error = RESUME_ARGS
+    em = ops.Emitter(0, site.call.location)
+    for index, slot in enumerate(resume_site.slots, start=1):
+        if slot.kind == Slot.LOCAL:
+            em.restore_local(record, index, slot.name,
+                             slot.name not in site.bound, UNBOUND)
+    stack_slots = {s.position: i for i, s in enumerate(resume_site.slots, start=1)
+                   if s.kind == Slot.STACK}
+    for position, (kind, _, const) in enumerate(site.prefix):
+        if kind == ops.NULL:
+            em.op("PUSH_NULL", effect=1)
+        elif kind == ops.CONST:
+            em.op("LOAD_CONST", const, 1)
+        elif position in stack_slots:
+            em.record_item(record, stack_slots[position])
+        else:
+            em.push_current_exception_state()
+    for index, slot in enumerate(resume_site.slots, start=1):
+        if slot.kind == Slot.HANDLED:
+            em.set_handled_exception(record, index)
+    stubs = []
+    if resume_site.retry and site.region_start is not None:
+        em.op("JUMP_FORWARD", site.labels["retry"])
+    elif resume_site.retry:
+        em.out += ops.reload_spilled(site.spill_names, site.call.location)
+        em.op("JUMP_FORWARD", site.labels["call_proper"])
+    else:
+        raise_stub = Label()
+        em.deliver(value, error, site.labels["after"], raise_stub)
+        stub = ops.Emitter(len(site.prefix) + 1, site.call.location)
+        stub.label(raise_stub)
+        stub.covered(site.cover, [Instr("LOAD_FAST", error, location=site.call.location),
+                                  Instr("RAISE_VARARGS", 1, location=site.call.location)])
+        stubs = stub.out
+    return em.out, stubs

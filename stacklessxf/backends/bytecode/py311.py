@@ -1,0 +1,353 @@
+"""What the bytecode backend knows about CPython 3.11's instruction set.
+
+Everything that depends on the interpreter version lives here: how each
+instruction moves the value stack (at the level of detail the backend needs),
+where a call's own stack items start, and the instruction sequences the
+backend emits.  A later CPython gets a sibling module with the same names.
+"""
+
+from bytecode import CellVar, FreeVar, Instr, Label, TryBegin, TryEnd
+
+# Kinds of value-stack items.  Only NULL (a C NULL the interpreter keeps for
+# calls) and METHOD (a NULL-or-method pushed by LOAD_METHOD) need care: a NULL
+# cannot be copied into a record.  CONST items are pushed again on resume
+# instead of being saved.  EXC_PREV is the exception state an ``except``
+# block restores when it ends.
+NULL, METHOD, CONST, OBJ, EXC_PREV, MIXED = (
+    "null", "method", "const", "obj", "exc_prev", "mixed")
+
+CALL_NAMES = frozenset({"CALL", "CALL_FUNCTION_EX"})
+
+# Instructions that can be run a second time with the same inputs to rebuild
+# a call's callee and arguments, when the call has to be retried because the
+# interpreter refused to start it at the recursion limit.
+REEVALUABLE = frozenset({
+    "NOP", "LOAD_FAST", "LOAD_CONST", "LOAD_GLOBAL", "LOAD_DEREF",
+    "LOAD_CLASSDEREF", "PUSH_NULL", "LOAD_ATTR", "SWAP", "BINARY_OP",
+    "BINARY_SUBSCR", "UNARY_NEGATIVE", "UNARY_NOT", "UNARY_INVERT",
+    "UNARY_POSITIVE", "COMPARE_OP", "IS_OP", "CONTAINS_OP", "BUILD_TUPLE",
+    "BUILD_LIST", "BUILD_SET", "BUILD_MAP", "BUILD_CONST_KEY_MAP",
+    "LIST_EXTEND", "LIST_TO_TUPLE", "SET_UPDATE", "DICT_UPDATE", "DICT_MERGE",
+    "BUILD_SLICE", "KW_NAMES", "PRECALL",
+})
+
+
+def item(kind, producer=None, value=None):
+    return (kind, producer, value)
+
+
+def merge_items(a, b):
+    if a == b:
+        return a
+    if NULL in (a[0], b[0]) or METHOD in (a[0], b[0]) or MIXED in (a[0], b[0]):
+        return item(MIXED)
+    if a[0] == EXC_PREV and b[0] == EXC_PREV:
+        return item(EXC_PREV)
+    return item(OBJ)
+
+
+def call_segment_size(instr):
+    """Stack items (as the instruction set counts them at the call
+    instruction) that belong to the call itself: NULL/method, callable, and
+    for CALL_FUNCTION_EX the argument tuple and keyword dict."""
+    if instr.name == "CALL":
+        return 2
+    return 3 + (instr.arg & 1)
+
+
+def transfer(instr, index, stack, jump):
+    """The stack after ``instr`` (at ``index``) runs on ``stack``."""
+    name = instr.name
+    stack = list(stack)
+    if name == "LOAD_CONST":
+        stack.append(item(CONST, index, instr.arg))
+    elif name == "PUSH_NULL":
+        stack.append(item(NULL, index))
+    elif name == "LOAD_GLOBAL":
+        if instr.arg[0]:
+            stack.append(item(NULL, index))
+        stack.append(item(OBJ, index))
+    elif name == "LOAD_METHOD":
+        stack.pop()
+        stack += [item(METHOD, index), item(OBJ, index)]
+    elif name == "BEFORE_WITH":
+        stack.pop()
+        stack += [item(OBJ, index), item(OBJ, index)]
+    elif name == "PUSH_EXC_INFO":
+        stack.pop()
+        stack += [item(EXC_PREV, index), item(OBJ, index)]
+    elif name == "COPY":
+        stack.append(stack[-instr.arg])
+    elif name == "SWAP":
+        stack[-1], stack[-instr.arg] = stack[-instr.arg], stack[-1]
+    else:
+        pre, post = instr.pre_and_post_stack_effect(jump)
+        if pre > 0:
+            post, pre = pre + post, 0
+        if pre:
+            del stack[pre:]
+        stack += [item(OBJ, index)] * post
+    return stack
+
+
+def handler_entry_stack(stack, try_begin):
+    """The stack a handler starts with when ``stack`` is unwound to it."""
+    entry = list(stack[:try_begin.stack_depth])
+    if try_begin.push_lasti:
+        entry.append(item(OBJ))
+    entry.append(item(OBJ))
+    return entry
+
+
+def uses_and_defs(instr):
+    """Local names ``instr`` reads and writes; cells are ``('cell', name)``."""
+    arg = instr.arg
+    if isinstance(arg, (CellVar, FreeVar)):
+        return ({("cell", arg.name)}, set())
+    name = instr.name
+    if name == "LOAD_FAST":
+        return ({arg}, set())
+    if name in ("STORE_FAST", "DELETE_FAST"):
+        return (set(), {arg})
+    return (set(), set())
+
+
+def method_as_attribute(instr):
+    """LOAD_METHOD pushes NULL-or-method; this equivalent always pushes NULL
+    and a bound method, so every stack position has a known kind."""
+    loc = instr.location
+    return [Instr("LOAD_ATTR", instr.arg, location=loc),
+            Instr("PUSH_NULL", location=loc),
+            Instr("SWAP", 2, location=loc)]
+
+
+def spill(call_instr, names, loc):
+    """Copy a call's callable and arguments into locals before it runs."""
+    out = []
+    depth = len(names)
+    for name in names:
+        out += [Instr("COPY", depth, location=loc),
+                Instr("STORE_FAST", name, location=loc)]
+        depth -= 1
+    return out
+
+
+def reload_spilled(names, loc):
+    return [Instr("PUSH_NULL", location=loc)] + [
+        Instr("LOAD_FAST", name, location=loc) for name in names]
+
+
+def spill_count(call_instr):
+    """How many stack items a spill saves: the callable and the arguments."""
+    if call_instr.name == "CALL":
+        return call_instr.arg + 1
+    return 2 + (call_instr.arg & 1)
+
+
+def is_tail_return(instrs, call_index):
+    """True when nothing but popping and returning follows the call."""
+    i = call_index + 1
+    while i < len(instrs):
+        ins = instrs[i]
+        if isinstance(ins, Instr):
+            if ins.name == "RETURN_VALUE":
+                return True
+            if ins.name not in ("SWAP", "POP_TOP"):
+                return False
+        elif not isinstance(ins, (TryEnd, Label)):
+            return False
+        i += 1
+    return False
+
+
+_NO_ARG = object()
+
+
+class Emitter:
+    """Builds instruction sequences while tracking the stack depth."""
+
+    def __init__(self, depth, loc):
+        self.out = []
+        self.depth = depth
+        self.loc = loc
+
+    def op(self, name, arg=_NO_ARG, effect=0):
+        if arg is _NO_ARG:
+            self.out.append(Instr(name, location=self.loc))
+        else:
+            self.out.append(Instr(name, arg, location=self.loc))
+        self.depth += effect
+        return self
+
+    def label(self, label):
+        self.out.append(label)
+        return self
+
+    def guarded_load(self, name, unbound):
+        """LOAD_FAST that yields ``unbound`` instead of raising."""
+        guard, done = Label(), Label()
+        entry = TryBegin(guard, False, self.depth)
+        self.out += [entry, Instr("LOAD_FAST", name, location=self.loc),
+                     TryEnd(entry)]
+        self.op("JUMP_FORWARD", done)
+        self.label(guard).op("POP_TOP").op("LOAD_CONST", unbound)
+        self.label(done)
+        self.depth += 1
+
+    def covered(self, entry_template, instrs):
+        """Emit ``instrs`` under a copy of ``entry_template`` (or bare)."""
+        if entry_template is None:
+            self.out += instrs
+            return
+        entry = TryBegin(entry_template.target, entry_template.push_lasti,
+                         entry_template.stack_depth)
+        self.out += [entry, *instrs, TryEnd(entry)]
+
+    # -- pieces of the unwinding handler -------------------------------
+
+    def dispatch_exception(self, unwind_cls, save, passthrough, depth_unwind):
+        """[P, exc] -> SAVE with [P, u] for an Unwind; a RecursionError
+        raised by this very call starting the depth unwinding falls through
+        with [P]; anything else goes to ``passthrough`` with [P, exc]."""
+        self.op("LOAD_CONST", unwind_cls, 1).op("CHECK_EXC_MATCH", effect=0)
+        self.op("POP_JUMP_FORWARD_IF_TRUE", save, -1)
+        self.op("LOAD_CONST", RecursionError, 1).op("CHECK_EXC_MATCH")
+        self.op("POP_JUMP_FORWARD_IF_FALSE", passthrough, -1)
+        self.op("COPY", 1, 1).op("LOAD_ATTR", "__traceback__")
+        self.op("LOAD_ATTR", "tb_next")
+        self.op("POP_JUMP_FORWARD_IF_NOT_NONE", passthrough, -1)
+        # The call never started: this frame is the innermost to unwind.
+        self.op("LOAD_ATTR", "__traceback__").op("COPY", 1, 1)
+        self.op("LOAD_CONST", depth_unwind, 1).op("STORE_ATTR", "__traceback__", -2)
+        self.op("LOAD_ATTR", "tb_frame")
+        self.op("LOAD_CONST", depth_unwind, 1).op("STORE_ATTR", "origin", -2)
+        self.op("LOAD_CONST", depth_unwind, 1).op("LOAD_ATTR", "chain")
+        self.op("LOAD_CONST", None, 1).op("LOAD_CONST", None, 1)
+        self.op("BUILD_SLICE", 2, -1).op("DELETE_SUBSCR", effect=-2)
+
+    def take_handled_exception(self, name):
+        """Store the exception being handled in local ``name``."""
+        self.op("LOAD_CONST", None, 1).op("PUSH_EXC_INFO", effect=1)
+        self.op("POP_TOP", effect=-1).op("STORE_FAST", name, -1)
+
+    def restore_exception_state(self, distance):
+        """Make the stack item ``distance`` from the top the exception state."""
+        self.op("COPY", distance, 1).op("POP_EXCEPT", effect=-1)
+
+    def append_to_chain(self, unwind_local):
+        self.op("LOAD_FAST", unwind_local, 1).op("LOAD_ATTR", "chain")
+        self.op("SWAP", 2).op("LIST_APPEND", 1, -1).op("POP_TOP", effect=-1)
+
+    def propagate_or_absorb(self, unwind_local, marker, absorb):
+        """Re-raise to the caller when it is transformed code or the
+        trampoline (both have ``marker`` as their last constant); otherwise
+        go to ``absorb``, where the trampoline runs in this frame.  Nothing
+        in here calls anything, so it works at the recursion limit."""
+        not_ours = Label()
+        self.op("LOAD_FAST", unwind_local, 1).op("LOAD_ATTR", "__traceback__")
+        self.op("LOAD_ATTR", "tb_frame").op("LOAD_ATTR", "f_back")
+        # No caller (AttributeError on None) or no constants (IndexError):
+        # not transformed code.
+        entry = TryBegin(not_ours, False, self.depth - 1)
+        self.out += [entry,
+                     Instr("LOAD_ATTR", "f_code", location=self.loc),
+                     Instr("LOAD_ATTR", "co_consts", location=self.loc),
+                     Instr("LOAD_CONST", -1, location=self.loc),
+                     Instr("BINARY_SUBSCR", location=self.loc),
+                     TryEnd(entry)]
+        self.op("LOAD_CONST", marker, 1).op("IS_OP", 0, -1)
+        self.op("POP_JUMP_FORWARD_IF_FALSE", absorb, -1)
+        # Drop the traceback so far: nothing reads it, and freeing it (and
+        # the frame objects it holds) now keeps unwinding cheap.
+        self.op("LOAD_CONST", None, 1).op("LOAD_FAST", unwind_local, 1)
+        self.op("STORE_ATTR", "__traceback__", -2)
+        self.op("LOAD_FAST", unwind_local, 1).op("RERAISE", 0, -1)
+        self.depth += 1
+        self.label(not_ours).op("POP_TOP", effect=-1)
+        self.op("JUMP_FORWARD", absorb)
+
+    def clear_and_run_trampoline(self, unwind_local, run_unwound, absorb_target):
+        """Drop the whole value stack (by re-raising into a handler whose
+        depth is zero), take the records out of the Unwind before anything
+        is called (another thread may unwind as soon as a call is made),
+        then return what the trampoline returns for them."""
+        self.op("LOAD_FAST", unwind_local, 1)
+        entry = TryBegin(absorb_target, False, 0)
+        self.out += [entry, Instr("RERAISE", 0, location=self.loc), TryEnd(entry)]
+        self.depth = 1
+        self.label(absorb_target).op("LOAD_ATTR", "chain")
+        self.op("COPY", 1, 1).op("LOAD_CONST", None, 1).op("LOAD_CONST", None, 1)
+        self.op("BUILD_SLICE", 2, -1).op("BINARY_SUBSCR", effect=-1)
+        self.op("SWAP", 2).op("LOAD_CONST", None, 1).op("LOAD_CONST", None, 1)
+        self.op("BUILD_SLICE", 2, -1).op("DELETE_SUBSCR", effect=-2)
+        self.op("PUSH_NULL", effect=1).op("SWAP", 2)
+        self.op("LOAD_CONST", run_unwound, 1).op("SWAP", 2)
+        self.op("PRECALL", 1, -1).op("CALL", 1, -1).op("RETURN_VALUE", effect=-1)
+
+    # -- pieces of the resume entry ------------------------------------
+
+    def record_item(self, record_local, index):
+        self.op("LOAD_FAST", record_local, 1).op("LOAD_CONST", index, 1)
+        self.op("BINARY_SUBSCR", effect=-1)
+
+    def restore_local(self, record_local, index, name, maybe_unbound, unbound):
+        self.record_item(record_local, index)
+        if not maybe_unbound:
+            self.op("STORE_FAST", name, -1)
+            return
+        skip, done = Label(), Label()
+        self.op("COPY", 1, 1).op("LOAD_CONST", unbound, 1).op("IS_OP", 0, -1)
+        self.op("POP_JUMP_FORWARD_IF_TRUE", skip, -1)
+        self.op("STORE_FAST", name, -1).op("JUMP_FORWARD", done)
+        self.depth += 1
+        self.label(skip).op("POP_TOP", effect=-1).label(done)
+
+    def push_current_exception_state(self):
+        """Push the exception state of whoever resumed us (it is what the
+        outermost ``except`` block of this frame restores when it ends)."""
+        self.op("LOAD_CONST", None, 1).op("PUSH_EXC_INFO", effect=1)
+        self.op("POP_TOP", effect=-1)
+
+    def set_handled_exception(self, record_local, index):
+        self.record_item(record_local, index)
+        self.op("PUSH_EXC_INFO", effect=1).op("POP_TOP", effect=-1)
+        self.op("POP_TOP", effect=-1)
+
+    def deliver(self, value_local, error_local, after_call, raise_stub):
+        self.op("LOAD_FAST", error_local, 1)
+        self.op("POP_JUMP_FORWARD_IF_NOT_NONE", raise_stub, -1)
+        self.op("LOAD_FAST", value_local, 1).op("JUMP_FORWARD", after_call)
+
+
+def resume_prelude(bytecode_obj, hidden_args):
+    """Turn a copy of a function's instructions into a resume entry's:
+    arguments are the function's first argument (zero-argument ``super()``
+    reads the frame's first local) followed by ``hidden_args``; cell
+    variables become free variables (the resumed frame gets its cells from
+    the record); returns the instructions with MAKE_CELL/COPY_FREE_VARS
+    replaced and the index after RESUME."""
+    cells = set(bytecode_obj.cellvars)
+    names = bytecode_obj.argnames
+    first = names[0] if names and names[0] not in cells else ".sx_first"
+    hidden_args = (first,) + tuple(hidden_args)
+    out = []
+    for ins in bytecode_obj:
+        if isinstance(ins, Instr):
+            if ins.name in ("MAKE_CELL", "COPY_FREE_VARS"):
+                continue
+            if isinstance(ins.arg, CellVar) and ins.arg.name in cells:
+                ins = Instr(ins.name, FreeVar(ins.arg.name), location=ins.location)
+        out.append(ins)
+    freevars = list(bytecode_obj.freevars) + list(bytecode_obj.cellvars)
+    if freevars:
+        out.insert(0, Instr("COPY_FREE_VARS", len(freevars)))
+    bytecode_obj.freevars = freevars
+    bytecode_obj.cellvars = []
+    bytecode_obj.argnames = list(hidden_args)
+    bytecode_obj.argcount = len(hidden_args)
+    bytecode_obj.posonlyargcount = 0
+    bytecode_obj.kwonlyargcount = 0
+    bytecode_obj.flags &= ~(0x04 | 0x08)  # no *args / **kwargs
+    resume_at = next(i for i, ins in enumerate(out)
+                     if isinstance(ins, Instr) and ins.name == "RESUME") + 1
+    return out, resume_at

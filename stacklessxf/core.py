@@ -1,0 +1,122 @@
+"""The ``stackless`` decorator: frontend → IR → analysis → backend."""
+
+import functools
+import inspect
+import types
+
+from .analysis import analyze
+from .backends.bytecode import instrument
+from .errors import TransformError
+from .frontend.calls import Classifier
+from .frontend.source import locate
+from .frontend.subset import check_subset
+from .ir.lower import lower
+from .ir.verify import verify
+
+BACKENDS = ("bytecode",)
+
+_registry = {}
+
+
+class FunctionInfo:
+    """Everything the transform knows about one stackless function."""
+
+    def __init__(self, function, filename, funcdef):
+        self.original = function
+        self.qualname = function.__qualname__
+        self.module = function.__module__
+        self.filename = filename
+        self.lineno = funcdef.lineno
+        self.globals = function.__globals__
+        self.funcdef = funcdef
+        self.ir = None
+        self.analysis = None
+        self.sites = []
+        self.code = None
+
+    def __repr__(self):
+        return f"<stackless {self.qualname} at {self.filename}:{self.lineno}>"
+
+    def explain(self):
+        lines = [f"stackless function {self.qualname} ({self.filename}:{self.lineno})",
+                 "", "IR:", str(self.ir).rstrip(), "",
+                 "resume points:", self.analysis.format().rstrip(), "",
+                 "bytecode backend records (what each call site saves):"]
+        for site in self.sites:
+            for resume_site in (site.normal, site.retry):
+                slots = ", ".join(slot.name for slot in resume_site.slots) or "-"
+                what = "retry" if resume_site.retry else resume_site.kind
+                lines.append(f"  {resume_site.name:<24} {what:<10} [{slots}]")
+        return "\n".join(lines) + "\n"
+
+
+def registered_functions(module_name):
+    """The stackless functions defined in ``module_name``, in order."""
+    return list(_registry.get(module_name, []))
+
+
+def stackless(function=None, *, backend="bytecode"):
+    """Transform ``function`` so its activations can unwind into records.
+
+    Usable as ``@stackless`` or ``@stackless(backend="bytecode")``.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; available: {', '.join(BACKENDS)}")
+    if function is None:
+        return functools.partial(stackless, backend=backend)
+    if isinstance(function, (classmethod, staticmethod)):
+        return type(function)(stackless(function.__func__, backend=backend))
+    _check_is_plain_function(function)
+    info = transform(function)
+    new = types.FunctionType(info.code, function.__globals__, function.__name__,
+                             function.__defaults__, function.__closure__)
+    new.__kwdefaults__ = function.__kwdefaults__
+    new.__qualname__ = function.__qualname__
+    new.__doc__ = function.__doc__
+    new.__module__ = function.__module__
+    new.__annotations__ = function.__annotations__
+    new.__dict__.update(function.__dict__)
+    new.__stackless__ = info
+    _registry.setdefault(info.module, []).append(info)
+    return new
+
+
+def _check_is_plain_function(function):
+    if getattr(function, "__stackless__", None) is not None:
+        raise TypeError(f"{function.__qualname__} is already stackless")
+    if not isinstance(function, types.FunctionType):
+        raise TypeError("stackless expects a function defined with def, got "
+                        f"{type(function).__name__} {function!r}")
+    code = function.__code__
+    kind = ("generator" if inspect.isgeneratorfunction(function) else
+            "async function" if inspect.iscoroutinefunction(function) or
+            inspect.isasyncgenfunction(function) else None)
+    if kind is not None:
+        raise TransformError(f"{function.__qualname__} is a {kind}; only ordinary "
+                             "functions can be stackless", code.co_filename,
+                             code.co_firstlineno, None,
+                             "generator" if kind == "generator" else "async def")
+
+
+def transform(function):
+    """Run the pipeline on ``function``; returns its FunctionInfo."""
+    filename, funcdef = locate(function)
+    info = FunctionInfo(function, filename, funcdef)
+    classify = Classifier(function, funcdef)
+    check_subset(funcdef, filename, classify)
+    info.ir = lower(funcdef, filename, classify)
+    verify(info.ir)
+    info.analysis = analyze(info.ir)
+    info.code, info.sites = instrument(function, info.analysis.resume_points, info)
+    return info
+
+
+def explain(function):
+    """The IR, resume points and record layouts of a stackless function."""
+    info = getattr(function, "__stackless__", None)
+    if info is None:
+        inner = getattr(function, "__func__", None)
+        info = getattr(inner, "__stackless__", None)
+    if info is None:
+        raise TypeError(f"{function!r} is not a stackless function")
+    return info.explain()

@@ -1,0 +1,22 @@
+"""Errors raised by stacklessxf."""
+
+
+class TransformError(Exception):
+    """A function cannot be transformed: names the construct and where it is."""
+
+    def __init__(self, message, filename=None, lineno=None, col=None, construct=None):
+        self.message = message
+        self.filename = filename
+        self.lineno = lineno
+        self.col = col
+        self.construct = construct
+        super().__init__(self._format())
+
+    def _format(self):
+        where = self.filename or "<unknown>"
+        if self.lineno is not None:
+            where += f":{self.lineno}"
+            if self.col is not None:
+                where += f":{self.col}"
+        what = f" [{self.construct}]" if self.construct else ""
+        return f"{where}: {self.message}{what}"

@@ -1,0 +1,1 @@
+"""Frontend: find a function's source, parse it with astroid, check it."""

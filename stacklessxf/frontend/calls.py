@@ -1,0 +1,161 @@
+"""Decide, for every call in a function, whether it may unwind.
+
+A call *may unwind* when its callee is a stackless function, a switch
+primitive, or something that cannot be identified when the function is
+transformed.  Builtins, classes and ordinary (not transformed) Python
+functions are plain: their frames run to completion, so they can never
+unwind the caller.  Names are resolved in the function's real globals at
+transform time, falling back to astroid for names bound later in the module
+(forward references, the function's own name during decoration).
+"""
+
+import builtins
+import types
+
+from astroid import nodes
+from astroid.exceptions import InferenceError
+
+PLAIN, STACKLESS, SWITCH, UNKNOWN = "plain", "stackless", "switch", "unknown"
+
+
+def classify_object(obj):
+    """Classify a live callee object."""
+    for candidate in (obj, getattr(obj, "__func__", None)):
+        if candidate is None:
+            continue
+        if getattr(candidate, "__stackless_switch__", False):
+            return SWITCH
+        if getattr(candidate, "__stackless__", None) is not None:
+            return STACKLESS
+    if isinstance(obj, (classmethod, staticmethod)):
+        return classify_object(obj.__func__)
+    return PLAIN
+
+
+def _is_stackless_decorator(expr):
+    if isinstance(expr, nodes.Call):
+        expr = expr.func
+    if isinstance(expr, nodes.Name):
+        return expr.name == "stackless"
+    if isinstance(expr, nodes.Attribute):
+        return expr.attrname == "stackless"
+    return False
+
+
+def is_stackless_def(node):
+    """True for a def decorated with ``stackless`` (possibly under
+    classmethod/staticmethod)."""
+    decorators = node.decorators.nodes if node.decorators else []
+    return any(_is_stackless_decorator(d) for d in decorators)
+
+
+class Classifier:
+    """``classify(call_node)`` for the calls of one function."""
+
+    def __init__(self, function, funcdef):
+        self.globals = function.__globals__
+        self.funcdef = funcdef
+        self.local_names = set(funcdef.locals)
+        self._cache = {}
+
+    def __call__(self, call):
+        key = id(call)
+        if key not in self._cache:
+            self._cache[key] = self._classify(call.func)
+        return self._cache[key]
+
+    def _classify(self, func):
+        if isinstance(func, nodes.Name):
+            return self._classify_name(func)
+        if isinstance(func, nodes.Attribute):
+            return self._classify_attribute(func)
+        return UNKNOWN
+
+    def _classify_name(self, name_node):
+        name = name_node.name
+        frame, _ = name_node.lookup(name)
+        if not isinstance(frame, nodes.Module):
+            return self._classify_by_inference(name_node)
+        if name in self.globals:
+            return classify_object(self.globals[name])
+        module_defs = frame.locals.get(name)
+        if module_defs:
+            return self._classify_definitions(module_defs)
+        if hasattr(builtins, name):
+            return classify_object(getattr(builtins, name))
+        return UNKNOWN
+
+    def _classify_definitions(self, definitions):
+        kinds = set()
+        for definition in definitions:
+            if isinstance(definition, nodes.FunctionDef):
+                kinds.add(STACKLESS if is_stackless_def(definition) else PLAIN)
+            elif isinstance(definition, nodes.ClassDef):
+                kinds.add(PLAIN)
+            else:
+                kinds.add(UNKNOWN)
+        return kinds.pop() if len(kinds) == 1 else UNKNOWN
+
+    def _classify_attribute(self, attr):
+        obj = self._evaluate_global_chain(attr)
+        if obj is not _MISSING:
+            return classify_object(obj)
+        return self._classify_by_inference(attr)
+
+    def _evaluate_global_chain(self, expr):
+        """Value of ``a.b.c`` when ``a`` is a module-level global that is a
+        module or class (attribute lookups on those have no side effects
+        worth worrying about); _MISSING otherwise."""
+        parts = []
+        while isinstance(expr, nodes.Attribute):
+            parts.append(expr.attrname)
+            expr = expr.expr
+        if not isinstance(expr, nodes.Name) or expr.name in self.local_names:
+            return _MISSING
+        obj = self.globals.get(expr.name, _MISSING)
+        for part in reversed(parts):
+            if not isinstance(obj, (types.ModuleType, type)):
+                return _MISSING
+            obj = getattr(obj, part, _MISSING)
+            if obj is _MISSING:
+                return _MISSING
+        return obj
+
+    def _classify_by_inference(self, func):
+        try:
+            inferred = list(func.infer())
+        except (InferenceError, RecursionError):
+            return UNKNOWN
+        kinds = set()
+        for value in inferred:
+            kinds.add(self._classify_inferred(value))
+            if UNKNOWN in kinds:
+                return UNKNOWN
+        if len(kinds) != 1:
+            return UNKNOWN if kinds != {PLAIN, STACKLESS} else STACKLESS
+        return kinds.pop()
+
+    def _classify_inferred(self, value):
+        # Bound and unbound methods are proxies around the FunctionDef.
+        for _ in range(3):
+            if isinstance(value, (nodes.FunctionDef, nodes.ClassDef)):
+                break
+            value = getattr(value, "_proxied", None)
+        if isinstance(value, nodes.FunctionDef):
+            if is_stackless_def(value):
+                return STACKLESS
+            if value.root().name == "builtins":
+                return PLAIN
+            # A method may be overridden by a stackless one in a subclass;
+            # a plain module-level function is what it is.
+            return PLAIN if value.parent is value.root() else UNKNOWN
+        if isinstance(value, nodes.ClassDef):
+            return PLAIN
+        return UNKNOWN
+
+
+class _Missing:
+    __slots__ = ()
+
+
+_MISSING = _Missing()

@@ -1,0 +1,64 @@
+"""Locate the astroid node of a live function object."""
+
+import hashlib
+import linecache
+
+import astroid
+from astroid import nodes
+
+from ..errors import TransformError
+
+_parsed_modules = {}
+
+
+def _module_node(filename, module_globals, qualname):
+    lines = linecache.getlines(filename, module_globals)
+    if not lines:
+        raise TransformError(
+            f"source of {qualname} is not available (functions defined in "
+            "exec'd strings or at an interactive prompt cannot be transformed)",
+            filename, None, None, "source")
+    text = "".join(lines)
+    key = (filename, hashlib.sha1(text.encode()).hexdigest())
+    module = _parsed_modules.get(key)
+    if module is None:
+        modname = module_globals.get("__name__", "") if module_globals else ""
+        try:
+            module = astroid.parse(text, module_name=modname, path=filename)
+        except astroid.AstroidSyntaxError as exc:
+            error = exc.error
+            raise TransformError(f"syntax error: {error.msg}", filename,
+                                 getattr(error, "lineno", None),
+                                 getattr(error, "offset", None), "syntax") from None
+        _parsed_modules[key] = module
+    return module
+
+
+def _first_line(node):
+    if node.decorators is not None and node.decorators.nodes:
+        return node.decorators.nodes[0].lineno
+    return node.lineno
+
+
+def locate(function):
+    """Return (filename, funcdef node) for ``function``."""
+    code = function.__code__
+    filename = code.co_filename
+    qualname = function.__qualname__
+    if filename.startswith("<") and filename.endswith(">"):
+        raise TransformError(
+            f"source of {qualname} is not available (defined in {filename})",
+            filename, code.co_firstlineno, None, "source")
+    module = _module_node(filename, function.__globals__, qualname)
+    for node in module.nodes_of_class((nodes.FunctionDef, nodes.Lambda)):
+        if isinstance(node, nodes.Lambda) and not isinstance(node, nodes.FunctionDef):
+            if code.co_name == "<lambda>" and node.lineno == code.co_firstlineno:
+                raise TransformError("a lambda cannot be transformed; use def",
+                                     filename, node.lineno, node.col_offset, "lambda")
+            continue
+        if node.name == code.co_name and _first_line(node) == code.co_firstlineno:
+            return filename, node
+    raise TransformError(
+        f"cannot find the definition of {qualname} at line "
+        f"{code.co_firstlineno} of its file (was it edited after import?)",
+        filename, code.co_firstlineno, None, "source")

@@ -1,0 +1,1 @@
+"""Runtime: records, unwinding and the trampoline that resumes them."""

@@ -1,0 +1,116 @@
+"""Records: the heap form of a suspended activation.
+
+A record is a tuple ``(site, value, value, ...)``.  ``site`` is the
+:class:`ResumeSite` saying which function and resume point the record belongs
+to and what each value is (``site.slots``).  A site with no slots has one
+shared record (``site.shared_record``); nothing is allocated when it unwinds.
+"""
+
+import types
+
+
+class _Unbound:
+    """Marks a local variable that had no value when its activation unwound."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return "<unbound>"
+
+    def __reduce__(self):
+        return "UNBOUND"
+
+
+UNBOUND = _Unbound()
+
+
+class Unwind(BaseException):
+    """Carries the records of activations being unwound, innermost first.
+
+    It derives from BaseException so that ``except Exception`` in user code
+    never sees it; the transformed code intercepts it before any user handler.
+    """
+
+    __slots__ = ("reason", "chain", "origin")
+
+    def __init__(self, reason="switch"):
+        super().__init__(reason)
+        self.reason = reason
+        self.chain = []
+        # For a depth unwinding: the frame whose call the interpreter refused.
+        self.origin = None
+
+
+# Unwinding that starts at the interpreter's recursion limit cannot allocate
+# anything, so it reuses this one instance; the code that catches it takes the
+# records out before anything else runs on this thread.
+DEPTH_UNWIND = Unwind("depth")
+
+
+class Slot:
+    """One saved value of a record: a local, a cell, a value-stack item, or
+    the exception being handled at the resume point."""
+
+    __slots__ = ("name", "kind", "position")
+
+    LOCAL, CELL, STACK, HANDLED = "local", "cell", "stack", "handled"
+
+    def __init__(self, name, kind, position=None):
+        self.name = name
+        self.kind = kind
+        self.position = position
+
+    def __repr__(self):
+        return f"Slot({self.name!r}, {self.kind})"
+
+
+class ResumeSite:
+    """A place where an activation of one function can be resumed.
+
+    ``rp_id`` is the analysis' resume point id; ``copy`` numbers the copies
+    CPython's compiler makes of the same call (a ``finally`` body appears
+    once per exit path); ``retry`` sites resume by making the call again
+    because it never started (the recursion limit stopped it).
+    """
+
+    def __init__(self, function_info, rp_id, copy, retry, slots, kind, site_name):
+        self.function_info = function_info
+        self.site_name = site_name
+        self.rp_id = rp_id
+        self.copy = copy
+        self.retry = retry
+        self.slots = tuple(slots)
+        self.kind = kind
+        self.shared_record = (self,)
+        self._resume_code = None
+        # The resume entry as a function, once built, when it needs no cells
+        # from the record (the trampoline's fast path).
+        self.function = None
+        self.build_resume_code = None  # set by the backend
+
+    @property
+    def name(self):
+        suffix = f".{self.copy}" if self.copy else ""
+        return f"{self.site_name}{suffix}{'/retry' if self.retry else ''}"
+
+    def resume_code(self):
+        if self._resume_code is None:
+            self._resume_code = self.build_resume_code(self)
+        return self._resume_code
+
+    def resume_function(self, record):
+        """The function that continues ``record``'s activation."""
+        code = self.resume_code()
+        if not code.co_freevars:
+            self.function = types.FunctionType(code, self.function_info.globals,
+                                               code.co_name)
+            return self.function
+        cells = {slot.name: record[i + 1] for i, slot in enumerate(self.slots)
+                 if slot.kind == Slot.CELL}
+        closure = tuple(cells.get(name) or types.CellType()
+                        for name in code.co_freevars)
+        return types.FunctionType(code, self.function_info.globals,
+                                  code.co_name, None, closure)
+
+    def __repr__(self):
+        return f"<ResumeSite {self.function_info.qualname} {self.name}>"

@@ -1,0 +1,79 @@
+"""The trampoline: resumes records innermost-first until none is left."""
+
+import sys
+
+from .records import Unwind
+
+
+class _TransformedMarker:
+    """Sits among the constants of every transformed code object.
+
+    An unwinding frame passes the Unwind on to its caller only when the
+    caller is transformed code or the trampoline (both have this marker); for
+    any other caller it runs the trampoline in place, so plain callers always
+    get a plain return value.  The test must not call anything, since it can
+    run at the recursion limit: the marker, found by identity as a code
+    object's last constant, is such a test.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return "<transformed by stacklessxf>"
+
+
+TRANSFORMED_MARKER = _TransformedMarker()
+
+
+def mark_transformed(code):
+    return code.replace(co_consts=code.co_consts + (TRANSFORMED_MARKER,))
+
+
+def is_transformed(code):
+    return bool(code.co_consts) and code.co_consts[-1] is TRANSFORMED_MARKER
+
+
+def run_unwound(chain):
+    """Resume ``chain`` (records taken out of an Unwind, innermost first)
+    and return the value the outermost of them returns (or raise what it
+    raises)."""
+    stack = chain[::-1]
+    pop = stack.pop
+    value = error = None
+    while stack:
+        record = pop()
+        resume = record[0].function or record[0].resume_function(record)
+        try:
+            # The first argument is a placeholder for the function's own
+            # first argument, which the resume entry restores from the record.
+            value = resume(None, record, value, error)
+            error = None
+        except Unwind as unwound:
+            # Taken out before anything is called: a call lets other threads
+            # run, and they may start an unwinding of their own.
+            chain = unwound.chain[:]
+            del unwound.chain[:]
+            origin, unwound.origin = unwound.origin, None
+            unwound.__traceback__ = None
+            if origin is not None and origin.f_back is sys._getframe():
+                raise RecursionError(
+                    "maximum recursion depth exceeded: no room to make a call "
+                    "even after unwinding every stackless frame") from None
+            chain.reverse()
+            stack.extend(chain)
+            value = error = None
+        except BaseException as exc:
+            # Drop this frame's traceback entry: the exception reads as if it
+            # had propagated from the callee straight into its caller.
+            if exc.__traceback__ is not None:
+                exc.__traceback__ = exc.__traceback__.tb_next
+            value, error = None, exc
+    if error is not None:
+        try:
+            raise error
+        finally:
+            error = None
+    return value
+
+
+run_unwound.__code__ = mark_transformed(run_unwound.__code__)

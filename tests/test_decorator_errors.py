@@ -1,0 +1,95 @@
+"""Bad input to the decorator: each is a clear error naming what and where."""
+
+import pytest
+
+import stacklessxf as sx
+from stacklessxf import TransformError, stackless
+
+
+def test_generator_is_refused():
+    def gen():
+        yield 1
+
+    with pytest.raises(TransformError) as info:
+        stackless(gen)
+    assert "generator" in str(info.value)
+    assert __file__ in str(info.value)
+    assert info.value.lineno == gen.__code__.co_firstlineno
+
+
+def test_async_def_is_refused():
+    async def coro():
+        return 1
+
+    with pytest.raises(TransformError, match="async"):
+        stackless(coro)
+
+
+def test_async_generator_is_refused():
+    async def agen():
+        yield 1
+
+    with pytest.raises(TransformError, match="async"):
+        stackless(agen)
+
+
+@pytest.mark.parametrize("thing", [42, len, int, "text", object()])
+def test_non_function_is_a_type_error(thing):
+    with pytest.raises(TypeError, match="function defined with def"):
+        stackless(thing)
+
+
+def test_lambda_is_refused():
+    square = lambda x: x * x  # noqa: E731
+    with pytest.raises(TransformError, match="lambda"):
+        stackless(square)
+
+
+def test_source_not_available():
+    namespace = {}
+    exec("def made_up(x):\n    return x\n", namespace)
+    with pytest.raises(TransformError, match="source of made_up is not available"):
+        stackless(namespace["made_up"])
+
+
+def test_decorating_twice_is_a_type_error():
+    @stackless
+    def once(x):
+        return x
+
+    with pytest.raises(TypeError, match="already stackless"):
+        stackless(once)
+
+
+def test_unknown_backend():
+    with pytest.raises(ValueError, match="unknown backend"):
+        stackless(backend="quantum")
+
+
+def test_backend_can_be_named():
+    @stackless(backend="bytecode")
+    def named(x):
+        return x + 1
+
+    assert named(1) == 2
+    assert named.__stackless__.qualname.endswith("named")
+
+
+def test_metadata_is_kept():
+    @stackless
+    def documented(a, b=2, *, c=3):
+        """Adds things."""
+        return a + b + c
+
+    assert documented.__doc__ == "Adds things."
+    assert documented.__name__ == "documented"
+    assert documented(1) == 6
+    assert documented(1, c=0) == 3
+
+
+def test_explain_refuses_plain_function():
+    def plain():
+        return 1
+
+    with pytest.raises(TypeError, match="not a stackless function"):
+        sx.explain(plain)
