@@ -30,7 +30,9 @@ def kinds(source):
 def test_depth_keeps_node_and_the_loaded_max():
     function = lower_source(DEPTH)
     first, second = calls(function)
-    loaded_max = next(op.result for op in ops_of(function, Eval) if op.tree.node.as_string() == "max")
+    loaded_max = next(
+        op.result for op in ops_of(function, Eval) if op.tree.node.as_string() == "max"
+    )
     rp0, rp1 = analyze(function).resume_points
     assert rp0.live == ("node", loaded_max) and rp0.kind == "stateful" and rp0.k == 2
     assert rp1.live == (loaded_max, first.result) and rp1.label == "stateful(2)"
@@ -197,6 +199,36 @@ def test_cell_variables_are_never_killed():
     # after s_c nothing refers to x any more.
     assert ["x" in point.live for point in found] == [True, True, False]
     assert all("get" in point.live for point in found)
+
+
+def test_zero_argument_super_keeps_the_first_parameter_and_class():
+    source = """
+        class Base:
+            pass
+
+        class Derived(Base):
+            def describe(self, k):
+                s_a(k)
+                text = super().describe(k)
+                return s_b(text)
+    """
+    function = lower_source(source, "describe")
+    assert function.freevars == {"__class__"}
+    assert function.always_live == {"__class__", "self"}
+    assert "always live: __class__, self" in str(function)
+    rp0, rp1, rp2 = analyze(function).resume_points
+    assert rp0.live == ("__class__", "k", "self")
+    assert rp1.live == ("__class__", "self")
+    assert (rp2.kind, rp2.live) == ("tail", ())
+
+
+def test_super_outside_a_class_is_a_global():
+    function = lower_source("""
+        def f(x):
+            s_a()
+            return super().g(x)
+    """)
+    assert function.freevars == frozenset() and function.always_live == frozenset()
 
 
 def test_globals_are_not_slots():
@@ -381,18 +413,27 @@ def statements(draw, depth, in_loop):
     if kind == "if":
         return ([f"if {draw(expressions())}:"] + indent(draw(inner))
                 + ["else:"] + indent(draw(inner)))
-    if kind == "while":
-        return ["while more(#):"] + indent(draw(bodies(depth + 1, True)))
-    if kind == "for":
-        name = draw(st.sampled_from(VARIABLES))
-        body = [f"wr({name!r}, None)"] + draw(bodies(depth + 1, True))
-        return [f"for {name} in range(2):"] + indent(body)
+    if kind in ("while", "for"):
+        loop = draw(loops(kind, depth))
+        if draw(st.booleans()):
+            loop += ["else:"] + indent(draw(inner))
+        return loop
     if kind == "with":
-        return ["with cm():"] + indent(draw(inner))
+        name = draw(st.sampled_from(VARIABLES))
+        return [f"with cm() as {name}:", f"    wr({name!r}, None)"] + indent(draw(inner))
     lines = ["try:"] + indent(draw(inner)) + ["except ValueError:"] + indent(draw(inner))
     if draw(st.booleans()):
         lines += ["finally:"] + indent(draw(inner))
     return lines
+
+
+@st.composite
+def loops(draw, kind, depth):
+    body = draw(bodies(depth + 1, True))
+    if kind == "while":
+        return ["while more(#):"] + indent(body)
+    name = draw(st.sampled_from(VARIABLES))
+    return [f"for {name} in range(2):"] + indent([f"wr({name!r}, None)"] + body)
 
 
 def number_sites(text):
@@ -454,7 +495,7 @@ class _OutOfSteps(BaseException):
 
 class _NullContext:
     def __enter__(self):
-        return self
+        return 0
 
     def __exit__(self, *exc):
         return False

@@ -5,12 +5,14 @@ import textwrap
 import astroid
 import pytest
 
-from stacklessxf.ir import Call, Const, Eval, IRError, Jump, Prim, Raise, Return, Store, lower, verify
+from stacklessxf.ir import (
+    Call, Const, Eval, IRError, Jump, Prim, Raise, Return, Store, lower, verify,
+)
 from stacklessxf.ir.model import is_temp
 
 PLAIN = {
     "len", "print", "range", "max", "min", "str", "int", "list", "sorted", "enumerate",
-    "zip", "isinstance", "open", "iter", "rd", "wr", "more", "cm", "ValueError",
+    "zip", "isinstance", "open", "iter", "rd", "wr", "more", "cm", "ValueError", "super",
 }
 
 
@@ -592,3 +594,13 @@ def test_verifier_accepts_handlers_relying_on_what_precedes_the_guarded_code():
     assert guarded
     verify(function)
     assert any(isinstance(b.terminator, Raise) for b in function.blocks)
+
+
+def test_printer_shows_substituted_lambda_defaults():
+    function = lower_source("""
+        def f(a):
+            return lambda x, /, y=s_d(), *r, k=s_e(), m, **kw: x + a
+    """)
+    first, second = calls(function)
+    assert (f"lambda x, /, y={first.result}, *r, k={second.result}, m, **kw: x + a"
+            in str(function))

@@ -154,3 +154,18 @@ def test_a_million_deep():
 
 def test_zero_argument_super_after_resume():
     assert cases.Derived().describe(1) == "derived+base1"
+
+
+def test_records_keep_only_live_values():
+    import tracemalloc
+
+    depth = 5000
+    tracemalloc.start()
+    try:
+        assert cases.shed(depth) == 10_000 * depth
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Frames still on the interpreter's stack hold their 10 kB (at most the
+    # recursion limit of them); unwound records must not.
+    assert peak < 10_000 * (sys.getrecursionlimit() + 500), peak

@@ -226,3 +226,13 @@ class Derived(Base):
     def describe(self, k):
         deep(LIMIT_BEATING)
         return "derived+" + super().describe(k)
+
+
+@stackless
+def shed(n):
+    """Each activation holds 10 kB that is dead across its call."""
+    if n == 0:
+        return 0
+    big = bytearray(10_000)
+    size = len(big)
+    return size + shed(n - 1)

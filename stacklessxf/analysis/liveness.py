@@ -3,7 +3,8 @@
 Exception edges count: whatever is live where a block's handler starts is live
 at every point of the block, since any op in it may raise.  Cell and free
 variables are never killed: a store into one goes through its cell, which a
-closure may read later, so every reference to them counts as a use.
+closure may read later, so every reference to them counts as a use.  The
+function's ``always_live`` variables are live everywhere.
 """
 
 
@@ -33,7 +34,9 @@ class Liveness:
 
     def _walk_block(self, block):
         """(live at entry, [live right after each op]) for one block."""
-        guarded = self.live_in[block.handler] if block.handler is not None else frozenset()
+        guarded = self.function.always_live
+        if block.handler is not None:
+            guarded = guarded | self.live_in[block.handler]
         live = set(block.terminator.uses()) | guarded
         for target in block.terminator.targets():
             live |= self.live_in[target]

@@ -45,8 +45,9 @@ def resume_points(function, liveness):
     for block, index, op in function.call_ops():
         if block not in after_by_block:
             after_by_block[block] = liveness.live_after_ops(block)
-        live = slot_order(after_by_block[block][index] - {op.result})
         tail = is_tail_call(block, index, op)
+        # A tail call saves nothing, not even what the function keeps always live.
+        live = () if tail else slot_order(after_by_block[block][index] - {op.result})
         kind = "tail" if tail else "stateful" if live else "stateless"
         temps = sum(1 for name in live if is_temp(name))
         found.append(ResumePoint(

@@ -234,6 +234,23 @@ class _ScopeScan:
         ]
 
 
+def _inside_class(funcdef):
+    scope = funcdef.parent
+    while scope is not None:
+        if isinstance(scope, nodes.ClassDef):
+            return True
+        scope = scope.parent
+    return False
+
+
+def is_zero_argument_super(node):
+    """`super()`: it reads the enclosing class and the first parameter."""
+    return (
+        isinstance(node, nodes.Call) and isinstance(node.func, nodes.Name)
+        and node.func.name == "super" and not node.args and not node.keywords
+    )
+
+
 def parameter_names(function):
     arguments = function.args
     names = [arg.name for arg in arguments.posonlyargs + arguments.args]
@@ -281,6 +298,10 @@ class FunctionScope:
         self.cellvars = frozenset(name for name in locals_ if name in inner_free)
         outside = (scan.reads | inner_free) - set(locals_) - scan.globals
         visible = self._enclosing_function_names(funcdef)
+        if _inside_class(funcdef):
+            visible.add("__class__")  # made by the class for zero-argument super()
+            if "super" in outside:
+                outside.add("__class__")
         self.freevars = frozenset(scan.nonlocals | (outside & visible))
         rest = [name for name in locals_ if name not in self.params]
         self.variables = self.params + tuple(rest) + tuple(sorted(self.freevars))

@@ -8,7 +8,9 @@ The IR models what CPython keeps alive across every may-unwind call:
 - a for-loop keeps its iterator in a temporary and a with-statement its
   ``__exit__``; an except body keeps the saved exception state; a finally body
   keeps a selector saying how it was entered and the value to carry on with;
-- cell and free variables are never killed (liveness sees to that).
+- cell and free variables are never killed (liveness sees to that);
+- a short-circuiting expression is lowered to branches when a part of it that
+  runs on some paths only holds a may-unwind call or binds a name (walrus).
 
 A ``finally`` body is lowered once: every way into it sets the selector, and
 a dispatch after it carries on with whichever exit was pending.
@@ -28,6 +30,7 @@ from stacklessxf.frontend.subset import (
     check_subset,
     frame_calls,
     frame_children,
+    is_zero_argument_super,
     operands,
     source_span,
     target_operands,
@@ -47,6 +50,7 @@ from stacklessxf.ir.model import (
     Return,
     Store,
     Tree,
+    is_temp,
     variable_names,
 )
 
@@ -93,10 +97,6 @@ def called_qualname(call):
     return None
 
 
-# ---------------------------------------------------------------- frames
-# The constructs a return, break or continue may have to leave on its way out.
-
-
 @dataclass(eq=False)
 class _Join:
     """A block several paths may continue at, created when the first one does."""
@@ -117,6 +117,11 @@ class _Join:
     def enter(self):
         if self.block is not None:
             self.lowering.enter(self.block)
+
+
+# ---------------------------------------------------------------- frames
+# The constructs a return, break or continue may have to leave on its way out;
+# `outer` is the handler around the construct, where its cleanup runs.
 
 
 @dataclass(eq=False)
@@ -161,23 +166,23 @@ class _FinallyBody:
 
 
 class _Lowering:
+    """The state of lowering one function: the blocks so far, the block being
+    filled, the handler of the code being lowered, the enclosing frames."""
+
     def __init__(self, funcdef, filename, classify):
         self.funcdef = funcdef
         self.filename = filename
         self.scope = FunctionScope(funcdef)
         calls = frame_calls(funcdef)
         self.kinds = {call: classify(call) for call in calls}
-        unwinding = sorted((c for c in calls if self.kinds[c] in MAY_UNWIND), key=source_span)
-        self.resume_ids = {call: number for number, call in enumerate(unwinding)}
+        may_unwind = sorted((c for c in calls if self.kinds[c] in MAY_UNWIND), key=source_span)
+        self.resume_ids = {call: number for number, call in enumerate(may_unwind)}
         # Nodes lowered piece by piece rather than kept whole: those holding a
         # may-unwind call, or a walrus that runs on some paths only (kept whole,
         # its op would seem to bind the name on every path).
-        walruses = [
-            node for statement in funcdef.body for node in walk_frame(statement)
-            if isinstance(node, nodes.NamedExpr) and _runs_on_some_paths(node)
-        ]
-        self.split_nodes = self._containing(unwinding + walruses)
+        self.split_nodes = self._containing(may_unwind + _walruses_on_some_paths(funcdef))
         self.call_sites = tuple(self._call_site(call) for call in calls)
+        self.always_live = _read_by_super(self.scope, calls)
         self.blocks = []
         self.current = None
         self.handler = None
@@ -218,6 +223,7 @@ class _Lowering:
             variables=scope.variables,
             cellvars=scope.cellvars,
             freevars=scope.freevars,
+            always_live=self.always_live,
             blocks=_kept_blocks(self.blocks, start),
             start=start,
             calls=self.call_sites,
@@ -309,7 +315,7 @@ class _Lowering:
 
     def _variables(self, names):
         known = self.scope.variable_set
-        return tuple(dict.fromkeys(name for name in names if name in known or name.startswith("$")))
+        return tuple(dict.fromkeys(name for name in names if name in known or is_temp(name)))
 
     def eval_op(self, result, node, subst):
         reads, writes = self.effects(node, subst)
@@ -527,8 +533,8 @@ class _Lowering:
     def _raise(self, node):
         exc = cause = None
         if node.exc is not None:
-            before_call = node.cause is not None and node.cause in self.split_nodes
-            exc = self.value(node.exc) if before_call else self.operand(node.exc)
+            cause_splits = node.cause is not None and node.cause in self.split_nodes
+            exc = self.value(node.exc) if cause_splits else self.operand(node.exc)
         if node.cause is not None:
             cause = self.operand(node.cause)
         self.terminate(Raise(exc, cause, node.lineno))
@@ -672,14 +678,17 @@ class _Lowering:
         join.enter()
 
     def handlers(self, handlers, outer, join):
+        """Match the exception against each except clause in turn."""
         lineno = handlers[0].lineno
         exc = self.prim_value("caught", [], lineno)
         saved = self.prim_value("enter_handler", [exc], lineno)
-        unnamed_cleanup = self.handler_cleanup(saved, None, outer, lineno)
-        self.goto_new(unnamed_cleanup)
+        matching = self.handler_cleanup(saved, None, outer, lineno)
+        self.goto_new(matching)
         for handler in handlers:
-            name = handler.name.name if handler.name is not None else None
-            cleanup = self.handler_cleanup(saved, name, outer, handler.lineno) if name else unnamed_cleanup
+            frame = _Handler(saved, handler.name.name if handler.name else None, outer)
+            cleanup = matching
+            if frame.name is not None:
+                cleanup = self.handler_cleanup(saved, frame.name, outer, handler.lineno)
             body = self.new_block(cleanup)
             following = None
             if handler.type is None:
@@ -687,23 +696,25 @@ class _Lowering:
             else:
                 kind = self.operand(handler.type)
                 matched = self.prim_value("matches", [exc, kind], handler.lineno)
-                following = self.new_block(unnamed_cleanup)
+                following = self.new_block(matching)
                 self.terminate(Branch(matched, body, following))
             self.enter(body)
-            if handler.name is not None:
-                self.store(handler.name, exc)
-            frame = _Handler(saved, name, outer)
-            self.frames.append(frame)
-            self.body(handler.body)
-            self.frames.pop()
-            if self.current is not None:
-                self.cleanup(frame, handler.lineno)
-                join.arrive()
+            self.except_body(handler, exc, frame, join)
             if following is None:
                 return  # a bare except is always the last one
             self.enter(following)
-        # No handler matched: the cleanup restores the state and re-raises.
+        # No clause matched: the cleanup restores the state and re-raises.
         self.terminate(Raise(exc, None, lineno))
+
+    def except_body(self, handler, exc, frame, join):
+        if handler.name is not None:
+            self.store(handler.name, exc)
+        self.frames.append(frame)
+        self.body(handler.body)
+        self.frames.pop()
+        if self.current is not None:
+            self.cleanup(frame, handler.lineno)
+            join.arrive()
 
     def handler_cleanup(self, saved, name, outer, lineno):
         """The block an exception raised inside an except clause goes to."""
@@ -718,11 +729,8 @@ class _Lowering:
 
     def try_finally(self, node):
         outer = self.handler
-        selector, value = self.new_temp(), self.new_temp()
-        catch = self.new_block(outer)
-        cleanup = self.new_block(outer)
-        entry = self.new_block(cleanup)
-        frame = _Finally(selector, value, entry, outer)
+        catch, cleanup = self.new_block(outer), self.new_block(outer)
+        frame = _Finally(self.new_temp(), self.new_temp(), self.new_block(cleanup), outer)
         self.goto_new(catch)
         self.frames.append(frame)
         if node.handlers:
@@ -733,19 +741,24 @@ class _Lowering:
         falls_through = self.current is not None
         if falls_through:
             self.enter_finally(frame, FALL_THROUGH, Const(None), node.lineno)
-        with self.elsewhere(catch):
-            self.prim("caught", [], node.lineno, value)
-            self.prim("copy", [Const(RAISED)], node.lineno, selector)
-            self.jump(entry)
-        with self.elsewhere(cleanup):
-            exc = self.prim_value("caught", [], node.lineno)
-            self.prim("leave_finally", [selector], node.lineno)
-            self.terminate(Raise(exc, None, node.lineno))
-        self.enter(entry)
-        self.frames.append(_FinallyBody(selector, outer))
+        self.finally_handlers(frame, catch, cleanup, node.lineno)
+        self.enter(frame.entry)
+        self.frames.append(_FinallyBody(frame.selector, outer))
         self.body(node.finalbody)
         self.frames.pop()
         self.finally_dispatch(frame, falls_through, node.lineno)
+
+    def finally_handlers(self, frame, catch, cleanup, lineno):
+        """`catch` enters the finally body with the exception the try body
+        raised; `cleanup` takes one raised inside the finally body itself."""
+        with self.elsewhere(catch):
+            self.prim("caught", [], lineno, frame.value)
+            self.prim("copy", [Const(RAISED)], lineno, frame.selector)
+            self.jump(frame.entry)
+        with self.elsewhere(cleanup):
+            exc = self.prim_value("caught", [], lineno)
+            self.prim("leave_finally", [frame.selector], lineno)
+            self.terminate(Raise(exc, None, lineno))
 
     def enter_finally(self, frame, selector, value, lineno):
         self.prim("copy", [Const(selector)], lineno, frame.selector)
@@ -760,21 +773,23 @@ class _Lowering:
         pending = [(RAISED, None)] + [(number, exit_) for exit_, number in frame.exits.items()]
         if falls_through:
             pending.append((FALL_THROUGH, None))  # last, so that it simply goes on
-        for position, (number, exit_) in enumerate(pending):
-            if position < len(pending) - 1:
-                test = self.prim_value("is", [frame.selector, Const(number)], lineno)
-                taken, other = self.new_block(self.handler), self.new_block(self.handler)
-                self.terminate(Branch(test, taken, other))
-                self.enter(taken)
-            if number == RAISED:
-                self.prim("leave_finally", [frame.selector], lineno)
-                self.terminate(Raise(frame.value, None, lineno))
-            elif number != FALL_THROUGH:
-                kind, index = exit_
-                value = frame.value if kind == "return" else None
-                self.leave(kind, value, lineno, index - 1)
-            if position < len(pending) - 1:
-                self.enter(other)
+        for number, exit_ in pending[:-1]:
+            test = self.prim_value("is", [frame.selector, Const(number)], lineno)
+            taken, other = self.new_block(self.handler), self.new_block(self.handler)
+            self.terminate(Branch(test, taken, other))
+            self.enter(taken)
+            self.carry_on(frame, number, exit_, lineno)
+            self.enter(other)
+        self.carry_on(frame, *pending[-1], lineno)
+
+    def carry_on(self, frame, number, exit_, lineno):
+        if number == RAISED:
+            self.prim("leave_finally", [frame.selector], lineno)
+            self.terminate(Raise(frame.value, None, lineno))
+        elif number != FALL_THROUGH:
+            kind, index = exit_
+            value = frame.value if kind == "return" else None
+            self.leave(kind, value, lineno, index - 1)
 
     # ------------------------------------------------------------ leaving
 
@@ -793,7 +808,8 @@ class _Lowering:
                 return
             if isinstance(frame, _Finally):
                 number = frame.exits.setdefault((kind, index), len(frame.exits) + 2)
-                self.enter_finally(frame, number, value if value is not None else Const(None), lineno)
+                pending = value if value is not None else Const(None)
+                self.enter_finally(frame, number, pending, lineno)
                 return
             self.cleanup(frame, lineno)
             index -= 1
@@ -813,6 +829,21 @@ class _Lowering:
                 self.prim("unbind", [], lineno, frame.name)
         elif isinstance(frame, _FinallyBody):
             self.prim("leave_finally", [frame.selector], lineno)
+
+
+def _read_by_super(scope, calls):
+    """Zero-argument super() reads the first parameter and __class__ from the
+    frame without naming them; a function calling it keeps them at every point."""
+    if "__class__" in scope.freevars and any(map(is_zero_argument_super, calls)):
+        return frozenset(("__class__",) + scope.params[:1])
+    return frozenset()
+
+
+def _walruses_on_some_paths(funcdef):
+    return [
+        node for statement in funcdef.body for node in walk_frame(statement)
+        if isinstance(node, nodes.NamedExpr) and _runs_on_some_paths(node)
+    ]
 
 
 def _runs_on_some_paths(node):

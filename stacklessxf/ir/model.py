@@ -62,8 +62,8 @@ PRIMITIVES = {
     "matches": (2, True, "whether the exception matches the exception type"),
     "unbind": (0, True, "delete the result variable (end of `except ... as name`)"),
     "iter": (1, True, "iter(argument)"),
-    "next": (1, True, "the next item of the iterator, or EXHAUSTED"),
-    "exhausted": (1, True, "whether the argument is EXHAUSTED"),
+    "next": (1, True, "the next item of the iterator, or a marker once it is exhausted"),
+    "exhausted": (1, True, "whether the argument is that marker"),
     "release": (1, False, "drop a loop's iterator when the loop is left early"),
     "exit_of": (1, True, "the bound __exit__ of a context manager"),
     "enter": (1, True, "call the context manager's __enter__"),
@@ -245,6 +245,7 @@ class Function:
     variables: tuple  # params, locals, cell and free variables
     cellvars: frozenset
     freevars: frozenset
+    always_live: frozenset  # variables read implicitly, live at every point
     blocks: list
     start: Block
     calls: tuple  # CallSite, in source order

@@ -1,12 +1,19 @@
-"""A compact text form of the IR, for `explain` and for tests.
+"""A compact text form of the IR, for `explain` and for tests::
 
     function fib(n)  [fib.py:1]
     b0:
-      2  $t0 = fib(n - 1)  @rp0 stackless
-      ...
-         return $t2
+          2  $t0 = n < 2
+             branch $t0 ? b1 : b2
+    b1:
+          3  return n
+    b2:
+          4  $t2 = fib(n - 1)  @rp0 stackless
+          4  $t3 = fib(n - 2)  @rp1 stackless
+          4  $t1 = $t2 + $t3
+          4  return $t1
 
-A block whose exceptions go somewhere says so: ``b1 (except -> b4):``.
+Each op starts with its source line.  A block whose exceptions go somewhere
+says so: ``b1 (except -> b4):``.
 """
 
 from astroid import nodes
@@ -103,7 +110,8 @@ def format_terminator(terminator):
     if isinstance(terminator, Jump):
         return f"jump {terminator.target.label}"
     if isinstance(terminator, Branch):
-        return f"branch {terminator.cond} ? {terminator.if_true.label} : {terminator.if_false.label}"
+        yes, no = terminator.if_true.label, terminator.if_false.label
+        return f"branch {terminator.cond} ? {yes} : {no}"
     if isinstance(terminator, Return):
         return f"return {format_operand(terminator.value)}"
     if isinstance(terminator, Raise):
@@ -119,6 +127,8 @@ def format_terminator(terminator):
 def format_function(function):
     lines = [f"function {function.qualname}({', '.join(function.params)})"
              f"  [{function.filename}:{function.lineno}]"]
+    if function.always_live:
+        lines.append(f"always live: {', '.join(sorted(function.always_live))}")
     for block in function.blocks:
         handler = f" (except -> {block.handler.label})" if block.handler else ""
         lines.append(f"{block.label}{handler}:")

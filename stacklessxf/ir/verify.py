@@ -77,6 +77,8 @@ def _check_op(function, block, op):
 
 def _check_names(function):
     known = set(function.variables)
+    if not function.always_live <= known:
+        _fail(function, None, f"always live {sorted(function.always_live)} are not all variables")
     for block in function.blocks:
         used = [name for op in block.ops for name in op.uses() + op.defs()]
         used += block.terminator.uses()
@@ -93,7 +95,10 @@ def _check_resume_points(function):
     ids = [op.resume_point for op in ops]
     if ids != list(range(len(ids))):
         _fail(function, None, f"resume point ids are not 0..{len(ids) - 1}, each once: {ids}")
-    spans = {site.resume_point: site.span for site in function.calls if site.resume_point is not None}
+    spans = {
+        site.resume_point: site.span
+        for site in function.calls if site.resume_point is not None
+    }
     if set(spans) != set(ids):
         _fail(function, None, f"call sites name resume points {sorted(spans)}, call ops {ids}")
     for op in ops:

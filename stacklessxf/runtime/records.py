@@ -1,9 +1,13 @@
 """Records: the heap form of a suspended activation.
 
-A record is a tuple ``(site, value, value, ...)``.  ``site`` is the
-:class:`ResumeSite` saying which function and resume point the record belongs
-to and what each value is (``site.slots``).  A site with no slots has one
-shared record (``site.shared_record``); nothing is allocated when it unwinds.
+A record is a tuple ``(site number, value, value, ...)``.  The number indexes
+``SITES``, whose :class:`ResumeSite` says which function and resume point the
+record belongs to and what each value is (``site.slots``).  A number rather
+than the site object itself keeps a record whose values are all atomic (ints,
+strings, ...) out of the cyclic garbage collector's sight: it untracks such
+tuples, so a million suspended activations cost the collector nothing.  A
+site with no slots has one shared record (``site.shared_record``); nothing is
+allocated when it unwinds.
 """
 
 import types
@@ -37,7 +41,8 @@ class Unwind(BaseException):
         super().__init__(reason)
         self.reason = reason
         self.chain = []
-        # For a depth unwinding: the frame whose call the interpreter refused.
+        # For a depth unwinding: the code of the caller of the frame whose
+        # call the interpreter refused.
         self.origin = None
 
 
@@ -45,6 +50,9 @@ class Unwind(BaseException):
 # anything, so it reuses this one instance; the code that catches it takes the
 # records out before anything else runs on this thread.
 DEPTH_UNWIND = Unwind("depth")
+
+
+SITES = []
 
 
 class Slot:
@@ -81,7 +89,9 @@ class ResumeSite:
         self.retry = retry
         self.slots = tuple(slots)
         self.kind = kind
-        self.shared_record = (self,)
+        self.number = len(SITES)
+        SITES.append(self)
+        self.shared_record = (self.number,)
         self._resume_code = None
         # The resume entry as a function, once built, when it needs no cells
         # from the record (the trampoline's fast path).

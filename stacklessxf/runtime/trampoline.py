@@ -1,8 +1,6 @@
 """The trampoline: resumes records innermost-first until none is left."""
 
-import sys
-
-from .records import Unwind
+from .records import SITES, Unwind
 
 
 class _TransformedMarker:
@@ -42,7 +40,8 @@ def run_unwound(chain):
     value = error = None
     while stack:
         record = pop()
-        resume = record[0].function or record[0].resume_function(record)
+        site = SITES[record[0]]
+        resume = site.function or site.resume_function(record)
         try:
             # The first argument is a placeholder for the function's own
             # first argument, which the resume entry restores from the record.
@@ -55,7 +54,9 @@ def run_unwound(chain):
             del unwound.chain[:]
             origin, unwound.origin = unwound.origin, None
             unwound.__traceback__ = None
-            if origin is not None and origin.f_back is sys._getframe():
+            if origin is run_unwound.__code__:
+                # The refused call was made by the frame resumed just now:
+                # resuming it again would be refused the same way.
                 raise RecursionError(
                     "maximum recursion depth exceeded: no room to make a call "
                     "even after unwinding every stackless frame") from None

@@ -303,7 +303,7 @@ def _emit_save(em, site, resume_site):
     if not resume_site.slots:
         em.op("LOAD_CONST", resume_site.shared_record, 1)
     else:
-        em.op("LOAD_CONST", resume_site, 1)
+        em.op("LOAD_CONST", resume_site.number, 1)
         for slot in resume_site.slots:
             _emit_slot_load(em, site, slot)
         em.op("BUILD_TUPLE", len(resume_site.slots) + 1, -len(resume_site.slots))

@@ -219,7 +219,15 @@ class Emitter:
         # The call never started: this frame is the innermost to unwind.
         self.op("LOAD_ATTR", "__traceback__").op("COPY", 1, 1)
         self.op("LOAD_CONST", depth_unwind, 1).op("STORE_ATTR", "__traceback__", -2)
-        self.op("LOAD_ATTR", "tb_frame")
+        # Remember the code of the refusing frame's caller (not a frame:
+        # frame objects would keep every unwound activation's locals alive).
+        no_caller, stored = Label(), Label()
+        self.op("LOAD_ATTR", "tb_frame").op("LOAD_ATTR", "f_back")
+        entry = TryBegin(no_caller, False, self.depth - 1)
+        self.out += [entry, Instr("LOAD_ATTR", "f_code", location=self.loc), TryEnd(entry)]
+        self.op("JUMP_FORWARD", stored)
+        self.label(no_caller).op("POP_TOP").op("LOAD_CONST", None)
+        self.label(stored)
         self.op("LOAD_CONST", depth_unwind, 1).op("STORE_ATTR", "origin", -2)
         self.op("LOAD_CONST", depth_unwind, 1).op("LOAD_ATTR", "chain")
         self.op("LOAD_CONST", None, 1).op("LOAD_CONST", None, 1)
