@@ -4,12 +4,13 @@ import functools
 import inspect
 import types
 
+from astroid import nodes
+
 from .analysis import analyze
 from .backends.bytecode import instrument
 from .errors import TransformError
 from .frontend.calls import Classifier
 from .frontend.source import locate
-from .frontend.subset import check_subset
 from .ir.lower import lower
 from .ir.verify import verify
 
@@ -87,15 +88,25 @@ def _check_is_plain_function(function):
     if not isinstance(function, types.FunctionType):
         raise TypeError("stackless expects a function defined with def, got "
                         f"{type(function).__name__} {function!r}")
-    code = function.__code__
-    kind = ("generator" if inspect.isgeneratorfunction(function) else
-            "async function" if inspect.iscoroutinefunction(function) or
-            inspect.isasyncgenfunction(function) else None)
-    if kind is not None:
-        raise TransformError(f"{function.__qualname__} is a {kind}; only ordinary "
-                             "functions can be stackless", code.co_filename,
-                             code.co_firstlineno, None,
-                             "generator" if kind == "generator" else "async def")
+    if inspect.isgeneratorfunction(function):
+        _refuse_suspending_function(function, "generator", "yield")
+    if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
+        _refuse_suspending_function(function, "async function", "async def")
+
+
+def _refuse_suspending_function(function, kind, construct):
+    """Generators and coroutines suspend by themselves; point at the first
+    ``yield``/``await`` (or the ``async def``)."""
+    filename, funcdef = locate(function)
+    where = funcdef
+    for node in funcdef.nodes_of_class((nodes.Yield, nodes.YieldFrom, nodes.Await),
+                                       skip_klass=(nodes.FunctionDef, nodes.Lambda,
+                                                   nodes.ClassDef)):
+        where, construct = node, type(node).__name__.lower().replace("yieldfrom", "yield from")
+        break
+    raise TransformError(f"{function.__qualname__} is a {kind}; only ordinary "
+                         "functions can be stackless", filename, where.lineno,
+                         where.col_offset, construct)
 
 
 def transform(function):
@@ -103,8 +114,7 @@ def transform(function):
     filename, funcdef = locate(function)
     info = FunctionInfo(function, filename, funcdef)
     classify = Classifier(function, funcdef)
-    check_subset(funcdef, filename, classify)
-    info.ir = lower(funcdef, filename, classify)
+    info.ir = lower(funcdef, filename, classify, function.__qualname__)  # checks the subset first
     verify(info.ir)
     info.analysis = analyze(info.ir)
     info.code, info.sites = instrument(function, info.analysis.resume_points, info)

@@ -14,7 +14,7 @@ def test_generator_is_refused():
         stackless(gen)
     assert "generator" in str(info.value)
     assert __file__ in str(info.value)
-    assert info.value.lineno == gen.__code__.co_firstlineno
+    assert info.value.lineno == gen.__code__.co_firstlineno + 1
 
 
 def test_async_def_is_refused():
@@ -93,3 +93,26 @@ def test_explain_refuses_plain_function():
 
     with pytest.raises(TypeError, match="not a stackless function"):
         sx.explain(plain)
+
+
+def test_generator_refusal_points_at_the_yield():
+    def gen(n):
+        total = n
+        yield total
+
+    with pytest.raises(TransformError) as info:
+        stackless(gen)
+    assert info.value.lineno == gen.__code__.co_firstlineno + 2
+    assert info.value.col == 8
+    assert info.value.construct == "yield"
+
+
+def test_async_refusal_points_at_the_await():
+    async def coro(other):
+        value = 1
+        return await other
+
+    with pytest.raises(TransformError) as info:
+        stackless(coro)
+    assert info.value.lineno == coro.__code__.co_firstlineno + 2
+    assert info.value.construct == "await"
