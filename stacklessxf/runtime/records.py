@@ -29,21 +29,39 @@ UNBOUND = _Unbound()
 
 
 class Unwind(BaseException):
-    """Carries the records of activations being unwound, innermost first.
+    """Passes through transformed frames while they save their records.
 
     It derives from BaseException so that ``except Exception`` in user code
     never sees it; the transformed code intercepts it before any user handler.
+    The records go to ``CHAIN``, innermost first.
     """
 
-    __slots__ = ("reason", "chain", "origin")
+    __slots__ = ("reason", "origin")
 
     def __init__(self, reason="switch"):
         super().__init__(reason)
         self.reason = reason
-        self.chain = []
         # For a depth unwinding: the code of the caller of the frame whose
         # call the interpreter refused.
         self.origin = None
+
+
+class RecordChain(list):
+    """The records of the unwinding under way, innermost first.
+
+    One list serves every unwinding: saving a record must not call anything
+    (it may happen at the recursion limit), so the handlers reach the list as
+    a constant of their code.  An unwinding runs from the frame that starts
+    it to the code that catches it without letting another thread in (no
+    instruction on that path releases the interpreter lock), and the catcher
+    takes the records out before it calls anything.  Hashed by identity, so
+    the code objects holding it stay hashable.
+    """
+
+    __hash__ = object.__hash__
+
+
+CHAIN = RecordChain()
 
 
 # Unwinding that starts at the interpreter's recursion limit cannot allocate

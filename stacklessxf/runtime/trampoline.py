@@ -1,6 +1,6 @@
 """The trampoline: resumes records innermost-first until none is left."""
 
-from .records import SITES, Unwind
+from .records import CHAIN, SITES, Unwind
 
 
 class _TransformedMarker:
@@ -50,8 +50,8 @@ def run_unwound(chain):
         except Unwind as unwound:
             # Taken out before anything is called: a call lets other threads
             # run, and they may start an unwinding of their own.
-            chain = unwound.chain[:]
-            del unwound.chain[:]
+            chain = CHAIN[:]
+            del CHAIN[:]
             origin, unwound.origin = unwound.origin, None
             unwound.__traceback__ = None
             if origin is run_unwound.__code__:

@@ -15,7 +15,7 @@ import sys
 from bytecode import Bytecode, CellVar, FreeVar, Instr, Label, TryBegin, TryEnd
 
 from ...errors import TransformError
-from ...runtime.records import DEPTH_UNWIND, UNBOUND, ResumeSite, Slot, Unwind
+from ...runtime.records import CHAIN, DEPTH_UNWIND, UNBOUND, ResumeSite, Slot, Unwind
 from ...runtime.trampoline import TRANSFORMED_MARKER, mark_transformed, run_unwound
 from . import flow as dataflow
 from . import py311 as ops
@@ -275,7 +275,7 @@ def _handler(site):
     em = ops.Emitter(p + 1, site.call.location)
     save, passthrough, saved, absorb = Label(), Label(), Label(), Label()
     em.label(site.labels["handler"])
-    em.dispatch_exception(Unwind, save, passthrough, DEPTH_UNWIND)
+    em.dispatch_exception(Unwind, save, passthrough, DEPTH_UNWIND, CHAIN)
     em.op("LOAD_CONST", DEPTH_UNWIND, 1).op("STORE_FAST", UNWIND_LOCAL, -1)
     _emit_save(em, site, site.retry)
     em.op("JUMP_FORWARD", saved)
@@ -289,7 +289,7 @@ def _handler(site):
         em.restore_exception_state(em.depth - exc_prev[0])
     em.propagate_or_absorb(UNWIND_LOCAL, TRANSFORMED_MARKER, absorb)
     em.label(absorb)
-    em.clear_and_run_trampoline(UNWIND_LOCAL, run_unwound, Label())
+    em.clear_and_run_trampoline(UNWIND_LOCAL, CHAIN, run_unwound, Label())
     em.depth = p + 1
     em.label(passthrough)
     em.covered(site.cover, [Instr("RERAISE", 0, location=site.call.location)])
@@ -307,7 +307,7 @@ def _emit_save(em, site, resume_site):
         for slot in resume_site.slots:
             _emit_slot_load(em, site, slot)
         em.op("BUILD_TUPLE", len(resume_site.slots) + 1, -len(resume_site.slots))
-    em.append_to_chain(UNWIND_LOCAL)
+    em.append_to_chain(CHAIN)
 
 
 def _emit_slot_load(em, site, slot):

@@ -205,7 +205,7 @@ class Emitter:
 
     # -- pieces of the unwinding handler -------------------------------
 
-    def dispatch_exception(self, unwind_cls, save, passthrough, depth_unwind):
+    def dispatch_exception(self, unwind_cls, save, passthrough, depth_unwind, chain):
         """[P, exc] -> SAVE with [P, u] for an Unwind; a RecursionError
         raised by this very call starting the depth unwinding falls through
         with [P]; anything else goes to ``passthrough`` with [P, exc]."""
@@ -229,7 +229,7 @@ class Emitter:
         self.label(no_caller).op("POP_TOP").op("LOAD_CONST", None)
         self.label(stored)
         self.op("LOAD_CONST", depth_unwind, 1).op("STORE_ATTR", "origin", -2)
-        self.op("LOAD_CONST", depth_unwind, 1).op("LOAD_ATTR", "chain")
+        self.op("LOAD_CONST", chain, 1)
         self.op("LOAD_CONST", None, 1).op("LOAD_CONST", None, 1)
         self.op("BUILD_SLICE", 2, -1).op("DELETE_SUBSCR", effect=-2)
 
@@ -242,8 +242,8 @@ class Emitter:
         """Make the stack item ``distance`` from the top the exception state."""
         self.op("COPY", distance, 1).op("POP_EXCEPT", effect=-1)
 
-    def append_to_chain(self, unwind_local):
-        self.op("LOAD_FAST", unwind_local, 1).op("LOAD_ATTR", "chain")
+    def append_to_chain(self, chain):
+        self.op("LOAD_CONST", chain, 1)
         self.op("SWAP", 2).op("LIST_APPEND", 1, -1).op("POP_TOP", effect=-1)
 
     def propagate_or_absorb(self, unwind_local, marker, absorb):
@@ -274,22 +274,22 @@ class Emitter:
         self.label(not_ours).op("POP_TOP", effect=-1)
         self.op("JUMP_FORWARD", absorb)
 
-    def clear_and_run_trampoline(self, unwind_local, run_unwound, absorb_target):
+    def clear_and_run_trampoline(self, unwind_local, chain, run_unwound, absorb_target):
         """Drop the whole value stack (by re-raising into a handler whose
-        depth is zero), take the records out of the Unwind before anything
-        is called (another thread may unwind as soon as a call is made),
-        then return what the trampoline returns for them."""
+        depth is zero), take the records out of ``chain`` before anything is
+        called (another thread may unwind as soon as a call is made), then
+        return what the trampoline returns for them."""
         self.op("LOAD_FAST", unwind_local, 1)
         entry = TryBegin(absorb_target, False, 0)
         self.out += [entry, Instr("RERAISE", 0, location=self.loc), TryEnd(entry)]
         self.depth = 1
-        self.label(absorb_target).op("LOAD_ATTR", "chain")
+        self.label(absorb_target).op("POP_TOP", effect=-1)
+        self.op("PUSH_NULL", effect=1).op("LOAD_CONST", run_unwound, 1)
+        self.op("LOAD_CONST", chain, 1)
         self.op("COPY", 1, 1).op("LOAD_CONST", None, 1).op("LOAD_CONST", None, 1)
         self.op("BUILD_SLICE", 2, -1).op("BINARY_SUBSCR", effect=-1)
         self.op("SWAP", 2).op("LOAD_CONST", None, 1).op("LOAD_CONST", None, 1)
         self.op("BUILD_SLICE", 2, -1).op("DELETE_SUBSCR", effect=-2)
-        self.op("PUSH_NULL", effect=1).op("SWAP", 2)
-        self.op("LOAD_CONST", run_unwound, 1).op("SWAP", 2)
         self.op("PRECALL", 1, -1).op("CALL", 1, -1).op("RETURN_VALUE", effect=-1)
 
     # -- pieces of the resume entry ------------------------------------
