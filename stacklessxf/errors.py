@@ -20,3 +20,8 @@ class TransformError(Exception):
                 where += f":{self.col}"
         what = f" [{self.construct}]" if self.construct else ""
         return f"{where}: {self.message}{what}"
+
+
+class SwitchError(RuntimeError):
+    """A tasklet tried to switch while a plain (not transformed) frame was on
+    its stack; names that frame."""

@@ -23,6 +23,12 @@ class _TransformedMarker:
 TRANSFORMED_MARKER = _TransformedMarker()
 
 
+# For every transformed code object: the offsets of the calls at which its
+# frames can be suspended (the calls its handlers guard).  A switch checks
+# that every frame it would unwind is stopped at one of them.
+SUSPENSION_POINTS = {}
+
+
 def mark_transformed(code):
     return code.replace(co_consts=code.co_consts + (TRANSFORMED_MARKER,))
 

@@ -16,7 +16,8 @@ from bytecode import Bytecode, CellVar, FreeVar, Instr, Label, TryBegin, TryEnd
 
 from ...errors import TransformError
 from ...runtime.records import CHAIN, DEPTH_UNWIND, UNBOUND, ResumeSite, Slot, Unwind
-from ...runtime.trampoline import TRANSFORMED_MARKER, mark_transformed, run_unwound
+from ...runtime.trampoline import (SUSPENSION_POINTS, TRANSFORMED_MARKER,
+                                   mark_transformed, run_unwound)
 from . import flow as dataflow
 from . import py311 as ops
 
@@ -329,8 +330,13 @@ def _cell_ref(site, name):
 
 
 def _assemble(bc, body):
-    code = _bytecode_like(bc, body).to_code(compute_exception_stack_depths=False)
-    return mark_transformed(code)
+    return _finish(_bytecode_like(bc, body).to_code(compute_exception_stack_depths=False))
+
+
+def _finish(code):
+    code = mark_transformed(code)
+    SUSPENSION_POINTS[code] = ops.guarded_calls(code, Unwind)
+    return code
 
 
 def _bytecode_like(bc, instrs):
@@ -349,7 +355,7 @@ def _resume_builder(bc, body, site):
         prologue, stubs = _resume_prologue(site, resume_site)
         new.clear()
         new.extend(instrs[:at] + prologue + instrs[at:] + stubs)
-        return mark_transformed(new.to_code(compute_exception_stack_depths=False))
+        return _finish(new.to_code(compute_exception_stack_depths=False))
     return build
 
 

@@ -6,6 +6,8 @@ where a call's own stack items start, and the instruction sequences the
 backend emits.  A later CPython gets a sibling module with the same names.
 """
 
+import dis
+
 from bytecode import CellVar, FreeVar, Instr, Label, TryBegin, TryEnd
 
 # Kinds of value-stack items.  Only NULL (a C NULL the interpreter keeps for
@@ -359,3 +361,25 @@ def resume_prelude(bytecode_obj, hidden_args):
     resume_at = next(i for i, ins in enumerate(out)
                      if isinstance(ins, Instr) and ins.name == "RESUME") + 1
     return out, resume_at
+
+
+def guarded_calls(code, unwind_cls):
+    """Offsets of the call instructions of ``code`` whose exception handler
+    is an unwinding handler (it starts by testing for ``unwind_cls``)."""
+    instructions = {ins.offset: ins for ins in dis.get_instructions(code)}
+    entries = dis._parse_exception_table(code)
+    guarded = set()
+    for offset, ins in instructions.items():
+        if ins.opname not in CALL_NAMES:
+            continue
+        for entry in entries:
+            if entry.start <= offset < entry.end:
+                first = instructions.get(entry.target)
+                if first is not None and first.opname == "LOAD_CONST" \
+                        and first.argval is unwind_cls:
+                    # A frame stopped in a call reports the call's last
+                    # inline cache entry as its last instruction.
+                    caches = dis._inline_cache_entries[ins.opcode]
+                    guarded.update(range(offset, offset + 2 * caches + 1, 2))
+                break
+    return frozenset(guarded)

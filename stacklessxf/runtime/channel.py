@@ -1,0 +1,132 @@
+"""Channels: rendezvous points where one tasklet hands a value to another.
+
+Semantics follow Stackless Python's channels: a sender with no receiver
+waiting blocks in the channel's queue (and a receiver with no sender); when
+both sides meet, ``preference`` says who runs next: -1 (the default) the
+receiver, 1 the sender, 0 whoever is running goes on.
+"""
+
+import collections
+import sys
+
+from .scheduler import _check_can_switch, _scheduler, _switch_primitive, _wait
+
+SENDING, RECEIVING = 1, -1
+
+
+class channel:
+    def __init__(self):
+        self.queue = collections.deque()   # (tasklet, direction, (value, error))
+        self.preference = -1
+        self.closing = False
+
+    @property
+    def balance(self):
+        """Waiting senders (positive) or receivers (negative)."""
+        return sum(direction for _, direction, _ in self.queue)
+
+    @property
+    def closed(self):
+        return self.closing and not self.queue
+
+    def close(self):
+        """No further sends or receives may block on this channel."""
+        self.closing = True
+
+    def open(self):
+        self.closing = False
+
+    @_switch_primitive
+    def send(self, value):
+        return self._send(value, None, sys._getframe(1))
+
+    @_switch_primitive
+    def send_exception(self, exc_type, *args):
+        return self._send(None, exc_type(*args), sys._getframe(1))
+
+    @_switch_primitive
+    def send_throw(self, exc, tb=None):
+        if tb is not None:
+            exc = exc.with_traceback(tb)
+        return self._send(None, exc, sys._getframe(1))
+
+    @_switch_primitive
+    def receive(self):
+        return self._receive(sys._getframe(1))
+
+    def _receive(self, caller_frame):
+        _check_can_switch(caller_frame)
+        sched = _scheduler
+        current = sched.current
+        if self.balance > 0:
+            sender, _, (value, error) = self.queue.popleft()
+            sender.blocked = False
+            sender._value = sender._error = None
+            if self.preference == SENDING:
+                self._run_next(sender, (value, error), caller_frame)
+            else:
+                sched.queue.append(sender)
+            if error is not None:
+                raise error
+            return value
+        return self._block_and_wait(current, RECEIVING, None, caller_frame)
+
+    def _send(self, value, error, caller_frame):
+        _check_can_switch(caller_frame)
+        sched = _scheduler
+        current = sched.current
+        if self.balance < 0:
+            receiver, _, _ = self.queue.popleft()
+            receiver.blocked = False
+            receiver._value, receiver._error = value, error
+            receiver.tempval = value
+            if self.preference == RECEIVING:
+                current._value = None
+                sched.queue.appendleft(current)
+                sched.queue.appendleft(receiver)
+                return _wait(caller_frame)
+            sched.queue.append(receiver)
+            return None
+        current._value = None
+        return self._block_and_wait(current, SENDING, (value, error), caller_frame)
+
+    def _run_next(self, other, delivered, caller_frame):
+        """``other`` runs next, then the current tasklet, which gets
+        ``delivered`` when it goes on."""
+        sched = _scheduler
+        current = sched.current
+        current._value, current._error = delivered
+        sched.queue.appendleft(current)
+        sched.queue.appendleft(other)
+        _wait(caller_frame)
+
+    def _block_and_wait(self, current, direction, payload, caller_frame):
+        if self.closing:
+            raise ValueError("channel is closed")
+        entry = (current, direction, payload)
+        current.blocked = True
+        self.queue.append(entry)
+        if not current.is_main:
+            return _wait(caller_frame)     # unwinds; resumed when unblocked
+        try:
+            return _wait(caller_frame)
+        except BaseException:
+            # Main gave up waiting (deadlock, or a tasklet's exception).
+            if entry in self.queue:
+                self.queue.remove(entry)
+            current.blocked = False
+            raise
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        # Called by the interpreter for a for loop: in stackless code that is
+        # not a call the frame can be suspended at, so a receive that has to
+        # wait raises SwitchError there; in plain (main) code it just waits.
+        if self.closed:
+            raise StopIteration
+        return self._receive(sys._getframe(1))
+
+    def __repr__(self):
+        return f"<channel balance={self.balance} preference={self.preference}>"

@@ -1,0 +1,273 @@
+"""Tasklets and the scheduler.
+
+A tasklet that is not running is data: a list of records (its heap stack,
+outermost first) plus the value or exception to hand to the innermost one
+when it goes on.  The scheduler runs a tasklet by resuming its records from
+``_run_tasklet``, a trampoline; a switch primitive (``schedule``, a channel
+operation) called by the tasklet's stackless code raises an ``Unwind`` that
+turns the running frames into records again, and ``_run_tasklet`` returns to
+the scheduler loop, which picks the next tasklet.
+
+The main tasklet is the plain code that created the others.  It cannot be
+unwound: when it has to wait (``run``, ``schedule``, a blocking channel
+operation), the scheduler loop runs the other tasklets inside its call until
+main's turn comes again.
+
+Each thread has its own scheduler.
+"""
+
+import collections
+import sys
+import threading
+
+from ..errors import SwitchError
+from .records import CHAIN, SITES, Unwind
+from .trampoline import SUSPENSION_POINTS, is_transformed, mark_transformed
+
+_FINISHED, _SWITCHED = "finished", "switched"
+
+
+class Tasklet:
+    """A microthread running a callable, in the manner of Stackless Python."""
+
+    def __init__(self, func=None, _main=False):
+        self.func = func
+        self.is_main = _main
+        self.alive = _main
+        self.blocked = False
+        self.tempval = None
+        self._call = None
+        self._stack = []
+        self._value = None
+        self._error = None
+
+    def bind(self, func):
+        self.func = func
+        return self
+
+    def setup(self, *args, **kwargs):
+        """Give the tasklet its arguments and make it runnable."""
+        if self.func is None:
+            raise RuntimeError("tasklet has no function to run; bind one first")
+        if self.alive:
+            raise RuntimeError("tasklet is already set up")
+        self._call = (self.func, args, kwargs)
+        self.alive = True
+        self.insert()
+        return self
+
+    __call__ = setup
+
+    @property
+    def scheduled(self):
+        return self is _scheduler.current or self in _scheduler.queue
+
+    @property
+    def is_current(self):
+        return self is _scheduler.current
+
+    def insert(self):
+        """Make the tasklet runnable (at the end of the queue)."""
+        if not self.alive:
+            raise RuntimeError("a dead tasklet cannot be scheduled")
+        if self.blocked:
+            raise RuntimeError("a blocked tasklet cannot be scheduled")
+        if not self.scheduled:
+            _scheduler.queue.append(self)
+
+    def remove(self):
+        """Take the tasklet out of the runnable queue."""
+        if self is _scheduler.current:
+            raise RuntimeError("the current tasklet cannot be removed")
+        if self in _scheduler.queue:
+            _scheduler.queue.remove(self)
+        return self
+
+    def __repr__(self):
+        state = ("main" if self.is_main else "current" if self.is_current else
+                 "blocked" if self.blocked else "scheduled" if self.scheduled else
+                 "alive" if self.alive else "dead")
+        name = getattr(self.func, "__qualname__", self.func)
+        return f"<tasklet {name} {state}>"
+
+
+tasklet = Tasklet
+
+
+class _Scheduler(threading.local):
+    def __init__(self):
+        self.main = Tasklet(_main=True)
+        self.current = self.main
+        self.queue = collections.deque()   # runnable tasklets but current
+
+
+_scheduler = _Scheduler()
+
+
+def _run_tasklet(task):
+    """Resume ``task`` until it ends (returns _FINISHED) or switches away
+    (returns _SWITCHED, its records back in ``task._stack``)."""
+    stack = task._stack
+    value, error = task._value, task._error
+    task._value = task._error = None
+    while True:
+        try:
+            if task._call is not None:
+                func, args, kwargs = task._call
+                task._call = None
+                value = func(*args, **kwargs)
+            elif stack:
+                record = stack.pop()
+                site = SITES[record[0]]
+                resume = site.function or site.resume_function(record)
+                value = resume(None, record, value, error)
+            else:
+                break
+            error = None
+        except Unwind as unwound:
+            chain = CHAIN[:]
+            del CHAIN[:]
+            origin, unwound.origin = unwound.origin, None
+            unwound.__traceback__ = None
+            chain.reverse()
+            stack.extend(chain)
+            if unwound.reason == "switch":
+                return _SWITCHED
+            if origin is _run_tasklet.__code__:
+                value, error = None, RecursionError(
+                    "maximum recursion depth exceeded: no room to make a call "
+                    "even after unwinding every stackless frame")
+                stack.clear()
+                break
+            value = error = None
+        except BaseException as exc:
+            if exc.__traceback__ is not None:
+                exc.__traceback__ = exc.__traceback__.tb_next
+            value, error = None, exc
+    task.alive = False
+    task._value, task._error = value, error
+    return _FINISHED
+
+
+_run_tasklet.__code__ = mark_transformed(_run_tasklet.__code__)
+
+
+def _run_until_main_is_next():
+    """From main: run tasklets until main is taken from the queue again."""
+    sched = _scheduler
+    try:
+        while True:
+            if not sched.queue:
+                raise RuntimeError("deadlock: the main tasklet waits and no "
+                                   "other tasklet can run")
+            task = sched.queue.popleft()
+            if task is sched.main:
+                return
+            _run_one(task)
+    except BaseException:
+        # An exception from a tasklet (or the deadlock) goes on in main,
+        # which is running again, not waiting in the queue.
+        if sched.main in sched.queue:
+            sched.queue.remove(sched.main)
+        raise
+
+
+def _run_one(task):
+    sched = _scheduler
+    sched.current = task
+    try:
+        outcome = _run_tasklet(task)
+    finally:
+        sched.current = sched.main
+    if outcome == _FINISHED and task._error is not None:
+        error, task._error = task._error, None
+        raise error
+
+
+def _check_can_switch(caller_frame):
+    """A switch primitive called by a tasklet (not main) checks, before it
+    changes anything, that nothing but transformed frames stopped at calls
+    they can be resumed from lie between it and the scheduler."""
+    if _scheduler.current is _scheduler.main:
+        return
+    frame = caller_frame
+    while frame is not None and frame.f_code is not _run_tasklet.__code__:
+        code = frame.f_code
+        if frame.f_lasti not in SUSPENSION_POINTS.get(code, ()):
+            what = ("the plain (not stackless) function" if not is_transformed(code)
+                    else "the stackless function")
+            raise SwitchError(
+                f"cannot switch tasklets: {what} {code.co_qualname} at "
+                f"{code.co_filename}:{frame.f_lineno} is on the stack and cannot "
+                "be suspended there (only at a call it makes directly)")
+        frame = frame.f_back
+    if frame is None:
+        raise SwitchError("cannot switch tasklets: the current tasklet is not "
+                          "running under the scheduler")
+
+
+def _wait(caller_frame):
+    """The current tasklet waits until it is taken from the queue again (it
+    must already be queued, or registered where something will queue it)."""
+    sched = _scheduler
+    if sched.current is sched.main:
+        _run_until_main_is_next()
+        main = sched.main
+        value, error, main._value, main._error = main._value, main._error, None, None
+        if error is not None:
+            raise error
+        return value
+    # The tasklet's frames become records; _run_tasklet catches this.
+    del CHAIN[:]
+    raise Unwind("switch")
+
+
+def _switch_primitive(function):
+    function.__stackless_switch__ = True
+    return function
+
+
+@_switch_primitive
+def schedule(retval=None):
+    """Let the other runnable tasklets run; the current one goes to the end
+    of the queue."""
+    sched = _scheduler
+    _check_can_switch(sys._getframe(1))
+    sched.current._value = retval
+    sched.queue.append(sched.current)
+    return _wait(sys._getframe(1))
+
+
+@_switch_primitive
+def schedule_remove(retval=None):
+    """Like schedule(), but the current tasklet is not queued again."""
+    sched = _scheduler
+    if sched.current is sched.main:
+        raise RuntimeError("the main tasklet cannot remove itself from the queue")
+    _check_can_switch(sys._getframe(1))
+    sched.current._value = retval
+    return _wait(sys._getframe(1))
+
+
+def run():
+    """From the main tasklet: run the other tasklets until none is runnable."""
+    sched = _scheduler
+    if sched.current is not sched.main:
+        raise RuntimeError("run() must be called from the main tasklet")
+    while sched.queue:
+        task = sched.queue.popleft()
+        if task is not sched.main:
+            _run_one(task)
+
+
+def getcurrent():
+    return _scheduler.current
+
+
+def getmain():
+    return _scheduler.main
+
+
+def getruncount():
+    """Runnable tasklets, the current one included."""
+    return len(_scheduler.queue) + 1

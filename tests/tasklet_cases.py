@@ -1,0 +1,87 @@
+"""Stackless functions run as tasklets by tests/test_tasklets.py."""
+
+from stacklessxf import channel, schedule, stackless
+
+LOG = []
+
+
+@stackless
+def worker(name, n):
+    for i in range(n):
+        LOG.append((name, i))
+        schedule()
+    return name
+
+
+@stackless
+def producer(ch, values):
+    for value in values:
+        ch.send(value)
+
+
+@stackless
+def consumer(ch, count, out):
+    for _ in range(count):
+        out.append(ch.receive())
+
+
+@stackless
+def echo(requests, replies, count):
+    for _ in range(count):
+        replies.send(requests.receive() * 2)
+
+
+@stackless
+def deep_then_switch(k):
+    if k == 0:
+        schedule()
+        return 0
+    return deep_then_switch(k - 1) + 1
+
+
+def plain_helper(f):
+    return f()
+
+
+def plain_switcher():
+    schedule()
+
+
+@stackless
+def switch_through_plain_frame():
+    return plain_helper(plain_switcher)
+
+
+@stackless
+def iterate_channel(ch, out):
+    for value in ch:
+        out.append(value)
+
+
+@stackless
+def failing(ch):
+    ch.receive()
+    raise KeyError("tasklet failed")
+
+
+@stackless
+def catch_sent_exception(ch, out):
+    try:
+        ch.receive()
+    except ValueError as exc:
+        out.append(str(exc))
+
+
+@stackless
+def keep_state_across_switches(ch, out):
+    total = 0
+    seen = []
+    try:
+        while True:
+            value = ch.receive()
+            if value is None:
+                break
+            total += value
+            seen.append(value)
+    finally:
+        out.append((total, seen))

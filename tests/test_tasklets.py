@@ -1,0 +1,154 @@
+"""Tasklets, the scheduler and channels."""
+
+import pytest
+
+import stacklessxf as sx
+from stacklessxf import SwitchError, channel, tasklet
+from tests import tasklet_cases as cases
+
+
+@pytest.fixture(autouse=True)
+def clean_log():
+    cases.LOG.clear()
+    yield
+    assert sx.getruncount() == 1, "a test left runnable tasklets behind"
+
+
+def test_round_robin():
+    tasklet(cases.worker)("a", 3)
+    tasklet(cases.worker)("b", 2)
+    assert sx.getruncount() == 3
+    sx.run()
+    assert cases.LOG == [("a", 0), ("b", 0), ("a", 1), ("b", 1), ("a", 2)]
+
+
+def test_tasklet_state_is_records_while_suspended():
+    t = tasklet(cases.worker)("a", 2)
+    sx.schedule()                 # main lets the worker run once
+    assert cases.LOG == [("a", 0)]
+    assert t.alive and t.scheduled and not t.is_current
+    assert t._stack and all(isinstance(record, tuple) for record in t._stack)
+    sx.run()
+    assert not t.alive
+
+
+def test_channel_between_tasklets():
+    ch, out = channel(), []
+    tasklet(cases.producer)(ch, [1, 2, 3])
+    tasklet(cases.consumer)(ch, 3, out)
+    sx.run()
+    assert out == [1, 2, 3]
+    assert ch.balance == 0
+
+
+def test_main_receives_and_sends():
+    requests, replies = channel(), channel()
+    tasklet(cases.echo)(requests, replies, 3)
+    results = []
+    for value in (1, 2, 3):
+        requests.send(value)
+        results.append(replies.receive())
+    assert results == [2, 4, 6]
+    sx.run()
+
+
+def test_receiver_preference_runs_receiver_first():
+    ch, out = channel(), []
+    receiver = tasklet(cases.consumer)(ch, 1, out)
+    sx.schedule()                   # the receiver blocks on the channel
+    assert receiver.blocked and ch.balance == -1
+    ch.send("x")                    # preference -1: the receiver runs now
+    assert out == ["x"]
+    assert not receiver.alive
+
+
+def test_sender_preference_keeps_sender_running():
+    ch, out = channel(), []
+    ch.preference = 1
+    tasklet(cases.consumer)(ch, 1, out)
+    sx.schedule()
+    ch.send("y")                    # preference 1: main goes on
+    assert out == []
+    sx.run()
+    assert out == ["y"]
+
+
+def test_blocked_sender_balance():
+    ch = channel()
+    tasklet(cases.producer)(ch, ["a", "b"])
+    sx.schedule()
+    assert ch.balance == 1
+    assert ch.receive() == "a"
+    assert ch.receive() == "b"
+    sx.run()
+
+
+def test_deadlock_is_reported():
+    ch = channel()
+    with pytest.raises(RuntimeError, match="deadlock"):
+        ch.receive()
+
+
+def test_deep_recursion_inside_a_tasklet_then_switch():
+    t = tasklet(cases.deep_then_switch)(5000)
+    sx.run()
+    assert not t.alive
+    assert t._value == 5000
+
+
+def test_switch_through_plain_frame_is_an_error_naming_it():
+    t = tasklet(cases.switch_through_plain_frame)()
+    with pytest.raises(SwitchError, match="plain_switcher"):
+        sx.run()
+    assert not t.alive
+
+
+def test_switch_inside_for_over_channel_is_an_error():
+    ch, out = channel(), []
+    tasklet(cases.iterate_channel)(ch, out)
+    with pytest.raises(SwitchError, match="iterate_channel"):
+        sx.run()
+
+
+def test_tasklet_exception_reaches_main():
+    ch = channel()
+    tasklet(cases.failing)(ch)
+    sx.schedule()
+    with pytest.raises(KeyError, match="tasklet failed"):
+        ch.send(None)
+
+
+def test_send_exception_raises_in_receiver():
+    ch, out = channel(), []
+    tasklet(cases.catch_sent_exception)(ch, out)
+    sx.schedule()
+    ch.send_exception(ValueError, "bad value")
+    assert out == ["bad value"]
+
+
+def test_state_survives_many_switches():
+    ch, out = channel(), []
+    tasklet(cases.keep_state_across_switches)(ch, out)
+    for value in range(100):
+        ch.send(value)
+    ch.send(None)
+    assert out == [(sum(range(100)), list(range(100)))]
+
+
+def test_schedule_call_sites_are_resume_points():
+    info = cases.worker.__stackless__
+    reasons = {rp.reason for rp in info.analysis.resume_points}
+    assert "switch" in reasons
+
+
+def test_main_is_plain_code():
+    assert sx.getcurrent() is sx.getmain()
+    assert sx.getmain().is_main
+
+
+def test_deadlock_leaves_the_channel_clean():
+    ch = channel()
+    with pytest.raises(RuntimeError, match="deadlock"):
+        ch.receive()
+    assert ch.balance == 0
+    assert not sx.getmain().blocked
