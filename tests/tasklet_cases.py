@@ -85,3 +85,40 @@ def keep_state_across_switches(ch, out):
             seen.append(value)
     finally:
         out.append((total, seen))
+
+
+@stackless
+def cleanup_on_kill(ch, out):
+    try:
+        ch.receive()
+        out.append("not reached")
+    finally:
+        out.append("finally ran")
+
+
+@stackless
+def record_thrown(out):
+    try:
+        schedule()
+    except LookupError as exc:
+        out.append(repr(exc))
+    return "done"
+
+
+@stackless
+def nested_for_frames(k, ch):
+    if k == 0:
+        return ch.receive()
+    marker = k * 10
+    return nested_for_frames(k - 1, ch) + marker
+
+
+@stackless
+def counting(name, steps):
+    total = 0
+    items = []
+    for i in range(steps):
+        total += i
+        items.append(i)
+        schedule()
+    LOG.append((name, total, items))

@@ -152,3 +152,99 @@ def test_deadlock_leaves_the_channel_clean():
         ch.receive()
     assert ch.balance == 0
     assert not sx.getmain().blocked
+
+
+def test_kill_runs_finally_and_ends_quietly():
+    ch, out = channel(), []
+    t = tasklet(cases.cleanup_on_kill)(ch, out)
+    sx.schedule()
+    assert t.blocked and ch.balance == -1
+    t.kill()
+    assert out == ["finally ran"]
+    assert not t.alive and ch.balance == 0
+
+
+def test_kill_unstarted_tasklet():
+    t = tasklet(cases.worker)("never", 1)
+    t.kill()
+    assert not t.alive and cases.LOG == []
+
+
+def test_throw_and_raise_exception():
+    out = []
+    t = tasklet(cases.record_thrown)(out)
+    sx.schedule()
+    t.throw(KeyError("k"))
+    assert out == ["KeyError('k')"] and not t.alive
+    t2 = tasklet(cases.record_thrown)(out)
+    sx.schedule()
+    t2.raise_exception(IndexError, "i")
+    assert out[-1] == "IndexError('i')"
+
+
+def test_pending_throw_waits_for_the_scheduler():
+    out = []
+    t = tasklet(cases.record_thrown)(out)
+    sx.schedule()
+    t.throw(KeyError("later"), pending=True)
+    assert out == []
+    sx.run()
+    assert out == ["KeyError('later')"]
+
+
+def test_run_switches_to_the_tasklet_now():
+    t1 = tasklet(cases.worker)("a", 1)
+    t2 = tasklet(cases.worker)("b", 1)
+    t2.run()
+    assert cases.LOG == [("b", 0)]
+    sx.run()
+    assert not t1.alive and not t2.alive
+
+
+def test_frames_and_format_stack():
+    ch = channel()
+    t = tasklet(cases.nested_for_frames)(3, ch)
+    sx.schedule()
+    frames = t.frames
+    # The innermost activation waits in a tail call (return ch.receive()):
+    # it needs no record, so the receive's value goes straight to its caller.
+    assert [f.function for f in frames] == ["nested_for_frames"] * 3
+    assert frames[0].lineno == cases.nested_for_frames.__code__.co_firstlineno + 5
+    assert [f.slots["marker"] for f in frames] == [10, 20, 30]
+    text = t.format_stack()
+    assert "tasklet_cases.py" in text and "marker = 30" in text
+    ch.send(1)
+    assert t._value == 61
+
+
+def test_paused_after_remove():
+    t = tasklet(cases.worker)("p", 1)
+    t.remove()
+    assert t.paused and not t.scheduled
+    t.insert()
+    sx.run()
+
+
+def test_copy_forks_a_suspended_tasklet():
+    import copy
+
+    original = tasklet(cases.counting)("x", 4)
+    sx.schedule()
+    sx.schedule()
+    twin = original.copy()
+    also = copy.deepcopy(original)
+    sx.run()
+    # Each copy has its own items list, filled from the point of the copy.
+    assert cases.LOG == [("x", 6, [0, 1, 2, 3])] * 3
+    assert not twin.alive and not also.alive
+
+
+def test_copy_of_running_or_blocked_tasklet_is_refused():
+    with pytest.raises(RuntimeError, match="running tasklet"):
+        sx.getmain().copy()
+    ch, out = channel(), []
+    t = tasklet(cases.consumer)(ch, 1, out)
+    sx.schedule()
+    with pytest.raises(RuntimeError, match="blocked"):
+        t.copy()
+    t.kill()

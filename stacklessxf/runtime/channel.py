@@ -60,7 +60,7 @@ class channel:
         current = sched.current
         if self.balance > 0:
             sender, _, (value, error) = self.queue.popleft()
-            sender.blocked = False
+            sender.blocked, sender.blocked_on = False, None
             sender._value = sender._error = None
             if self.preference == SENDING:
                 self._run_next(sender, (value, error), caller_frame)
@@ -77,7 +77,7 @@ class channel:
         current = sched.current
         if self.balance < 0:
             receiver, _, _ = self.queue.popleft()
-            receiver.blocked = False
+            receiver.blocked, receiver.blocked_on = False, None
             receiver._value, receiver._error = value, error
             receiver.tempval = value
             if self.preference == RECEIVING:
@@ -105,6 +105,7 @@ class channel:
             raise ValueError("channel is closed")
         entry = (current, direction, payload)
         current.blocked = True
+        current.blocked_on = self
         self.queue.append(entry)
         if not current.is_main:
             return _wait(caller_frame)     # unwinds; resumed when unblocked
@@ -112,10 +113,16 @@ class channel:
             return _wait(caller_frame)
         except BaseException:
             # Main gave up waiting (deadlock, or a tasklet's exception).
-            if entry in self.queue:
-                self.queue.remove(entry)
+            self._forget(current)
             current.blocked = False
+            current.blocked_on = None
             raise
+
+    def _forget(self, task):
+        """Drop ``task``'s waiting entry (it is being killed or gave up)."""
+        for entry in list(self.queue):
+            if entry[0] is task:
+                self.queue.remove(entry)
 
     def __iter__(self):
         return self

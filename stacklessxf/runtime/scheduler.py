@@ -17,14 +17,52 @@ Each thread has its own scheduler.
 """
 
 import collections
+import copy
 import sys
 import threading
+import types
 
 from ..errors import SwitchError
 from .records import CHAIN, SITES, Unwind
 from .trampoline import SUSPENSION_POINTS, is_transformed, mark_transformed
 
 _FINISHED, _SWITCHED = "finished", "switched"
+
+
+class TaskletExit(SystemExit):
+    """Raised inside a tasklet by ``kill()``: ``finally`` blocks run and the
+    tasklet ends; it does not reach the main tasklet."""
+
+
+def _switch_primitive(function):
+    """Mark ``function`` as a switch primitive: calls to it are resume
+    points in stackless code."""
+    function.__stackless_switch__ = True
+    return function
+
+
+class FrameInfo:
+    """One suspended activation of a tasklet, as ``tasklet.frames`` shows it."""
+
+    __slots__ = ("function", "filename", "lineno", "resume_point", "slots")
+
+    def __init__(self, function, filename, lineno, resume_point, slots):
+        self.function = function
+        self.filename = filename
+        self.lineno = lineno
+        self.resume_point = resume_point
+        self.slots = slots
+
+    @classmethod
+    def of(cls, record):
+        site = SITES[record[0]]
+        info = site.function_info
+        slots = {slot.name: value for slot, value in zip(site.slots, record[1:])}
+        return cls(info.qualname, info.filename, site.lineno, site.name, slots)
+
+    def __repr__(self):
+        return (f"<frame {self.function} at {self.filename}:{self.lineno} "
+                f"({self.resume_point}) {self.slots}>")
 
 
 class Tasklet:
@@ -35,6 +73,7 @@ class Tasklet:
         self.is_main = _main
         self.alive = _main
         self.blocked = False
+        self.blocked_on = None
         self.tempval = None
         self._call = None
         self._stack = []
@@ -82,6 +121,130 @@ class Tasklet:
         if self in _scheduler.queue:
             _scheduler.queue.remove(self)
         return self
+
+    @property
+    def paused(self):
+        """Alive, but neither running, scheduled nor blocked."""
+        return self.alive and not self.blocked and not self.scheduled
+
+    @property
+    def started(self):
+        return self.alive and self._call is None
+
+    @_switch_primitive
+    def run(self):
+        """Switch to this tasklet now; the current one runs after it."""
+        self._switch_to(sys._getframe(1), requeue_current=True)
+
+    @_switch_primitive
+    def switch(self):
+        """Switch to this tasklet now; the current one is paused (it runs
+        again only when something inserts it)."""
+        self._switch_to(sys._getframe(1), requeue_current=False)
+
+    def _switch_to(self, caller_frame, requeue_current):
+        sched = _scheduler
+        if self is sched.current:
+            return None
+        if not self.alive or self.blocked:
+            raise RuntimeError(f"cannot switch to {self!r}")
+        _check_can_switch(caller_frame)
+        self.remove()
+        sched.current._value = None
+        if requeue_current:
+            sched.queue.appendleft(sched.current)
+        sched.queue.appendleft(self)
+        return _wait(caller_frame)
+
+    @_switch_primitive
+    def kill(self, pending=False):
+        """End the tasklet by raising TaskletExit inside it."""
+        if not self.alive:
+            return None
+        return self._throw(TaskletExit(), pending, sys._getframe(1))
+
+    @_switch_primitive
+    def throw(self, exc=None, val=None, tb=None, pending=False):
+        """Raise an exception inside the tasklet (at once, or when it next
+        runs if ``pending``)."""
+        if isinstance(exc, type):
+            exc = exc(*(() if val is None else val if isinstance(val, tuple) else (val,)))
+        if tb is not None:
+            exc = exc.with_traceback(tb)
+        return self._throw(exc, pending, sys._getframe(1))
+
+    @_switch_primitive
+    def raise_exception(self, exc_cls, *args):
+        return self._throw(exc_cls(*args), False, sys._getframe(1))
+
+    def _throw(self, exc, pending, caller_frame):
+        sched = _scheduler
+        if not self.alive:
+            raise RuntimeError(f"cannot raise an exception in {self!r}")
+        if self is sched.current:
+            raise exc
+        if self._call is not None:
+            # Never started: it ends here, as if the exception had been
+            # raised at its first line.
+            self._call = None
+            self.remove()
+            self.alive = False
+            if isinstance(exc, TaskletExit):
+                return None
+            raise exc
+        self._unblock()
+        self._value, self._error = None, exc
+        if pending:
+            self.insert()
+            return None
+        return self._switch_to(caller_frame, requeue_current=True)
+
+    def _unblock(self):
+        if self.blocked:
+            self.blocked_on._forget(self)
+            self.blocked = False
+            self.blocked_on = None
+
+    def copy(self):
+        """An independent tasklet that goes on from the same point: the
+        records and everything they hold are deep-copied (cells included,
+        so the copy's cells are its own).  The copy is runnable if the
+        original is scheduled."""
+        if self.is_main or self is _scheduler.current:
+            raise RuntimeError("a running tasklet cannot be copied; copy it "
+                               "while it is suspended")
+        if self.blocked:
+            raise RuntimeError("a tasklet blocked on a channel cannot be copied")
+        return self._copy({})
+
+    def __deepcopy__(self, memo):
+        return self.copy() if not memo else self._copy(memo)
+
+    def _copy(self, memo):
+        twin = Tasklet(self.func)
+        twin._stack = _copy_records(self._stack, memo)
+        twin._call = copy.deepcopy(self._call, memo)
+        twin._value = copy.deepcopy(self._value, memo)
+        twin._error = self._error
+        twin.tempval = copy.deepcopy(self.tempval, memo)
+        twin.alive = self.alive
+        if self.alive and self.scheduled:
+            twin.insert()
+        return twin
+
+    @property
+    def frames(self):
+        """The suspended activations, innermost first: FrameInfo records."""
+        return [FrameInfo.of(record) for record in reversed(self._stack)]
+
+    def format_stack(self):
+        """The suspended activations rendered like a traceback."""
+        lines = [f"Tasklet {self!r}, most recent call last:\n"]
+        for frame in reversed(self.frames):
+            lines.append(f'  File "{frame.filename}", line {frame.lineno}, in {frame.function}\n')
+            for name, value in frame.slots.items():
+                lines.append(f"    {name} = {value!r}\n")
+        return "".join(lines)
 
     def __repr__(self):
         state = ("main" if self.is_main else "current" if self.is_current else
@@ -181,7 +344,8 @@ def _run_one(task):
         sched.current = sched.main
     if outcome == _FINISHED and task._error is not None:
         error, task._error = task._error, None
-        raise error
+        if not isinstance(error, TaskletExit):
+            raise error
 
 
 def _check_can_switch(caller_frame):
@@ -220,11 +384,6 @@ def _wait(caller_frame):
     # The tasklet's frames become records; _run_tasklet catches this.
     del CHAIN[:]
     raise Unwind("switch")
-
-
-def _switch_primitive(function):
-    function.__stackless_switch__ = True
-    return function
 
 
 @_switch_primitive
@@ -271,3 +430,20 @@ def getmain():
 def getruncount():
     """Runnable tasklets, the current one included."""
     return len(_scheduler.queue) + 1
+
+
+def _copy_records(records, memo):
+    """Deep copy of ``records``; cells are not copyable by ``copy``, so each
+    one becomes a new cell (one per original: sharing is kept)."""
+    cells = [value for record in records for value in record[1:]
+             if isinstance(value, types.CellType)]
+    for cell in cells:
+        memo.setdefault(id(cell), types.CellType())
+    copied = copy.deepcopy(records, memo)
+    for cell in cells:
+        try:
+            contents = cell.cell_contents
+        except ValueError:      # an empty cell stays empty
+            continue
+        memo[id(cell)].cell_contents = copy.deepcopy(contents, memo)
+    return copied

@@ -204,7 +204,9 @@ def _resume_site(info, site, live, retry, kind=None):
     if kind is None:
         kind = "stateful" if slots else "stateless"
     rp_id = site.rp.id if site.rp is not None else None
-    return ResumeSite(info, rp_id, site.copy, retry, slots, kind, site.name)
+    resume_site = ResumeSite(info, rp_id, site.copy, retry, slots, kind, site.name)
+    resume_site.lineno = site.call.location.lineno
+    return resume_site
 
 
 # -- the instrumented body -----------------------------------------------
