@@ -6,12 +6,12 @@ later; deep recursion then no longer needs the interpreter's stack.
 """
 
 from .core import explain, registered_functions, stackless
-from .errors import SwitchError, TransformError
+from .errors import StaleCodeError, SwitchError, TransformError
 from .runtime.channel import channel
-from .runtime.scheduler import (getcurrent, getmain, getruncount, run, schedule,
-                                schedule_remove, tasklet)
+from .runtime.scheduler import (TaskletExit, getcurrent, getmain, getruncount, run,
+                                schedule, schedule_remove, tasklet)
 
 __all__ = ["stackless", "explain", "registered_functions", "TransformError",
-           "SwitchError", "tasklet", "channel", "run", "schedule",
+           "SwitchError", "StaleCodeError", "TaskletExit", "tasklet", "channel", "run", "schedule",
            "schedule_remove", "getcurrent", "getmain", "getruncount"]
 __version__ = "0.1.0"

@@ -25,3 +25,15 @@ class TransformError(Exception):
 class SwitchError(RuntimeError):
     """A tasklet tried to switch while a plain (not transformed) frame was on
     its stack; names that frame."""
+
+
+class StaleCodeError(Exception):
+    """Saved records belong to code that has changed since they were made.
+
+    Raised instead of resuming them into different code; names the function.
+    """
+
+    def __init__(self, message, module=None, qualname=None):
+        self.module = module
+        self.qualname = qualname
+        super().__init__(message)

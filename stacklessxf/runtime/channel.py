@@ -22,8 +22,9 @@ class channel:
 
     @property
     def balance(self):
-        """Waiting senders (positive) or receivers (negative)."""
-        return sum(direction for _, direction, _ in self.queue)
+        """Waiting senders (positive) or receivers (negative); all waiting
+        tasklets go the same way."""
+        return self.queue[0][1] * len(self.queue) if self.queue else 0
 
     @property
     def closed(self):
@@ -123,6 +124,17 @@ class channel:
         for entry in list(self.queue):
             if entry[0] is task:
                 self.queue.remove(entry)
+
+    def __reduce__(self):
+        # The waiting tasklets pickle with the channel; pickling them and the
+        # channel in one dumps keeps them sharing it.
+        return channel, (), {"queue": list(self.queue), "preference": self.preference,
+                             "closing": self.closing}
+
+    def __setstate__(self, state):
+        self.queue = collections.deque(state["queue"])
+        self.preference = state["preference"]
+        self.closing = state["closing"]
 
     def __iter__(self):
         return self

@@ -68,6 +68,8 @@ CHAIN = RecordChain()
 # anything, so it reuses this one instance; the code that catches it takes the
 # records out before anything else runs on this thread.
 DEPTH_UNWIND = Unwind("depth")
+# A switch between tasklets; reused too, as it is raised at every switch.
+SWITCH_UNWIND = Unwind("switch")
 
 
 SITES = []

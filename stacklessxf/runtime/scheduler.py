@@ -18,12 +18,14 @@ Each thread has its own scheduler.
 
 import collections
 import copy
+import pickle
 import sys
 import threading
 import types
 
 from ..errors import SwitchError
-from .records import CHAIN, SITES, Unwind
+from . import portable
+from .records import CHAIN, SITES, SWITCH_UNWIND, Unwind
 from .trampoline import SUSPENSION_POINTS, is_transformed, mark_transformed
 
 _FINISHED, _SWITCHED = "finished", "switched"
@@ -232,6 +234,26 @@ class Tasklet:
             twin.insert()
         return twin
 
+    def __reduce__(self):
+        """A suspended tasklet pickles as data: its records in their portable
+        form, what it is waiting for, and its flags.  It unpickles neither
+        scheduled nor running; ``insert()`` makes it runnable."""
+        if self.is_main or self is _scheduler.current:
+            raise pickle.PicklingError(
+                f"{self!r} is running and cannot be pickled; pickle it while "
+                "it is suspended")
+        from .channel import channel
+        culprit = portable.find_unpicklable_slot(self._stack, (Tasklet, channel))
+        if culprit is not None:
+            raise culprit
+        state = {name: getattr(self, name) for name in _PICKLED_ATTRIBUTES}
+        state["_stack"] = [portable.PortableRecord(record) for record in self._stack]
+        return Tasklet, (), state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._stack = list(self._stack)
+
     @property
     def frames(self):
         """The suspended activations, innermost first: FrameInfo records."""
@@ -257,11 +279,41 @@ class Tasklet:
 tasklet = Tasklet
 
 
+class _RunQueue(collections.deque):
+    """The runnable tasklets but the current one, in order (each at most
+    once); membership is a set lookup, so making a tasklet runnable stays
+    cheap with many queued."""
+
+    def __init__(self):
+        super().__init__()
+        self._members = set()
+
+    def append(self, task):
+        super().append(task)
+        self._members.add(task)
+
+    def appendleft(self, task):
+        super().appendleft(task)
+        self._members.add(task)
+
+    def popleft(self):
+        task = super().popleft()
+        self._members.discard(task)
+        return task
+
+    def remove(self, task):
+        super().remove(task)
+        self._members.discard(task)
+
+    def __contains__(self, task):
+        return task in self._members
+
+
 class _Scheduler(threading.local):
     def __init__(self):
         self.main = Tasklet(_main=True)
         self.current = self.main
-        self.queue = collections.deque()   # runnable tasklets but current
+        self.queue = _RunQueue()
 
 
 _scheduler = _Scheduler()
@@ -294,7 +346,7 @@ def _run_tasklet(task):
             unwound.__traceback__ = None
             chain.reverse()
             stack.extend(chain)
-            if unwound.reason == "switch":
+            if unwound is SWITCH_UNWIND:
                 return _SWITCHED
             if origin is _run_tasklet.__code__:
                 value, error = None, RecursionError(
@@ -357,7 +409,7 @@ def _check_can_switch(caller_frame):
     frame = caller_frame
     while frame is not None and frame.f_code is not _run_tasklet.__code__:
         code = frame.f_code
-        if frame.f_lasti not in SUSPENSION_POINTS.get(code, ()):
+        if frame.f_lasti not in SUSPENSION_POINTS.get(id(code), ()):
             what = ("the plain (not stackless) function" if not is_transformed(code)
                     else "the stackless function")
             raise SwitchError(
@@ -383,7 +435,7 @@ def _wait(caller_frame):
         return value
     # The tasklet's frames become records; _run_tasklet catches this.
     del CHAIN[:]
-    raise Unwind("switch")
+    raise SWITCH_UNWIND
 
 
 @_switch_primitive
@@ -430,6 +482,10 @@ def getmain():
 def getruncount():
     """Runnable tasklets, the current one included."""
     return len(_scheduler.queue) + 1
+
+
+_PICKLED_ATTRIBUTES = ("func", "alive", "blocked", "blocked_on", "tempval",
+                       "_call", "_value", "_error")
 
 
 def _copy_records(records, memo):

@@ -23,9 +23,11 @@ class _TransformedMarker:
 TRANSFORMED_MARKER = _TransformedMarker()
 
 
-# For every transformed code object: the offsets of the calls at which its
-# frames can be suspended (the calls its handlers guard).  A switch checks
-# that every frame it would unwind is stopped at one of them.
+# For every transformed code object (by id: hashing a code object hashes all
+# its constants, and transformed code objects live as long as the process):
+# the offsets of the calls at which its frames can be suspended (the calls
+# its handlers guard).  A switch checks that every frame it would unwind is
+# stopped at one of them.
 SUSPENSION_POINTS = {}
 
 

@@ -10,6 +10,7 @@ A resume entry per call site restores those values and jumps back in just
 after the call (or, for a call that never started, just before it).
 """
 
+import collections
 import sys
 
 from bytecode import Bytecode, CellVar, FreeVar, Instr, Label, TryBegin, TryEnd
@@ -113,6 +114,7 @@ def _plain_call_sites(instrs, flow, states, may_unwind_sites):
     """Sites for the other calls whose callee and arguments can be computed
     again, so that one refused at the recursion limit is retried."""
     taken = {id(site.call) for site in may_unwind_sites}
+    copies = collections.Counter()
     sites = []
     for i, ins in enumerate(instrs):
         if not isinstance(ins, Instr) or ins.name not in ops.CALL_NAMES or id(ins) in taken:
@@ -123,7 +125,12 @@ def _plain_call_sites(instrs, flow, states, may_unwind_sites):
         if any(kind in (ops.METHOD, ops.MIXED) for kind, _, _ in prefix):
             continue
         if _reevaluable_start(instrs, states, len(prefix), i) is not None:
-            sites.append(CallSite(None, 0, ins))
+            # CPython copies a finally body once per exit path: number the
+            # copies of the same call as the resume points' copies are.
+            loc = ins.location
+            position = (loc.lineno, loc.col_offset)
+            sites.append(CallSite(None, copies[position], ins))
+            copies[position] += 1
     return sites
 
 
@@ -337,7 +344,7 @@ def _assemble(bc, body):
 
 def _finish(code):
     code = mark_transformed(code)
-    SUSPENSION_POINTS[code] = ops.guarded_calls(code, Unwind)
+    SUSPENSION_POINTS[id(code)] = ops.guarded_calls(code, Unwind)
     return code
 
 

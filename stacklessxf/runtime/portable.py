@@ -1,0 +1,260 @@
+"""The portable form of records, and pickling in that form.
+
+A record names its resume point by a site number that only means something
+in the process that made it.  Its portable form names everything by what
+survives a restart::
+
+    (module, qualname, fingerprint, resume point name, {slot name: value})
+
+``from_portable`` turns that back into a record of the current process,
+after checking that the function's code is the code the record was made
+from: the same source text at the same place in its file, the same resume
+points, and the same interpreter version (records hold interpreter-level
+value-stack layouts).  Changed code is a :class:`StaleCodeError`, never a
+resume into something else.
+
+``pickle_records``/``unpickle_records`` pickle a list of records in that form.
+Closure cells pickle too (empty ones included), and a cell that several
+records share comes back as one cell.  Everything else in a record pickles by
+pickle's own rules; unpickling runs ``from_portable`` and so imports the
+modules the records belong to (unpickle only data you trust, as always with
+pickle).
+
+Lookup failures: a module that cannot be imported is an ``ImportError``; a
+function that is not found by its qualified name (including functions
+defined inside other functions, which no name reaches) is a ``LookupError``.
+"""
+
+import copyreg
+import hashlib
+import importlib
+import io
+import pickle
+import sys
+import types
+
+from ..errors import StaleCodeError
+from .records import SITES, Slot
+
+_INTERPRETER = f"{sys.implementation.name}-{sys.version_info[0]}.{sys.version_info[1]}"
+
+_SLOT_WHAT = {
+    Slot.LOCAL: "local variable",
+    Slot.CELL: "variable",
+    Slot.STACK: "intermediate value",
+    Slot.HANDLED: "exception being handled",
+}
+
+
+# -- what each stackless function's records look like ----------------------
+
+class _Layout:
+    """The portable names of one function's resume sites, both ways, the
+    line each one is at, and the fingerprint of the function's code."""
+
+    def __init__(self, info):
+        self.fingerprint = _compute_fingerprint(info)
+        self.site_named = {}
+        for call_site in info.sites:
+            for resume_site in (call_site.normal, call_site.retry):
+                if resume_site is not None:
+                    self.site_named[resume_site.name] = resume_site
+
+
+# FunctionInfo objects live as long as the process (their resume sites are
+# in SITES), so holding them here keeps nothing alive that would not be.
+_layouts = {}
+
+
+def _layout(info):
+    layout = _layouts.get(info)
+    if layout is None:
+        layout = _layouts[info] = _Layout(info)
+    return layout
+
+
+def _compute_fingerprint(info):
+    """Hash of the function's source text, the line it starts at (resume
+    points of plain calls are named by their position in the file), its
+    resume points (which calls may unwind depends on other functions too),
+    and the interpreter version."""
+    parts = [_INTERPRETER, str(info.funcdef.fromlineno), _source_text(info.funcdef)]
+    parts += [f"{point.id}@{point.span}" for point in info.analysis.resume_points]
+    digest = hashlib.sha256("\n".join(parts).encode("utf-8"))
+    return digest.hexdigest()[:16]
+
+
+def _source_text(funcdef):
+    """The exact lines of ``funcdef`` from its ``def`` to its last line
+    (comments and layout included; decorators left out)."""
+    # The text the transform parsed, not the file as it is now: the file may
+    # have been edited since the function was imported.
+    text = funcdef.root().file_bytes.decode("utf-8")
+    lines = io.StringIO(text, newline=None).readlines()
+    return "".join(lines[funcdef.fromlineno - 1:funcdef.end_lineno])
+
+
+def fingerprint(function_info):
+    """A short hex digest that changes whenever the code of the function
+    ``function_info`` describes changes (or the interpreter version does)."""
+    return _layout(function_info).fingerprint
+
+
+# -- the portable form -----------------------------------------------------
+
+def to_portable(record):
+    """``(module, qualname, fingerprint, resume point name, {slot: value})``."""
+    site = SITES[record[0]]
+    info = site.function_info
+    layout = _layout(info)
+    values = {slot.name: value for slot, value in zip(site.slots, record[1:])}
+    return (info.module, info.qualname, layout.fingerprint, site.name, values)
+
+
+def from_portable(portable):
+    """The record of the current process that ``portable`` describes."""
+    module, qualname, expected, site_name, values = portable
+    info = _find_function_info(module, qualname)
+    layout = _layout(info)
+    if layout.fingerprint != expected:
+        raise StaleCodeError(
+            f"the code of {module}.{qualname} has changed since its records "
+            "were saved (or they were saved by another Python version); they "
+            "cannot be resumed", module, qualname)
+    site = layout.site_named.get(site_name)
+    if site is None or {slot.name for slot in site.slots} != set(values):
+        raise StaleCodeError(
+            f"{module}.{qualname} has no resume point {site_name} saving "
+            f"{sorted(values)}; its records come from other code", module, qualname)
+    return (site.number, *[values[slot.name] for slot in site.slots])
+
+
+def _find_function_info(module_name, qualname):
+    module = _import(module_name, qualname)
+    function = _walk_qualname(module, module_name, qualname)
+    info = getattr(function, "__stackless__", None)
+    if info is None:
+        info = getattr(getattr(function, "__func__", None), "__stackless__", None)
+    if info is None or (info.module, info.qualname) != (module_name, qualname):
+        raise StaleCodeError(
+            f"{module_name}.{qualname} is no longer the stackless function its "
+            "records were saved from", module_name, qualname)
+    return info
+
+
+def _import(module_name, qualname):
+    try:
+        return importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ImportError(f"cannot resume records of {module_name}.{qualname}: "
+                          f"importing {module_name} failed: {exc}",
+                          name=module_name) from exc
+
+
+def _walk_qualname(module, module_name, qualname):
+    if "<locals>" in qualname.split("."):
+        raise LookupError(_nested_function_message(module_name, qualname))
+    found = module
+    for part in qualname.split("."):
+        try:
+            found = getattr(found, part)
+        except AttributeError:
+            raise LookupError(f"cannot resume records of {module_name}.{qualname}: "
+                              f"module {module_name} has no {qualname}") from None
+    return found
+
+
+def _nested_function_message(module_name, qualname):
+    return (f"cannot resume records of {module_name}.{qualname}: it is defined "
+            "inside another function, so no name reaches it from its module")
+
+
+# -- pickling --------------------------------------------------------------
+
+class PortableRecord:
+    """Wraps a record so that pickle stores its portable form; unpickling
+    gives back the record itself (made for the unpickling process)."""
+
+    __slots__ = ("record",)
+
+    def __init__(self, record):
+        info = SITES[record[0]].function_info
+        if "<locals>" in info.qualname.split("."):
+            raise pickle.PicklingError(
+                _nested_function_message(info.module, info.qualname))
+        self.record = record
+
+    def __reduce__(self):
+        return from_portable, (to_portable(self.record),)
+
+
+def _new_cell(*contents):
+    return types.CellType(*contents)
+
+
+def _reduce_cell(cell):
+    # Pickle's memo makes a cell reached twice one cell when loaded, and
+    # copes with a cell reached again from inside its own contents.
+    try:
+        return _new_cell, (cell.cell_contents,)
+    except ValueError:  # an empty cell
+        return _new_cell, ()
+
+
+# Records hold closure cells; pickle cannot handle them by itself.
+copyreg.pickle(types.CellType, _reduce_cell)
+
+
+def pickle_records(records):
+    """Pickle a list of records in their portable form.
+
+    A value that cannot be pickled raises ``pickle.PicklingError`` naming the
+    function, the line it is suspended at and the slot holding the value;
+    the records themselves are never changed.
+    """
+    wrapped = [PortableRecord(record) for record in records]
+    try:
+        return pickle.dumps(wrapped)
+    except Exception as exc:
+        culprit = find_unpicklable_slot(records)
+        if culprit is None:
+            raise
+        raise culprit from exc
+
+
+def unpickle_records(data):
+    """The records pickled by :func:`pickle_records`, for this process."""
+    return pickle.loads(data)
+
+
+def find_unpicklable_slot(records, opaque=()):
+    """A PicklingError describing the first slot value of ``records`` that
+    cannot be pickled on its own, or None.  Objects of the ``opaque`` types
+    (tasklets, channels: they check their own contents when pickled) are not
+    looked into."""
+    for record in records:
+        site = SITES[record[0]]
+        for slot, value in zip(site.slots, record[1:]):
+            try:
+                _SlotChecker(io.BytesIO(), opaque).dump(value)
+            except Exception as exc:
+                return pickle.PicklingError(_describe_slot(site, slot, value, exc))
+    return None
+
+
+class _SlotChecker(pickle.Pickler):
+    def __init__(self, file, opaque):
+        super().__init__(file)
+        self.opaque = opaque
+
+    def persistent_id(self, obj):
+        return id(obj) if self.opaque and isinstance(obj, self.opaque) else None
+
+
+def _describe_slot(site, slot, value, error):
+    info = site.function_info
+    line = site.lineno
+    return (f"cannot pickle the record of {info.module}.{info.qualname} suspended "
+            f"at line {line} of {info.filename}: {_SLOT_WHAT[slot.kind]} "
+            f"{slot.name!r} holds a value of type {type(value).__name__} that "
+            f"cannot be pickled ({type(error).__name__}: {error})")
