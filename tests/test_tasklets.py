@@ -248,3 +248,23 @@ def test_copy_of_running_or_blocked_tasklet_is_refused():
     with pytest.raises(RuntimeError, match="blocked"):
         t.copy()
     t.kill()
+
+
+def test_main_can_iterate_over_a_channel():
+    ch = channel()
+    tasklet(cases.producer)(ch, [5, 6, 7])
+    received = []
+    for value in ch:
+        received.append(value)
+        if len(received) == 3:
+            break
+    assert received == [5, 6, 7]
+    sx.run()
+
+
+def test_docs_example_producer_consumer():
+    ch, out = channel(), []
+    tasklet(cases.producer)(ch, [0, 1, 4, 9, 16])
+    tasklet(cases.consumer)(ch, 5, out)
+    sx.run()
+    assert out == [0, 1, 4, 9, 16]
