@@ -34,9 +34,32 @@ class FunctionInfo:
         self.analysis = None
         self.sites = []
         self.code = None
+        self.function = None          # the transformed function object
+        self._ticked = None           # (code, sites) of the watchdog variant
 
     def __repr__(self):
         return f"<stackless {self.qualname} at {self.filename}:{self.lineno}>"
+
+    def ticked(self):
+        """(code, sites) of the variant that calls the scheduler's watchdog
+        tick on entry and at every loop back-edge; built on first use.  Each
+        resume site of the plain variant learns its twin here (same name and
+        slots), so records of either variant resume under either."""
+        if self._ticked is None:
+            from .runtime.scheduler import tick
+            code, sites = instrument(self.original, self.analysis.resume_points,
+                                     self, tick=tick)
+            twins = {rs.name: rs for rs in _resume_sites(sites)}
+            for resume_site in _resume_sites(self.sites):
+                twin = twins.get(resume_site.name)
+                if twin is not None and _same_slots(twin, resume_site):
+                    resume_site.ticked_twin = twin
+            self._ticked = (code, sites)
+        return self._ticked
+
+    def all_sites(self):
+        """Call sites of both variants (the watchdog's is built if needed)."""
+        return list(self.sites) + list(self.ticked()[1])
 
     def explain(self):
         lines = [f"stackless function {self.qualname} ({self.filename}:{self.lineno})",
@@ -49,6 +72,19 @@ class FunctionInfo:
                 what = "retry" if resume_site.retry else resume_site.kind
                 lines.append(f"  {resume_site.name:<24} {what:<10} [{slots}]")
         return "\n".join(lines) + "\n"
+
+
+def _resume_sites(sites):
+    return [rs for site in sites for rs in (site.normal, site.retry) if rs is not None]
+
+
+def _same_slots(a, b):
+    return [slot.name for slot in a.slots] == [slot.name for slot in b.slots]
+
+
+def all_functions():
+    """Every stackless function of the process."""
+    return [info for infos in _registry.values() for info in infos]
 
 
 def registered_functions(module_name):
@@ -78,6 +114,7 @@ def stackless(function=None, *, backend="bytecode"):
     new.__annotations__ = function.__annotations__
     new.__dict__.update(function.__dict__)
     new.__stackless__ = info
+    info.function = new
     _registry.setdefault(info.module, []).append(info)
     return new
 

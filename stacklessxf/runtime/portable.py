@@ -49,16 +49,17 @@ _SLOT_WHAT = {
 # -- what each stackless function's records look like ----------------------
 
 class _Layout:
-    """The portable names of one function's resume sites, both ways, the
-    line each one is at, and the fingerprint of the function's code."""
+    """One function's resume sites by portable name (those of the plain
+    variant first, then the watchdog variant's own), and the fingerprint of
+    the function's code."""
 
     def __init__(self, info):
         self.fingerprint = _compute_fingerprint(info)
         self.site_named = {}
-        for call_site in info.sites:
+        for call_site in info.all_sites():
             for resume_site in (call_site.normal, call_site.retry):
                 if resume_site is not None:
-                    self.site_named[resume_site.name] = resume_site
+                    self.site_named.setdefault(resume_site.name, resume_site)
 
 
 # FunctionInfo objects live as long as the process (their resume sites are

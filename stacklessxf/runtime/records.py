@@ -117,6 +117,8 @@ class ResumeSite:
         # from the record (the trampoline's fast path).
         self.function = None
         self.build_resume_code = None  # set by the backend
+        # The same site in the watchdog's variant of the code, if any.
+        self.ticked_twin = None
 
     @property
     def name(self):

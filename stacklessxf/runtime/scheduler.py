@@ -314,6 +314,8 @@ class _Scheduler(threading.local):
         self.main = Tasklet(_main=True)
         self.current = self.main
         self.queue = _RunQueue()
+        self.ticks_left = 0            # the watchdog's budget; 0 when off
+        self.interrupted = None        # the tasklet the watchdog stopped
 
 
 _scheduler = _Scheduler()
@@ -325,6 +327,7 @@ def _run_tasklet(task):
     stack = task._stack
     value, error = task._value, task._error
     task._value = task._error = None
+    ticking = _scheduler.ticks_left > 0
     while True:
         try:
             if task._call is not None:
@@ -334,6 +337,8 @@ def _run_tasklet(task):
             elif stack:
                 record = stack.pop()
                 site = SITES[record[0]]
+                if ticking and site.ticked_twin is not None:
+                    site = site.ticked_twin
                 resume = site.function or site.resume_function(record)
                 value = resume(None, record, value, error)
             else:
@@ -460,15 +465,80 @@ def schedule_remove(retval=None):
     return _wait(sys._getframe(1))
 
 
-def run():
-    """From the main tasklet: run the other tasklets until none is runnable."""
+def run(timeout=0):
+    """From the main tasklet: run the other tasklets until none is runnable.
+
+    With ``timeout`` > 0, a watchdog counts ticks (each call of a stackless
+    function and each loop back-edge in stackless code) and, after that
+    many, interrupts the running tasklet at the next tick where it can be
+    suspended; ``run`` then returns that tasklet, still runnable (at the end
+    of the queue).  Returns None when no tasklet is left to run."""
     sched = _scheduler
     if sched.current is not sched.main:
         raise RuntimeError("run() must be called from the main tasklet")
+    if timeout > 0:
+        return _run_with_watchdog(timeout)
     while sched.queue:
         task = sched.queue.popleft()
         if task is not sched.main:
             _run_one(task)
+    return None
+
+
+def _run_with_watchdog(ticks):
+    sched = _scheduler
+    sched.ticks_left = ticks
+    _use_ticked_code(True)
+    try:
+        while sched.queue:
+            task = sched.queue.popleft()
+            if task is sched.main:
+                continue
+            _run_one(task)
+            interrupted, sched.interrupted = sched.interrupted, None
+            if interrupted is not None:
+                sched.queue.append(interrupted)
+                return interrupted
+        return None
+    finally:
+        sched.ticks_left = 0
+        _use_ticked_code(False)
+
+
+def _use_ticked_code(on):
+    """Give every stackless function its watchdog variant, or its own code
+    back (so the watchdog costs nothing when it is not running)."""
+    from ..core import all_functions
+    for info in all_functions():
+        if info.function is not None and info.code is not None:
+            info.function.__code__ = info.ticked()[0] if on else info.code
+
+
+def tick():
+    """Called by the watchdog variant of stackless code at every call and
+    loop back-edge."""
+    sched = _scheduler
+    left = sched.ticks_left
+    if left:
+        sched.ticks_left = left - 1
+        if left == 1:
+            _preempt(sys._getframe(1))
+
+
+def _preempt(caller_frame):
+    sched = _scheduler
+    current = sched.current
+    try:
+        if current is sched.main:
+            raise SwitchError("the main tasklet is not preempted")
+        _check_can_switch(caller_frame)
+    except SwitchError:
+        sched.ticks_left = 1        # try again at the next tick
+        return
+    sched.interrupted = current
+    current._value = None
+    del CHAIN[:]
+    raise SWITCH_UNWIND
 
 
 def getcurrent():

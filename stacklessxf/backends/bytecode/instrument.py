@@ -51,17 +51,24 @@ class CallSite:
         self.labels = {}
 
 
-def instrument(function, resume_points, function_info):
-    """Return (code, sites) for ``function`` with ``resume_points``."""
+def instrument(function, resume_points, function_info, tick=None):
+    """Return (code, sites) for ``function`` with ``resume_points``.
+
+    With ``tick`` (a function), the code also calls it on entry and at every
+    loop back-edge, each such call a site where the activation can be
+    suspended: the variant the scheduler's watchdog runs."""
     bc = Bytecode.from_code(function.__code__, conserve_exception_block_stackdepth=True)
     instrs = list(bc)
+    tick_calls = set()
+    if tick is not None:
+        instrs = _insert_ticks(instrs, tick, tick_calls)
     sites = _find_call_sites(instrs, resume_points, function_info)
-    if not sites:
+    if not sites and tick is None:
         return function.__code__, []
     instrs = _make_method_calls_plain(instrs, sites)
     flow = dataflow.InstructionFlow(instrs)
     states = dataflow.stack_states(flow, ops)
-    sites += _plain_call_sites(instrs, flow, states, sites)
+    sites += _plain_call_sites(instrs, flow, states, sites, tick_calls)
     live_in = dataflow.live_variables(flow, ops)
     bound = dataflow.certainly_bound(flow, ops, bc.argnames)
     index_of = {id(ins): i for i, ins in enumerate(instrs)}
@@ -110,7 +117,28 @@ def _find_call_sites(instrs, resume_points, function_info):
     return sites
 
 
-def _plain_call_sites(instrs, flow, states, may_unwind_sites):
+def _insert_ticks(instrs, tick, tick_calls):
+    """Instructions calling ``tick`` after RESUME and before every backward
+    jump; the ids of those calls go into ``tick_calls``."""
+    out = []
+    for ins in instrs:
+        is_back_edge = isinstance(ins, Instr) and "BACKWARD" in ins.name
+        if is_back_edge:
+            out += _tick_call(tick, ins.location, tick_calls)
+        out.append(ins)
+        if isinstance(ins, Instr) and ins.name == "RESUME":
+            out += _tick_call(tick, ins.location, tick_calls)
+    return out
+
+
+def _tick_call(tick, loc, tick_calls):
+    call = Instr("CALL", 0, location=loc)
+    tick_calls.add(id(call))
+    return [Instr("PUSH_NULL", location=loc), Instr("LOAD_CONST", tick, location=loc),
+            Instr("PRECALL", 0, location=loc), call, Instr("POP_TOP", location=loc)]
+
+
+def _plain_call_sites(instrs, flow, states, may_unwind_sites, tick_calls):
     """Sites for the other calls whose callee and arguments can be computed
     again, so that one refused at the recursion limit is retried."""
     taken = {id(site.call) for site in may_unwind_sites}
@@ -128,8 +156,11 @@ def _plain_call_sites(instrs, flow, states, may_unwind_sites):
             # CPython copies a finally body once per exit path: number the
             # copies of the same call as the resume points' copies are.
             loc = ins.location
-            position = (loc.lineno, loc.col_offset)
-            sites.append(CallSite(None, copies[position], ins))
+            kind = "tick" if id(ins) in tick_calls else "call"
+            position = (kind, loc.lineno, loc.col_offset)
+            site = CallSite(None, copies[position], ins)
+            site.name = f"{kind}@{loc.lineno}:{loc.col_offset}"
+            sites.append(site)
             copies[position] += 1
     return sites
 
