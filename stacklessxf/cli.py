@@ -24,7 +24,7 @@ import os
 import sys
 import traceback
 
-from stacklessxf import explain
+from stacklessxf import explain, reset_stats, stats
 from stacklessxf.analysis.report import format_report
 from stacklessxf.core import BACKENDS, registered_functions
 from stacklessxf.errors import TransformError
@@ -152,7 +152,23 @@ def cmd_records(args):
         print(f"no stackless functions in {args.target}")
     else:
         print(format_report([f.analysis for f in funcs]))
+    if args.workload:
+        workload = _resolve_workload(args.workload)
+        reset_stats()
+        workload()
+        print(f"run {args.workload}: {stats().format()}")
     return EXIT_OK
+
+
+def _resolve_workload(spec):
+    target, sep, qualname = spec.rpartition(":")
+    if not sep or not target or not qualname:
+        raise CliError(f"expected --run MODULE:FUNC, got {spec!r}")
+    module = load_target(target)
+    try:
+        return resolve_qualname(module, qualname)
+    except AttributeError as exc:
+        raise CliError(f"no function {qualname!r} in {target}: {exc}") from exc
 
 
 def cmd_explain(args):
@@ -202,6 +218,13 @@ def build_parser():
         choices=BACKENDS,
         default="bytecode",
         help="backend the records are reported for (default: %(default)s)",
+    )
+    records_parser.add_argument(
+        "--run",
+        dest="workload",
+        metavar="MODULE:FUNC",
+        help="call FUNC (no arguments) and print the records its unwindings "
+        "saved, next to what the naive transform would have saved",
     )
     records_parser.set_defaults(run=cmd_records)
 

@@ -236,3 +236,26 @@ def shed(n):
     big = bytearray(10_000)
     size = len(big)
     return size + shed(n - 1)
+
+
+@stackless
+def tail_count(n, acc):
+    if n == 0:
+        return acc
+    return tail_count(n - 1, acc + n)
+
+
+@stackless
+def stateless_steps(n):
+    if n == 0:
+        return 0
+    deep_then_nothing(n - 1)
+    return 1
+
+
+@stackless
+def deep_then_nothing(n):
+    if n == 0:
+        return None
+    stateless_steps(n - 1)
+    return None

@@ -63,6 +63,10 @@ class RecordChain(list):
 
 CHAIN = RecordChain()
 
+# Site numbers of tail calls unwound since the catcher last looked: a tail
+# call saves no record, so this is how the statistics learn of it.
+TAILS = RecordChain()
+
 
 # Unwinding that starts at the interpreter's recursion limit cannot allocate
 # anything, so it reuses this one instance; the code that catches it takes the
@@ -73,6 +77,9 @@ SWITCH_UNWIND = Unwind("switch")
 
 
 SITES = []
+# How many records each site has saved (for a tail site: how many unwindings
+# passed it without one); filled by the code that catches an unwinding.
+SITE_COUNTS = []
 
 
 class Slot:
@@ -111,6 +118,7 @@ class ResumeSite:
         self.kind = kind
         self.number = len(SITES)
         SITES.append(self)
+        SITE_COUNTS.append(0)
         self.shared_record = (self.number,)
         self._resume_code = None
         # The resume entry as a function, once built, when it needs no cells
@@ -146,3 +154,12 @@ class ResumeSite:
 
     def __repr__(self):
         return f"<ResumeSite {self.function_info.qualname} {self.name}>"
+
+
+def count_unwound(chain, tails):
+    """Add an unwinding's records and tail calls to the statistics."""
+    counts = SITE_COUNTS
+    for record in chain:
+        counts[record[0]] += 1
+    for number in tails:
+        counts[number] += 1

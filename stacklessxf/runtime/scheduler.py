@@ -25,7 +25,7 @@ import types
 
 from ..errors import SwitchError
 from . import portable
-from .records import CHAIN, SITES, SWITCH_UNWIND, Unwind
+from .records import CHAIN, SITES, SWITCH_UNWIND, TAILS, Unwind, count_unwound
 from .trampoline import SUSPENSION_POINTS, is_transformed, mark_transformed
 
 _FINISHED, _SWITCHED = "finished", "switched"
@@ -345,10 +345,11 @@ def _run_tasklet(task):
                 break
             error = None
         except Unwind as unwound:
-            chain = CHAIN[:]
-            del CHAIN[:]
+            chain, tails = CHAIN[:], TAILS[:]
+            del CHAIN[:], TAILS[:]
             origin, unwound.origin = unwound.origin, None
             unwound.__traceback__ = None
+            count_unwound(chain, tails)
             chain.reverse()
             stack.extend(chain)
             if unwound is SWITCH_UNWIND:
@@ -439,7 +440,7 @@ def _wait(caller_frame):
             raise error
         return value
     # The tasklet's frames become records; _run_tasklet catches this.
-    del CHAIN[:]
+    del CHAIN[:], TAILS[:]
     raise SWITCH_UNWIND
 
 
@@ -537,7 +538,7 @@ def _preempt(caller_frame):
         return
     sched.interrupted = current
     current._value = None
-    del CHAIN[:]
+    del CHAIN[:], TAILS[:]
     raise SWITCH_UNWIND
 
 

@@ -1,6 +1,6 @@
 """The trampoline: resumes records innermost-first until none is left."""
 
-from .records import CHAIN, SITES, Unwind
+from .records import CHAIN, SITES, TAILS, Unwind, count_unwound
 
 
 class _TransformedMarker:
@@ -43,6 +43,9 @@ def run_unwound(chain):
     """Resume ``chain`` (records taken out of an Unwind, innermost first)
     and return the value the outermost of them returns (or raise what it
     raises)."""
+    tails = TAILS[:]
+    del TAILS[:]
+    count_unwound(chain, tails)
     stack = chain[::-1]
     pop = stack.pop
     value = error = None
@@ -58,10 +61,11 @@ def run_unwound(chain):
         except Unwind as unwound:
             # Taken out before anything is called: a call lets other threads
             # run, and they may start an unwinding of their own.
-            chain = CHAIN[:]
-            del CHAIN[:]
+            chain, tails = CHAIN[:], TAILS[:]
+            del CHAIN[:], TAILS[:]
             origin, unwound.origin = unwound.origin, None
             unwound.__traceback__ = None
+            count_unwound(chain, tails)
             if origin is run_unwound.__code__:
                 # The refused call was made by the frame resumed just now:
                 # resuming it again would be refused the same way.

@@ -16,7 +16,8 @@ import sys
 from bytecode import Bytecode, CellVar, FreeVar, Instr, Label, TryBegin, TryEnd
 
 from ...errors import TransformError
-from ...runtime.records import CHAIN, DEPTH_UNWIND, UNBOUND, ResumeSite, Slot, Unwind
+from ...runtime.records import (CHAIN, DEPTH_UNWIND, TAILS, UNBOUND, ResumeSite, Slot,
+                                Unwind)
 from ...runtime.trampoline import (SUSPENSION_POINTS, TRANSFORMED_MARKER,
                                    mark_transformed, run_unwound)
 from . import flow as dataflow
@@ -316,13 +317,15 @@ def _handler(site):
     em = ops.Emitter(p + 1, site.call.location)
     save, passthrough, saved, absorb = Label(), Label(), Label(), Label()
     em.label(site.labels["handler"])
-    em.dispatch_exception(Unwind, save, passthrough, DEPTH_UNWIND, CHAIN)
+    em.dispatch_exception(Unwind, save, passthrough, DEPTH_UNWIND, CHAIN, TAILS)
     em.op("LOAD_CONST", DEPTH_UNWIND, 1).op("STORE_FAST", UNWIND_LOCAL, -1)
     _emit_save(em, site, site.retry)
     em.op("JUMP_FORWARD", saved)
     em.depth = p + 1
     em.label(save).op("STORE_FAST", UNWIND_LOCAL, -1)
-    if not site.tail:
+    if site.tail:
+        em.op("LOAD_CONST", site.normal.number, 1).append_to_chain(TAILS)
+    else:
         _emit_save(em, site, site.normal)
     em.label(saved)
     exc_prev = [i for i, it in enumerate(site.prefix) if it[0] == ops.EXC_PREV]

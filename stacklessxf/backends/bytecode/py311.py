@@ -207,7 +207,7 @@ class Emitter:
 
     # -- pieces of the unwinding handler -------------------------------
 
-    def dispatch_exception(self, unwind_cls, save, passthrough, depth_unwind, chain):
+    def dispatch_exception(self, unwind_cls, save, passthrough, depth_unwind, chain, tails):
         """[P, exc] -> SAVE with [P, u] for an Unwind; a RecursionError
         raised by this very call starting the depth unwinding falls through
         with [P]; anything else goes to ``passthrough`` with [P, exc]."""
@@ -231,9 +231,10 @@ class Emitter:
         self.label(no_caller).op("POP_TOP").op("LOAD_CONST", None)
         self.label(stored)
         self.op("LOAD_CONST", depth_unwind, 1).op("STORE_ATTR", "origin", -2)
-        self.op("LOAD_CONST", chain, 1)
-        self.op("LOAD_CONST", None, 1).op("LOAD_CONST", None, 1)
-        self.op("BUILD_SLICE", 2, -1).op("DELETE_SUBSCR", effect=-2)
+        for records in (chain, tails):
+            self.op("LOAD_CONST", records, 1)
+            self.op("LOAD_CONST", None, 1).op("LOAD_CONST", None, 1)
+            self.op("BUILD_SLICE", 2, -1).op("DELETE_SUBSCR", effect=-2)
 
     def take_handled_exception(self, name):
         """Store the exception being handled in local ``name``."""

@@ -1,0 +1,64 @@
+"""sx.stats(): records saved by unwinding, against the naive transform."""
+
+import subprocess
+import sys
+
+import stacklessxf as sx
+from tests import unwinding_cases as cases
+
+
+def test_stateful_records_are_counted_with_their_slots():
+    sx.reset_stats()
+    xs = list(range(5000))
+    assert cases.total(xs, 0) == sum(xs)
+    stats = sx.stats()
+    assert stats.records_saved > 4000 and stats.records_elided == 0
+    # total(xs, i) keeps one value (xs[i]) where the naive transform keeps
+    # xs, i and that value; retry records keep xs and i as well.
+    assert stats.slots_saved < stats.records_saved * 1.1
+    assert stats.naive_slots == 3 * stats.naive_records
+    assert stats.naive_records == stats.records_saved
+
+
+def test_tail_calls_are_counted_as_elided():
+    sx.reset_stats()
+    assert cases.tail_count(5000, 0) == 5000 * 5001 // 2
+    stats = sx.stats()
+    assert stats.records_elided > 4000
+    assert stats.records_saved < 10          # only the retries of refused calls
+    assert stats.naive_records == stats.records_saved + stats.records_elided
+
+
+def test_stateless_records_are_shared():
+    sx.reset_stats()
+    assert cases.stateless_steps(4001) == 1
+    stats = sx.stats()
+    assert stats.shared_records_used > 3000
+    assert stats.slots_saved < stats.records_saved
+
+
+def test_reset():
+    cases.total(list(range(3000)), 0)
+    sx.reset_stats()
+    assert sx.stats() == sx.stats().__class__(0, 0, 0, 0, 0, 0)
+
+
+def test_records_cli_runs_a_workload(tmp_path):
+    module = tmp_path / "workload_module.py"
+    module.write_text(
+        "from stacklessxf import stackless\n\n"
+        "@stackless\n"
+        "def total(xs, i):\n"
+        "    if i == len(xs):\n"
+        "        return 0\n"
+        "    return xs[i] + total(xs, i + 1)\n\n"
+        "def workload():\n"
+        "    total(list(range(3000)), 0)\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "stacklessxf", "records", str(module),
+         "--run", f"{module}:workload"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "stateful(1)" in done.stdout
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith(f"run {module}:workload: unwound activations:")
+    assert "naive" in last
