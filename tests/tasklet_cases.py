@@ -122,3 +122,8 @@ def counting(name, steps):
         items.append(i)
         schedule()
     LOG.append((name, total, items))
+
+
+@stackless
+def send_all(ch, values, out):
+    out.append(ch.send_sequence(values))

@@ -268,3 +268,14 @@ def test_docs_example_producer_consumer():
     tasklet(cases.consumer)(ch, 5, out)
     sx.run()
     assert out == [0, 1, 4, 9, 16]
+
+
+def test_send_sequence_waits_at_each_send():
+    ch, received, counts = channel(), [], []
+    tasklet(cases.send_all)(ch, iter([3, 1, 2]), counts)
+    tasklet(cases.consumer)(ch, 3, received)
+    sx.run()
+    assert received == [3, 1, 2] and counts == [3]
+    tasklet(cases.consumer)(ch, 2, received)     # main sends a sequence too
+    assert ch.send_sequence(["a", "b"]) == 2
+    assert received[-2:] == ["a", "b"]

@@ -9,6 +9,7 @@ receiver, 1 the sender, 0 whoever is running goes on.
 import collections
 import sys
 
+from ..core import stackless
 from .scheduler import _check_can_switch, _scheduler, _switch_primitive, _wait
 
 SENDING, RECEIVING = 1, -1
@@ -149,3 +150,16 @@ class channel:
 
     def __repr__(self):
         return f"<channel balance={self.balance} preference={self.preference}>"
+
+
+def _send_sequence(self, values):
+    """Send every value of ``values`` in turn; returns how many were sent.
+    Stackless itself, so it can wait at each send like its caller."""
+    count = 0
+    for value in values:
+        self.send(value)
+        count += 1
+    return count
+
+
+channel.send_sequence = stackless(_send_sequence)
