@@ -1,6 +1,6 @@
 """Stackless functions run as tasklets by tests/test_tasklets.py."""
 
-from stacklessxf import channel, schedule, stackless
+from stacklessxf import schedule, stackless
 
 LOG = []
 

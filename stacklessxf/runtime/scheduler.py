@@ -129,10 +129,6 @@ class Tasklet:
         """Alive, but neither running, scheduled nor blocked."""
         return self.alive and not self.blocked and not self.scheduled
 
-    @property
-    def started(self):
-        return self.alive and self._call is None
-
     @_switch_primitive
     def run(self):
         """Switch to this tasklet now; the current one runs after it."""
@@ -212,18 +208,16 @@ class Tasklet:
         records and everything they hold are deep-copied (cells included,
         so the copy's cells are its own).  The copy is runnable if the
         original is scheduled."""
+        return copy.deepcopy(self)
+
+    def __deepcopy__(self, memo):
         if self.is_main or self is _scheduler.current:
             raise RuntimeError("a running tasklet cannot be copied; copy it "
                                "while it is suspended")
         if self.blocked:
             raise RuntimeError("a tasklet blocked on a channel cannot be copied")
-        return self._copy({})
-
-    def __deepcopy__(self, memo):
-        return self.copy() if not memo else self._copy(memo)
-
-    def _copy(self, memo):
         twin = Tasklet(self.func)
+        memo[id(self)] = twin
         twin._stack = _copy_records(self._stack, memo)
         twin._call = copy.deepcopy(self._call, memo)
         twin._value = copy.deepcopy(self._value, memo)

@@ -300,7 +300,7 @@ def _insert_spill(body, site):
         if isinstance(body[start - 1], Instr) and body[start - 1].name == "KW_NAMES":
             start -= 1
     site.labels["call_proper"] = Label()
-    body[start:start] = ops.spill(site.call, site.spill_names, loc) + [site.labels["call_proper"]]
+    body[start:start] = ops.spill(site.spill_names, loc) + [site.labels["call_proper"]]
 
 
 def _place_label(body, label):

@@ -123,7 +123,7 @@ def method_as_attribute(instr):
             Instr("SWAP", 2, location=loc)]
 
 
-def spill(call_instr, names, loc):
+def spill(names, loc):
     """Copy a call's callable and arguments into locals before it runs."""
     out = []
     depth = len(names)
