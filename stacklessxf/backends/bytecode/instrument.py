@@ -1,8 +1,9 @@
-"""Instrument a function's code object so every may-unwind call can unwind.
+"""Instrument a function's code object so its activations can unwind at calls.
 
 CPython's own compiler produced the function's instructions; the control
 flow, closures, exception handling and line numbers stay exactly as it made
-them.  At each may-unwind call the backend adds a zero-cost exception-table
+them.  At each may-unwind call, and at each other call whose callee and
+arguments can be computed again, the backend adds a zero-cost exception-table
 entry whose handler, when an :class:`Unwind` passes (or the interpreter
 refuses to start the call at its recursion limit), copies the live locals and
 the value-stack items beneath the call into a record and hands the record on.
