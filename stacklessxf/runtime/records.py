@@ -162,11 +162,10 @@ def count_unwound(chain, tails):
     """Add an unwinding's records and tail calls to the statistics.  A
     switch unwinds a few records; deep recursion unwinds hundreds, which are
     counted per site in C and then added for the few distinct sites."""
-    if len(chain) + len(tails) <= 8:
+    if len(chain) <= 8 and not tails:
+        counts = SITE_COUNTS
         for record in chain:
-            SITE_COUNTS[record[0]] += 1
-        for number in tails:
-            SITE_COUNTS[number] += 1
+            counts[record[0]] += 1
         return
     per_site = collections.Counter(map(_site_number, chain))
     per_site.update(tails)

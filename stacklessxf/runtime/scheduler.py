@@ -341,13 +341,12 @@ def _run_tasklet(task):
         except Unwind as unwound:
             chain, tails = CHAIN[:], TAILS[:]
             del CHAIN[:], TAILS[:]
-            origin, unwound.origin = unwound.origin, None
             unwound.__traceback__ = None
             count_unwound(chain, tails)
-            chain.reverse()
-            stack.extend(chain)
+            stack += chain[::-1]
             if unwound is SWITCH_UNWIND:
                 return _SWITCHED
+            origin, unwound.origin = unwound.origin, None
             if origin is _run_tasklet.__code__:
                 value, error = None, RecursionError(
                     "maximum recursion depth exceeded: no room to make a call "
@@ -404,10 +403,12 @@ def _check_can_switch(caller_frame):
     """A switch primitive called by a tasklet (not main) checks, before it
     changes anything, that nothing but transformed frames stopped at calls
     they can be resumed from lie between it and the scheduler."""
-    if _scheduler.current is _scheduler.main:
+    sched = _scheduler
+    if sched.current is sched.main:
         return
     frame = caller_frame
-    while frame is not None and frame.f_code is not _run_tasklet.__code__:
+    scheduler_code = _run_tasklet.__code__
+    while frame is not None and frame.f_code is not scheduler_code:
         code = frame.f_code
         if frame.f_lasti not in SUSPENSION_POINTS.get(id(code), ()):
             what = ("the plain (not stackless) function" if not is_transformed(code)
@@ -442,11 +443,13 @@ def _wait(caller_frame):
 def schedule(retval=None):
     """Let the other runnable tasklets run; the current one goes to the end
     of the queue."""
+    caller = sys._getframe(1)
+    _check_can_switch(caller)
     sched = _scheduler
-    _check_can_switch(sys._getframe(1))
-    sched.current._value = retval
-    sched.queue.append(sched.current)
-    return _wait(sys._getframe(1))
+    current = sched.current
+    current._value = retval
+    sched.queue.append(current)
+    return _wait(caller)
 
 
 @_switch_primitive
