@@ -5,13 +5,7 @@ tests expect a record to say it stopped."""
 import sys
 
 from stacklessxf import stackless
-
-
-@stackless
-def deep(k, value=None):
-    if k == 0:
-        return value
-    return deep(k - 1, value)
+from tests.unwinding_cases import deep
 
 
 @stackless
