@@ -3,10 +3,10 @@
 A tasklet that is not running is data: a list of records (its heap stack,
 outermost first) plus the value or exception to hand to the innermost one
 when it goes on.  The scheduler runs a tasklet by resuming its records from
-``_run_tasklet``, a trampoline; a switch primitive (``schedule``, a channel
-operation) called by the tasklet's stackless code raises an ``Unwind`` that
-turns the running frames into records again, and ``_run_tasklet`` returns to
-the scheduler loop, which picks the next tasklet.
+the trampoline loop (``resume_records``); a switch primitive (``schedule``, a
+channel operation) called by the tasklet's stackless code raises an
+``Unwind`` that turns the running frames into records again, and the loop
+returns to the scheduler loop, which picks the next tasklet.
 
 The main tasklet is the plain code that created the others.  It cannot be
 unwound: when it has to wait (``run``, ``schedule``, a blocking channel
@@ -25,8 +25,8 @@ import types
 
 from ..errors import SwitchError
 from . import portable
-from .records import CHAIN, SITES, SWITCH_UNWIND, TAILS, Unwind, count_unwound
-from .trampoline import SUSPENSION_POINTS, is_transformed, mark_transformed
+from .records import CHAIN, SITES, SWITCH_UNWIND, TAILS
+from .trampoline import SUSPENSION_POINTS, is_transformed, resume_records
 
 _FINISHED, _SWITCHED = "finished", "switched"
 
@@ -318,52 +318,16 @@ _scheduler = _Scheduler()
 def _run_tasklet(task):
     """Resume ``task`` until it ends (returns _FINISHED) or switches away
     (returns _SWITCHED, its records back in ``task._stack``)."""
-    stack = task._stack
+    call, task._call = task._call, None
     value, error = task._value, task._error
     task._value = task._error = None
-    ticking = _scheduler.ticks_left > 0
-    while True:
-        try:
-            if task._call is not None:
-                func, args, kwargs = task._call
-                task._call = None
-                value = func(*args, **kwargs)
-            elif stack:
-                record = stack.pop()
-                site = SITES[record[0]]
-                if ticking and site.ticked_twin is not None:
-                    site = site.ticked_twin
-                resume = site.function or site.resume_function(record)
-                value = resume(None, record, value, error)
-            else:
-                break
-            error = None
-        except Unwind as unwound:
-            chain, tails = CHAIN[:], TAILS[:]
-            del CHAIN[:], TAILS[:]
-            unwound.__traceback__ = None
-            count_unwound(chain, tails)
-            stack += chain[::-1]
-            if unwound is SWITCH_UNWIND:
-                return _SWITCHED
-            origin, unwound.origin = unwound.origin, None
-            if origin is _run_tasklet.__code__:
-                value, error = None, RecursionError(
-                    "maximum recursion depth exceeded: no room to make a call "
-                    "even after unwinding every stackless frame")
-                stack.clear()
-                break
-            value = error = None
-        except BaseException as exc:
-            if exc.__traceback__ is not None:
-                exc.__traceback__ = exc.__traceback__.tb_next
-            value, error = None, exc
+    value, error, switched = resume_records(
+        task._stack, value, error, call, _scheduler.ticks_left > 0)
+    if switched:
+        return _SWITCHED
     task.alive = False
     task._value, task._error = value, error
     return _FINISHED
-
-
-_run_tasklet.__code__ = mark_transformed(_run_tasklet.__code__)
 
 
 def _run_until_main_is_next():
@@ -407,7 +371,7 @@ def _check_can_switch(caller_frame):
     if sched.current is sched.main:
         return
     frame = caller_frame
-    scheduler_code = _run_tasklet.__code__
+    scheduler_code = resume_records.__code__
     while frame is not None and frame.f_code is not scheduler_code:
         code = frame.f_code
         if frame.f_lasti not in SUSPENSION_POINTS.get(id(code), ()):
@@ -434,7 +398,7 @@ def _wait(caller_frame):
         if error is not None:
             raise error
         return value
-    # The tasklet's frames become records; _run_tasklet catches this.
+    # The tasklet's frames become records; resume_records catches this.
     del CHAIN[:], TAILS[:]
     raise SWITCH_UNWIND
 

@@ -1,6 +1,6 @@
 """The trampoline: resumes records innermost-first until none is left."""
 
-from .records import CHAIN, SITES, TAILS, Unwind, count_unwound
+from .records import CHAIN, SITES, SWITCH_UNWIND, TAILS, Unwind, count_unwound
 
 
 class _TransformedMarker:
@@ -46,41 +46,8 @@ def run_unwound(chain):
     tails = TAILS[:]
     del TAILS[:]
     count_unwound(chain, tails)
-    stack = chain[::-1]
-    pop = stack.pop
-    value = error = None
-    while stack:
-        record = pop()
-        site = SITES[record[0]]
-        resume = site.function or site.resume_function(record)
-        try:
-            # The first argument is a placeholder for the function's own
-            # first argument, which the resume entry restores from the record.
-            value = resume(None, record, value, error)
-            error = None
-        except Unwind as unwound:
-            # Taken out before anything is called: a call lets other threads
-            # run, and they may start an unwinding of their own.
-            chain, tails = CHAIN[:], TAILS[:]
-            del CHAIN[:], TAILS[:]
-            origin, unwound.origin = unwound.origin, None
-            unwound.__traceback__ = None
-            count_unwound(chain, tails)
-            if origin is run_unwound.__code__:
-                # The refused call was made by the frame resumed just now:
-                # resuming it again would be refused the same way.
-                raise RecursionError(
-                    "maximum recursion depth exceeded: no room to make a call "
-                    "even after unwinding every stackless frame") from None
-            chain.reverse()
-            stack.extend(chain)
-            value = error = None
-        except BaseException as exc:
-            # Drop this frame's traceback entry: the exception reads as if it
-            # had propagated from the callee straight into its caller.
-            if exc.__traceback__ is not None:
-                exc.__traceback__ = exc.__traceback__.tb_next
-            value, error = None, exc
+    value, error, switched = resume_records(chain[::-1], None, None)
+    assert not switched, "a switch cannot unwind past a plain caller"
     if error is not None:
         try:
             raise error
@@ -89,4 +56,56 @@ def run_unwound(chain):
     return value
 
 
-run_unwound.__code__ = mark_transformed(run_unwound.__code__)
+def resume_records(stack, value, error, call=None, ticking=False):
+    """The trampoline loop: make ``call`` (func, args, kwargs) if given, then
+    resume the records of ``stack`` (outermost first) from the top, handing
+    each the value or exception of the one inside it.  Returns (value, error,
+    switched): what the outermost returned or raised, or ``switched`` true
+    when a tasklet switch unwound the frames (their records are back on
+    ``stack``).  ``ticking`` resumes records in the watchdog's code."""
+    while True:
+        try:
+            if call is not None:
+                func, args, kwargs = call
+                call = None
+                value = func(*args, **kwargs)
+            elif stack:
+                record = stack.pop()
+                site = SITES[record[0]]
+                if ticking and site.ticked_twin is not None:
+                    site = site.ticked_twin
+                resume = site.function or site.resume_function(record)
+                # The first argument is a placeholder for the function's own
+                # first argument, which the resume entry restores from the record.
+                value = resume(None, record, value, error)
+            else:
+                return value, error, False
+            error = None
+        except Unwind as unwound:
+            # Taken out before anything is called: a call lets other threads
+            # run, and they may start an unwinding of their own.
+            chain, tails = CHAIN[:], TAILS[:]
+            del CHAIN[:], TAILS[:]
+            unwound.__traceback__ = None
+            count_unwound(chain, tails)
+            stack += chain[::-1]
+            if unwound is SWITCH_UNWIND:
+                return None, None, True
+            origin, unwound.origin = unwound.origin, None
+            if origin is resume_records.__code__:
+                # The refused call was made by the frame resumed just now:
+                # resuming it again would be refused the same way.
+                stack.clear()
+                return None, RecursionError(
+                    "maximum recursion depth exceeded: no room to make a call "
+                    "even after unwinding every stackless frame"), False
+            value = error = None
+        except BaseException as exc:
+            # Drop this frame's traceback entry: the exception reads as if it
+            # had propagated from the callee straight into its caller.
+            if exc.__traceback__ is not None:
+                exc.__traceback__ = exc.__traceback__.tb_next
+            value, error = None, exc
+
+
+resume_records.__code__ = mark_transformed(resume_records.__code__)
