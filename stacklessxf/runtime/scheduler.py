@@ -28,9 +28,6 @@ from . import portable
 from .records import CHAIN, SITES, SWITCH_UNWIND, TAILS
 from .trampoline import SUSPENSION_POINTS, is_transformed, resume_records
 
-_FINISHED, _SWITCHED = "finished", "switched"
-
-
 class TaskletExit(SystemExit):
     """Raised inside a tasklet by ``kill()``: ``finally`` blocks run and the
     tasklet ends; it does not reach the main tasklet."""
@@ -315,21 +312,6 @@ class _Scheduler(threading.local):
 _scheduler = _Scheduler()
 
 
-def _run_tasklet(task):
-    """Resume ``task`` until it ends (returns _FINISHED) or switches away
-    (returns _SWITCHED, its records back in ``task._stack``)."""
-    call, task._call = task._call, None
-    value, error = task._value, task._error
-    task._value = task._error = None
-    value, error, switched = resume_records(
-        task._stack, value, error, call, _scheduler.ticks_left > 0)
-    if switched:
-        return _SWITCHED
-    task.alive = False
-    task._value, task._error = value, error
-    return _FINISHED
-
-
 def _run_until_main_is_next():
     """From main: run tasklets until main is taken from the queue again."""
     sched = _scheduler
@@ -351,16 +333,24 @@ def _run_until_main_is_next():
 
 
 def _run_one(task):
+    """Run ``task`` until it ends or switches away (its records back in
+    ``task._stack``).  An exception that ends it goes on here, in main."""
     sched = _scheduler
+    call, task._call = task._call, None
+    value, error = task._value, task._error
+    task._value = task._error = None
     sched.current = task
     try:
-        outcome = _run_tasklet(task)
+        value, error, switched = resume_records(
+            task._stack, value, error, call, sched.ticks_left > 0)
     finally:
         sched.current = sched.main
-    if outcome == _FINISHED and task._error is not None:
-        error, task._error = task._error, None
-        if not isinstance(error, TaskletExit):
-            raise error
+    if switched:
+        return
+    task.alive = False
+    task._value = value
+    if error is not None and not isinstance(error, TaskletExit):
+        raise error
 
 
 def _check_can_switch(caller_frame):
@@ -439,18 +429,8 @@ def run(timeout=0):
     if sched.current is not sched.main:
         raise RuntimeError("run() must be called from the main tasklet")
     if timeout > 0:
-        return _run_with_watchdog(timeout)
-    while sched.queue:
-        task = sched.queue.popleft()
-        if task is not sched.main:
-            _run_one(task)
-    return None
-
-
-def _run_with_watchdog(ticks):
-    sched = _scheduler
-    sched.ticks_left = ticks
-    _use_ticked_code(True)
+        sched.ticks_left = timeout
+        _use_ticked_code(True)
     try:
         while sched.queue:
             task = sched.queue.popleft()
@@ -463,8 +443,9 @@ def _run_with_watchdog(ticks):
                 return interrupted
         return None
     finally:
-        sched.ticks_left = 0
-        _use_ticked_code(False)
+        if timeout > 0:
+            sched.ticks_left = 0
+            _use_ticked_code(False)
 
 
 def _use_ticked_code(on):
