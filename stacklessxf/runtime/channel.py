@@ -10,7 +10,7 @@ import collections
 import sys
 
 from ..core import stackless
-from .scheduler import _check_can_switch, _scheduler, _switch_primitive, _wait
+from .scheduler import _check_can_switch, _hand_over, _scheduler, _switch_primitive, _wait
 
 SENDING, RECEIVING = 1, -1
 
@@ -65,7 +65,7 @@ class channel:
             sender.blocked, sender.blocked_on = False, None
             sender._value = sender._error = None
             if self.preference == SENDING:
-                self._run_next(sender, (value, error), caller_frame)
+                _hand_over(sender, caller_frame, (value, error))
             else:
                 sched.queue.append(sender)
             if error is not None:
@@ -83,24 +83,11 @@ class channel:
             receiver._value, receiver._error = value, error
             receiver.tempval = value
             if self.preference == RECEIVING:
-                current._value = None
-                sched.queue.appendleft(current)
-                sched.queue.appendleft(receiver)
-                return _wait(caller_frame)
+                return _hand_over(receiver, caller_frame)
             sched.queue.append(receiver)
             return None
         current._value = None
         return self._block_and_wait(current, SENDING, (value, error), caller_frame)
-
-    def _run_next(self, other, delivered, caller_frame):
-        """``other`` runs next, then the current tasklet, which gets
-        ``delivered`` when it goes on."""
-        sched = _scheduler
-        current = sched.current
-        current._value, current._error = delivered
-        sched.queue.appendleft(current)
-        sched.queue.appendleft(other)
-        _wait(caller_frame)
 
     def _block_and_wait(self, current, direction, payload, caller_frame):
         if self.closing:

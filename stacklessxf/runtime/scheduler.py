@@ -145,11 +145,7 @@ class Tasklet:
             raise RuntimeError(f"cannot switch to {self!r}")
         _check_can_switch(caller_frame)
         self.remove()
-        sched.current._value = None
-        if requeue_current:
-            sched.queue.appendleft(sched.current)
-        sched.queue.appendleft(self)
-        return _wait(caller_frame)
+        return _hand_over(self, caller_frame, requeue_current=requeue_current)
 
     @_switch_primitive
     def kill(self, pending=False):
@@ -391,6 +387,18 @@ def _wait(caller_frame):
     # The tasklet's frames become records; resume_records catches this.
     del CHAIN[:], TAILS[:]
     raise SWITCH_UNWIND
+
+
+def _hand_over(other, caller_frame, delivered=(None, None), requeue_current=True):
+    """``other`` runs next, then (unless not requeued) the current tasklet,
+    which gets the value or exception ``delivered`` when it goes on."""
+    sched = _scheduler
+    current = sched.current
+    current._value, current._error = delivered
+    if requeue_current:
+        sched.queue.appendleft(current)
+    sched.queue.appendleft(other)
+    return _wait(caller_frame)
 
 
 @_switch_primitive
