@@ -1,6 +1,6 @@
 """Stackless functions run as tasklets by tests/test_tasklets.py."""
 
-from stacklessxf import schedule, stackless
+from stacklessxf import schedule, schedule_remove, stackless
 
 LOG = []
 
@@ -127,3 +127,18 @@ def counting(name, steps):
 @stackless
 def send_all(ch, values, out):
     out.append(ch.send_sequence(values))
+
+
+@stackless
+def remove_self_then_finish(out):
+    out.append("before")
+    schedule_remove()
+    out.append("after")
+
+
+@stackless
+def record_received(ch, out):
+    try:
+        out.append(ch.receive())
+    except KeyError as exc:
+        out.append(("thrown", str(exc), exc.__traceback__ is not None))

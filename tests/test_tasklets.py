@@ -279,3 +279,49 @@ def test_send_sequence_waits_at_each_send():
     tasklet(cases.consumer)(ch, 2, received)     # main sends a sequence too
     assert ch.send_sequence(["a", "b"]) == 2
     assert received[-2:] == ["a", "b"]
+
+
+def test_schedule_remove_pauses_until_inserted():
+    out = []
+    t = tasklet(cases.remove_self_then_finish)(out)
+    sx.run()
+    assert out == ["before"] and t.paused and not t.scheduled
+    t.insert()
+    sx.run()
+    assert out == ["before", "after"] and not t.alive
+
+
+def test_bind_then_setup_and_tempval():
+    ch, out = channel(), []
+    t = tasklet().bind(cases.record_received)
+    assert not t.alive
+    t.setup(ch, out)
+    sx.schedule()
+    ch.send("v")
+    assert out == ["v"] and t.tempval == "v"
+
+
+def test_send_throw_keeps_the_traceback():
+    ch, out = channel(), []
+    tasklet(cases.record_received)(ch, out)
+    sx.schedule()
+    try:
+        raise KeyError("from main")
+    except KeyError as exc:
+        ch.send_throw(exc, exc.__traceback__)
+    assert out == [("thrown", "'from main'", True)]
+
+
+def test_closing_channel():
+    ch = channel()
+    assert not ch.closing and not ch.closed
+    ch.close()
+    assert ch.closing and ch.closed
+    with pytest.raises(ValueError, match="closed"):
+        ch.receive()
+    assert list(ch) == []
+    ch.open()
+    assert not ch.closing
+    tasklet(cases.producer)(ch, [1])
+    assert ch.receive() == 1
+    sx.run()
