@@ -325,3 +325,27 @@ def test_closing_channel():
     tasklet(cases.producer)(ch, [1])
     assert ch.receive() == 1
     sx.run()
+
+
+def test_each_thread_has_its_own_scheduler():
+    import threading
+
+    seen = {}
+
+    def in_thread():
+        ch, out = channel(), []
+        tasklet(cases.producer)(ch, [1, 2])
+        tasklet(cases.consumer)(ch, 2, out)
+        seen["main"] = sx.getmain()
+        seen["count"] = sx.getruncount()
+        sx.run()
+        seen["out"] = out
+
+    tasklet(cases.worker)("here", 1)      # queued in this thread only
+    thread = threading.Thread(target=in_thread)
+    thread.start()
+    thread.join()
+    assert seen["main"] is not sx.getmain()
+    assert seen["count"] == 3 and seen["out"] == [1, 2]
+    assert sx.getruncount() == 2
+    sx.run()
