@@ -14,7 +14,7 @@ from .frontend.source import locate
 from .ir.lower import lower
 from .ir.verify import verify
 
-BACKENDS = ("bytecode",)
+BACKENDS = ("bytecode", "native")
 
 _registry = {}
 
@@ -36,6 +36,7 @@ class FunctionInfo:
         self.code = None
         self.function = None          # the transformed function object
         self._ticked = None           # (code, sites) of the watchdog variant
+        self.native = None            # the NativeFunction, for the native backend
 
     def __repr__(self):
         return f"<stackless {self.qualname} at {self.filename}:{self.lineno}>"
@@ -105,6 +106,8 @@ def stackless(function=None, *, backend="bytecode"):
         return type(function)(stackless(function.__func__, backend=backend))
     _check_is_plain_function(function)
     info = transform(function)
+    if backend == "native":
+        return _native(function, info)
     new = types.FunctionType(info.code, function.__globals__, function.__name__,
                              function.__defaults__, function.__closure__)
     new.__kwdefaults__ = function.__kwdefaults__
@@ -117,6 +120,15 @@ def stackless(function=None, *, backend="bytecode"):
     info.function = new
     _registry.setdefault(info.module, []).append(info)
     return new
+
+
+def _native(function, info):
+    from .backends.llvm import NativeFunction, check_native_syntax
+    check_native_syntax(info)
+    native = NativeFunction(function, info)
+    info.function = info.native = native
+    _registry.setdefault(info.module, []).append(info)
+    return native
 
 
 def _check_is_plain_function(function):

@@ -122,7 +122,10 @@ def from_portable(portable):
             f"the code of {module}.{qualname} has changed since its records "
             "were saved (or they were saved by another Python version); they "
             "cannot be resumed", module, qualname)
-    site = layout.site_named.get(site_name)
+    if info.native is not None:
+        site = info.native.site_for_portable(site_name, values)
+    else:
+        site = layout.site_named.get(site_name)
     if site is None or {slot.name for slot in site.slots} != set(values):
         raise StaleCodeError(
             f"{module}.{qualname} has no resume point {site_name} saving "

@@ -461,7 +461,7 @@ def _use_ticked_code(on):
     back (so the watchdog costs nothing when it is not running)."""
     from ..core import all_functions
     for info in all_functions():
-        if info.function is not None and info.code is not None:
+        if info.native is None and info.function is not None and info.code is not None:
             info.function.__code__ = info.ticked()[0] if on else info.code
 
 

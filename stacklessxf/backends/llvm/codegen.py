@@ -1,0 +1,972 @@
+"""IR to LLVM IR for one specialization of a native function.
+
+The function body is emitted once, in ``<symbol>.impl``, which both the
+normal entry and the resume entry inline: the normal entry passes resume
+point ``NORMAL`` so the resume dispatch folds away, and the resume entry
+passes the record's id so the dispatch jumps to the saved place.  Every
+variable lives in an ``alloca`` (promoted to registers by the optimizer);
+a user variable that is not a parameter has a flag saying whether it is
+bound, checked where it is read (the optimizer removes the checks it can
+prove true).
+"""
+
+from llvmlite import ir
+
+from ...ir.model import Branch, Call, Const, Eval, Jump, Prim, Return, Store, is_temp
+from . import engine as rt
+from .types import (
+    BOOL,
+    CHANNEL,
+    FLOAT,
+    INT,
+    NEXT,
+    NONE,
+    RANGE,
+    RANGE_ITER,
+    TRUTH,
+    arithmetic_result,
+)
+
+I1, I32, I64, F64 = ir.IntType(1), ir.IntType(32), ir.IntType(64), ir.DoubleType()
+I64P = I64.as_pointer()
+RESULT = ir.LiteralStructType([I32, I64])
+TRIPLE = ir.LiteralStructType([I64, I64, I64])
+NEXT_TYPE = ir.LiteralStructType([I64, I1])
+RESUME_TYPE = ir.FunctionType(RESULT, [I64, I64P, I64])
+NORMAL = -2
+
+# Error kinds, decoded by the bridge into Python exceptions.
+(ERR_OVERFLOW, ERR_INT_ZERO_DIVISION, ERR_ZERO_DIVISION, ERR_FLOAT_ZERO_DIVISION,
+ ERR_FLOAT_FLOOR_ZERO, ERR_FLOAT_MODULO_ZERO, ERR_NEGATIVE_INT_POWER, ERR_ZERO_NEGATIVE_POWER,
+ ERR_COMPLEX_POWER, ERR_FLOAT_POWER_RANGE, ERR_RANGE_STEP, ERR_UNBOUND, ERR_SHIFT_COUNT,
+ ERR_FLOAT_NAN_TO_INT, ERR_FLOAT_INF_TO_INT) = range(1, 16)
+
+
+def llvm_type(ntype):
+    if ntype in (INT, CHANNEL, NONE) or ntype.name == "function":
+        return I64
+    if ntype == FLOAT:
+        return F64
+    if ntype in (BOOL, TRUTH):
+        return I1
+    if ntype in (RANGE, RANGE_ITER):
+        return TRIPLE
+    if ntype == NEXT:
+        return NEXT_TYPE
+    if ntype.name == "tuple":
+        return ir.LiteralStructType([llvm_type(item) for item in ntype.items])
+    raise AssertionError(ntype)
+
+
+def word_count(ntype):
+    return 3 if ntype == RANGE_ITER else 1
+
+
+class RecordLayout:
+    """What one resume point's record holds: (variable, type) per slot, in
+    the order of ``slots`` (the portable names)."""
+
+    def __init__(self, rp, variables, slots, name):
+        self.rp = rp
+        self.variables = variables  # [(variable, NType)]
+        self.slots = slots  # records.Slot per variable
+        self.name = name
+        self.words = sum(word_count(ntype) for _, ntype in variables)
+
+
+class ModuleBuilder:
+    """One LLVM module holding a group of specializations."""
+
+    def __init__(self, name):
+        self.module = ir.Module(name=name)
+        self.declared = {}
+        self.runtime = {}
+
+    def function(self, name, fntype):
+        found = self.declared.get(name)
+        if found is None:
+            found = self.module.globals.get(name) or ir.Function(self.module, fntype, name)
+            self.declared[name] = found
+        return found
+
+    def native_entry(self, spec):
+        """The normal entry of ``spec``: called by native code only, so with
+        the calling convention of LLVM's choice."""
+        function = self.function(spec.symbol, signature(spec))
+        function.calling_convention = "fastcc"
+        return function
+
+    def stack_pointer(self, builder):
+        read = self.intrinsic_function("llvm.read_register.i64",
+                                       ir.FunctionType(I64, [ir.MetaDataType()]))
+        register = self.module.add_metadata([ir.MetaDataString(self.module, rt.STACK_REGISTER)])
+        return builder.call(read, [register])
+
+    def intrinsic_function(self, name, fntype):
+        return self.function(name, fntype)
+
+    def runtime_global(self, name):
+        found = self.runtime.get(name)
+        if found is None:
+            found = ir.GlobalVariable(self.module, I64, name)
+            found.linkage = "external"
+            self.runtime[name] = found
+        return found
+
+    def intrinsic(self, name, types, arguments=1):
+        fntype = ir.FunctionType(types[0], [types[0]] * arguments)
+        return self.module.declare_intrinsic(name, types, fntype)
+
+
+def signature(spec):
+    return ir.FunctionType(RESULT, [llvm_type(t) for t in spec.arg_types])
+
+
+class FunctionCompiler:
+    def __init__(self, spec, builder):
+        self.spec = spec
+        self.mb = builder
+        self.ir_function = spec.ir
+        self.typer = spec.typer
+        self.types = spec.typer.var_types
+        impl_type = ir.FunctionType(RESULT, [I64, I64P, I64] +
+                                    [llvm_type(t) for t in spec.arg_types])
+        self.impl = ir.Function(builder.module, impl_type, spec.symbol + ".impl")
+        self.impl.linkage = "internal"
+        self.impl.attributes.add("alwaysinline")
+        self.rp, self.slots, self.value = self.impl.args[:3]
+        self.params = self.impl.args[3:]
+        self.builder = None
+        self.blocks = {}
+        self.continuations = {}  # resume point id -> LLVM block after the call
+        self.tick_targets = {}  # tick id -> LLVM block of the loop header
+        self.error_blocks = {}
+
+    # -- driver ------------------------------------------------------------
+
+    def compile(self):
+        entry = self.impl.append_basic_block("entry")
+        self.builder = ir.IRBuilder(entry)
+        self.variables = {}
+        self.flags = {}
+        for name, ntype in sorted(self.types.items()):
+            self.variables[name] = self.builder.alloca(llvm_type(ntype), name="v." + name)
+            if self.needs_flag(name):
+                flag = self.builder.alloca(I1, name="bound." + name)
+                self.builder.store(ir.Constant(I1, 0), flag)
+                self.flags[name] = flag
+        for block in self.ir_function.blocks:
+            self.blocks[block] = self.impl.append_basic_block(block.label)
+        normal = self.impl.append_basic_block("normal")
+        self.dispatch_block = entry
+        self.back_edges = find_back_edges(self.ir_function)
+        for block in self.ir_function.blocks:
+            self.emit_block(block)
+        self.builder.position_at_end(normal)
+        self.emit_prologue()
+        self.builder.position_at_end(entry)
+        self.emit_dispatch(normal)
+        self.emit_entries()
+
+    def needs_flag(self, name):
+        return not is_temp(name) and name not in self.ir_function.params
+
+    # -- entries -------------------------------------------------------------
+
+    def emit_prologue(self):
+        """The normal entry: parameters in, then unwind at once if the native
+        stack is too deep (the record saved says: start over from here)."""
+        b = self.builder
+        for name, value in zip(self.ir_function.params, self.params):
+            b.store(value, self.variables[name])
+        self.after_prologue = b.block
+        limit = b.load(self.mb.runtime_global("sx_stack_limit"))
+        too_deep = b.icmp_unsigned("<", self.mb.stack_pointer(b), limit)
+        with b.if_then(too_deep, likely=False):
+            self.start_unwinding()
+            self.save_record(self.spec.entry_layout, rt.ENTRY_RP)
+            self.start_unwinding_reason(rt.DEPTH)
+            b.ret(self.result(rt.UNWIND, ir.Constant(I64, 0)))
+        b.branch(self.blocks[self.ir_function.start])
+
+    def emit_dispatch(self, normal):
+        b = self.builder
+        switch = b.switch(self.rp, normal)
+        cases = [(rt.ENTRY_RP, self.spec.entry_layout, None)]
+        cases += [(rp, layout, self.continuations[rp])
+                  for rp, layout in self.spec.layouts.items()]
+        cases += [(tick, layout, self.tick_targets[tick])
+                  for tick, layout in self.spec.tick_layouts.items()]
+        for rp, layout, target in cases:
+            block = self.impl.append_basic_block(f"resume.{rp}")
+            switch.add_case(ir.Constant(I64, rp), block)
+            b.position_at_end(block)
+            self.restore_record(layout)
+            if target is None:  # an entry record: start over, parameters restored
+                b.branch(self.blocks[self.ir_function.start])
+                continue
+            if rp in self.spec.layouts:
+                op = self.spec.call_ops[rp]
+                self.store_var(op.result, self.from_word(self.value, self.types[op.result]))
+            b.branch(target)
+
+    def emit_entries(self):
+        spec, mb = self.spec, self.mb
+        normal = mb.native_entry(spec)
+        b = ir.IRBuilder(normal.append_basic_block())
+        b.ret(b.call(self.impl, [ir.Constant(I64, NORMAL), ir.Constant(I64P, None),
+                                 ir.Constant(I64, 0)] + list(normal.args)))
+        resume = mb.function(spec.symbol + ".resume", RESUME_TYPE)
+        b = ir.IRBuilder(resume.append_basic_block())
+        undefined = [ir.Constant(llvm_type(t), ir.Undefined) for t in spec.arg_types]
+        b.ret(b.call(self.impl, list(resume.args) + undefined))
+        self.resume_function = resume
+        after = mb.function("sx_after", ir.FunctionType(I32, [I32, I64, I64P]))
+        entry = mb.function(spec.symbol + ".entry", ir.FunctionType(I32, [I64P, I64P]))
+        b = ir.IRBuilder(entry.append_basic_block())
+        args = []
+        for index, ntype in enumerate(spec.arg_types):
+            word = b.load(b.gep(entry.args[0], [ir.Constant(I64, index)]))
+            args.append(self.from_word(word, ntype, b))
+        saved = self.set_stack_limit(b)
+        result = b.call(normal, args, cconv="fastcc")
+        status = b.call(after, [b.extract_value(result, 0), b.extract_value(result, 1),
+                                entry.args[1]])
+        b.store(saved, self.mb.runtime_global("sx_stack_limit"))
+        b.ret(status)
+        pyresume = mb.function(spec.symbol + ".pyresume",
+                               ir.FunctionType(I32, [I64, I64P, I64, I64P]))
+        b = ir.IRBuilder(pyresume.append_basic_block())
+        saved = self.set_stack_limit(b)
+        result = b.call(resume, list(pyresume.args[:3]))
+        status = b.call(after, [b.extract_value(result, 0), b.extract_value(result, 1),
+                                pyresume.args[3]])
+        b.store(saved, self.mb.runtime_global("sx_stack_limit"))
+        b.ret(status)
+
+    def set_stack_limit(self, b):
+        """Native frames may use STACK_BUDGET bytes below this entry's frame
+        before they unwind; returns the limit to put back afterwards."""
+        limit = self.mb.runtime_global("sx_stack_limit")
+        saved = b.load(limit)
+        b.store(b.sub(self.mb.stack_pointer(b), ir.Constant(I64, rt.STACK_BUDGET)), limit)
+        return saved
+
+    # -- records -------------------------------------------------------------
+
+    def save_record(self, layout, rp):
+        """Save the live slots of ``layout`` in a new record for resume point
+        ``rp``, chained to the unwinding (the runtime allocates it out of
+        line, so the hot path keeps its registers)."""
+        b = self.builder
+        mask = ir.Constant(I64, 0)
+        words = []
+        for index, (name, ntype) in enumerate(layout.variables):
+            words += self.to_words(b.load(self.variables[name]), ntype)
+            bound = b.load(self.flags[name]) if name in self.flags else ir.Constant(I1, 1)
+            mask = b.or_(mask, b.shl(b.zext(bound, I64), ir.Constant(I64, index)))
+        new_record = self.mb.function("sx_new_record", ir.FunctionType(I64P, [I64] * 4))
+        resume = self.mb.function(self.spec.symbol + ".resume", RESUME_TYPE)
+        slots = b.call(new_record, [b.ptrtoint(resume, I64), ir.Constant(I64, rp),
+                                    ir.Constant(I64, layout.words), mask])
+        for position, word in enumerate(words):
+            b.store(word, b.gep(slots, [ir.Constant(I64, position)]))
+
+    def restore_record(self, layout):
+        b = self.builder
+        mask = b.load(b.gep(self.slots, [ir.Constant(I64, -1)]))
+        position = 0
+        for index, (name, ntype) in enumerate(layout.variables):
+            count = word_count(ntype)
+            words = [b.load(b.gep(self.slots, [ir.Constant(I64, position + i)]))
+                     for i in range(count)]
+            position += count
+            b.store(self.from_words(words, ntype), self.variables[name])
+            if name in self.flags:
+                bit = b.and_(b.lshr(mask, ir.Constant(I64, index)), ir.Constant(I64, 1))
+                b.store(b.trunc(bit, I1), self.flags[name])
+
+    def start_unwinding(self):
+        """The first record of an unwinding starts a new chain."""
+        b = self.builder
+        head = self.mb.runtime_global("sx_unwind_head")
+        b.store(ir.Constant(I64, 0), head)
+        b.store(b.ptrtoint(head, I64), self.mb.runtime_global("sx_unwind_tail"))
+
+    def start_unwinding_reason(self, reason):
+        # The record is already chained; only the reason is left to say.
+        self.builder.store(ir.Constant(I64, reason), self.mb.runtime_global("sx_reason"))
+
+    def result(self, status, word):
+        value = ir.Constant(RESULT, ir.Undefined)
+        value = self.builder.insert_value(value, ir.Constant(I32, status), 0)
+        return self.builder.insert_value(value, word, 1)
+
+    # -- words -----------------------------------------------------------------
+
+    def to_words(self, value, ntype, b=None):
+        b = b or self.builder
+        if ntype == RANGE_ITER:
+            return [b.extract_value(value, i) for i in range(3)]
+        return [self.to_word(value, ntype, b)]
+
+    def to_word(self, value, ntype, b=None):
+        b = b or self.builder
+        if ntype == FLOAT:
+            return b.bitcast(value, I64)
+        if ntype == BOOL:
+            return b.zext(value, I64)
+        return value
+
+    def from_words(self, words, ntype, b=None):
+        b = b or self.builder
+        if ntype == RANGE_ITER:
+            value = ir.Constant(TRIPLE, ir.Undefined)
+            for i, word in enumerate(words):
+                value = b.insert_value(value, word, i)
+            return value
+        return self.from_word(words[0], ntype, b)
+
+    def from_word(self, word, ntype, b=None):
+        b = b or self.builder
+        if ntype == FLOAT:
+            return b.bitcast(word, F64)
+        if ntype == BOOL:
+            return b.icmp_unsigned("!=", word, ir.Constant(I64, 0))
+        return word
+
+    # -- variables -------------------------------------------------------------
+
+    def load_var(self, name, node=None):
+        b = self.builder
+        if name in self.flags:
+            bound = b.load(self.flags[name])
+            self.fail_unless(bound, ERR_UNBOUND, getattr(node, "lineno", 0),
+                             self.spec.variable_index(name))
+        return b.load(self.variables[name])
+
+    def store_var(self, name, value):
+        self.builder.store(value, self.variables[name])
+        if name in self.flags:
+            self.builder.store(ir.Constant(I1, 1), self.flags[name])
+
+    def operand(self, operand, node=None):
+        """(value, type) of an IR operand (a loop step gives its item)."""
+        if isinstance(operand, Const):
+            return self.constant(operand.value)
+        value, ntype = self.load_var(operand, node), self.types[operand]
+        if ntype == NEXT:
+            return self.builder.extract_value(value, 0), INT
+        return value, ntype
+
+    def constant(self, value):
+        if value is None:
+            return ir.Constant(I64, 0), NONE
+        if isinstance(value, bool):
+            return ir.Constant(I1, int(value)), BOOL
+        if isinstance(value, int):
+            return ir.Constant(I64, value), INT
+        return ir.Constant(F64, value), FLOAT
+
+    # -- errors ------------------------------------------------------------------
+
+    def fail_unless(self, ok, kind, line, arg=0):
+        """Raise error ``kind`` at ``line`` unless ``ok`` (an i1) holds."""
+        b = self.builder
+        failed = self.error_block(kind, line, arg)
+        go_on = self.impl.append_basic_block("ok")
+        b.cbranch(ok, go_on, failed)
+        b.position_at_end(go_on)
+
+    def fail_if(self, bad, kind, line, arg=0):
+        self.fail_unless(self.builder.not_(bad), kind, line, arg)
+
+    def error_block(self, kind, line, arg):
+        key = (kind, line, arg)
+        block = self.error_blocks.get(key)
+        if block is None:
+            block = self.error_blocks[key] = self.impl.append_basic_block("error")
+            b = ir.IRBuilder(block)
+            fail = self.mb.function("sx_fail", ir.FunctionType(ir.VoidType(), [I64] * 4))
+            b.call(fail, [ir.Constant(I64, value) for value in
+                          (kind, line or 0, self.spec.index, arg)])
+            undefined = ir.Constant(RESULT, ir.Undefined)
+            b.ret(b.insert_value(undefined, ir.Constant(I32, rt.ERROR), 0))
+        return block
+
+    # -- blocks --------------------------------------------------------------------
+
+    def emit_block(self, block):
+        self.builder.position_at_end(self.blocks[block])
+        for op in block.ops:
+            self.line = op.lineno
+            self.emit_op(op)
+        self.emit_terminator(block)
+
+    def emit_terminator(self, block):
+        b = self.builder
+        term = block.terminator
+        if isinstance(term, Return):
+            value, ntype = self.operand(term.value)
+            value = self.convert(value, ntype, self.spec.return_type)
+            b.ret(self.result(rt.OK, self.to_word(value, self.spec.return_type)))
+        elif isinstance(term, Jump):
+            b.branch(self.edge(block, term.target))
+        elif isinstance(term, Branch):
+            value, ntype = self.operand(term.cond)
+            cond = self.truth(value, ntype)
+            b.cbranch(cond, self.edge(block, term.if_true), self.edge(block, term.if_false))
+        else:
+            raise AssertionError(term)
+
+    def edge(self, source, target):
+        """The LLVM block to branch to for the IR edge source -> target: the
+        target itself, or on a loop's back edge a watchdog tick first."""
+        tick = self.back_edges.get((source, target))
+        if tick is None:
+            return self.blocks[target]
+        saved = self.builder.block
+        block = self.impl.append_basic_block(f"tick.{tick}")
+        b = self.builder
+        b.position_at_end(block)
+        ticks = self.mb.runtime_global("sx_ticks")
+        left = b.sub(b.load(ticks), ir.Constant(I64, 1))
+        b.store(left, ticks)
+        expired = b.icmp_signed("<=", left, ir.Constant(I64, 0))
+        with b.if_then(expired, likely=False):
+            self.call_out(tick, self.spec.tick_layouts[tick], rt.REQ_TICK)
+        b.branch(self.blocks[target])
+        self.tick_targets[tick] = self.blocks[target]
+        b.position_at_end(saved)
+        return block
+
+    def call_out(self, rp, layout, kind, obj=None, value=None):
+        """Save this activation's record and ask Python for ``kind``."""
+        b = self.builder
+        self.start_unwinding()
+        self.save_record(layout, rp)
+        for name, word in (("sx_req_kind", ir.Constant(I64, kind)),
+                           ("sx_req_obj", obj if obj is not None else ir.Constant(I64, 0)),
+                           ("sx_req_value", value if value is not None else ir.Constant(I64, 0))):
+            b.store(word, self.mb.runtime_global(name))
+        self.start_unwinding_reason(rt.CALL_OUT)
+        b.ret(self.result(rt.UNWIND, ir.Constant(I64, 0)))
+
+    # -- ops -------------------------------------------------------------------------
+
+    def emit_op(self, op):
+        if isinstance(op, Eval):
+            self.emit_eval(op)
+        elif isinstance(op, Store):
+            value, ntype = self.operand(op.value)
+            self.assign(op.target.node, op.target.subst, value, ntype)
+        elif isinstance(op, Prim):
+            self.emit_prim(op)
+        elif isinstance(op, Call):
+            self.emit_call(op)
+        else:
+            raise AssertionError(op)
+
+    def emit_eval(self, op):
+        node, subst = op.tree.node, op.tree.subst
+        kind = type(node).__name__
+        if kind in ("Assign", "AnnAssign"):
+            if getattr(node, "value", None) is None:
+                return
+            value, ntype = self.expr(node.value, subst)
+            targets = node.targets if kind == "Assign" else [node.target]
+            for target in targets:
+                self.assign(target, subst, value, ntype)
+        elif kind == "AugAssign":
+            name = node.target.name
+            old = self.load_var(name, node), self.types[name]
+            right = self.expr(node.value, subst)
+            value, ntype = self.binary(node.op[:-1], old, right, node)
+            self.store_var(name, self.convert(value, ntype, self.types[name]))
+        elif kind == "Expr":
+            self.expr(node.value, subst)
+        elif kind == "Pass":
+            pass
+        else:
+            value, ntype = self.expr(node, subst)
+            if op.result is not None and ntype.name != "function":
+                self.store_var(op.result, value)
+
+    def assign(self, target, subst, value, ntype):
+        if target in subst:
+            return
+        if type(target).__name__ == "AssignName":
+            self.store_var(target.name, value)
+            return
+        for index, element in enumerate(target.elts):  # a tuple of scalars
+            self.assign(element, subst, self.builder.extract_value(value, index),
+                        ntype.items[index])
+
+    def emit_prim(self, op):
+        b = self.builder
+        name = op.opname
+        if name == "release":
+            return
+        if name in ("compare", "inplace"):
+            operator = op.args[0].value
+            left, right = self.operand(op.args[1]), self.operand(op.args[2])
+        else:
+            args = [self.operand(arg) for arg in op.args]
+        if name == "copy":
+            value = args[0][0]
+        elif name == "iter":
+            value = args[0][0]  # a range is its own iterator state
+        elif name == "next":
+            value = self.range_next(op.args[0])
+        elif name == "exhausted":
+            value = b.extract_value(self.load_var(op.args[0]), 1)
+        elif name == "compare":
+            value = self.compare(operator, left, right, None)
+        elif name == "inplace":
+            value, ntype = self.binary(operator[:-1], left, right, None)
+            value = self.convert(value, ntype, self.types[op.result])
+        else:
+            raise AssertionError(name)
+        if op.result is not None:
+            self.store_var(op.result, value)
+
+    def range_next(self, iterator):
+        """(value, exhausted) from a range iterator held in ``iterator``,
+        which moves on by one step."""
+        b = self.builder
+        state = self.load_var(iterator)
+        current, stop, step = (b.extract_value(state, i) for i in range(3))
+        upward = b.icmp_signed(">", step, ir.Constant(I64, 0))
+        more = b.select(upward, b.icmp_signed("<", current, stop),
+                        b.icmp_signed(">", current, stop))
+        added = b.sadd_with_overflow(current, step)
+        # Past the end of int64 the range is over: the next step is at stop.
+        following = b.select(b.extract_value(added, 1), stop, b.extract_value(added, 0))
+        b.store(b.insert_value(state, b.select(more, following, current), 0),
+                self.variables[iterator])
+        value = ir.Constant(NEXT_TYPE, ir.Undefined)
+        value = b.insert_value(value, current, 0)
+        return b.insert_value(value, b.not_(more), 1)
+
+    # -- may-unwind calls ----------------------------------------------------------
+
+    def emit_call(self, op):
+        target = self.typer.targets[op]
+        rp = op.resume_point
+        layout = self.spec.layouts.get(rp)  # None for a tail call
+        b = self.builder
+        continuation = self.impl.append_basic_block(f"after.{rp}")
+        self.continuations[rp] = continuation
+        node, subst = op.tree.node, op.tree.subst
+        if target.kind == "native":
+            callee = target.callee
+            args = [self.expr(arg, subst) for arg in node.args]
+            args = [self.convert(v, t, want) for (v, t), want in zip(args, callee.arg_types)]
+            function = self.mb.native_entry(callee)
+            result = b.call(function, args, cconv="fastcc")
+            status = b.extract_value(result, 0)
+            with b.if_then(b.icmp_signed("!=", status, ir.Constant(I32, rt.OK)), likely=False):
+                failed = b.icmp_signed("==", status, ir.Constant(I32, rt.ERROR))
+                with b.if_then(failed):
+                    b.ret(result)
+                if layout is not None:
+                    self.save_record(layout, rp)
+                b.ret(self.result(rt.UNWIND, ir.Constant(I64, 0)))
+            word = b.extract_value(result, 1)
+            self.store_var(op.result, self.from_word(word, callee.return_type))
+            b.branch(continuation)
+        else:
+            kind, obj, value = self.switch_request(target, node, subst)
+            self.call_out(rp, layout, kind, obj, value)
+        b.position_at_end(continuation)
+
+    def switch_request(self, target, node, subst):
+        if target.kind == "schedule":
+            return rt.REQ_SCHEDULE, None, None
+        channel, _ = self.operand(target.channel, node)
+        if target.kind == "receive":
+            return rt.REQ_RECEIVE, channel, None
+        value, ntype = self.expr(node.args[0], subst)
+        kind = {INT: rt.REQ_SEND_INT, FLOAT: rt.REQ_SEND_FLOAT, BOOL: rt.REQ_SEND_BOOL}[ntype]
+        return kind, channel, self.to_word(value, ntype)
+
+    # -- expressions -------------------------------------------------------------------
+
+    def expr(self, node, subst):
+        """(LLVM value, NType) of an expression node."""
+        if node in subst:
+            return self.operand(subst[node], node)
+        return getattr(self, "expr_" + type(node).__name__)(node, subst)
+
+    def expr_Const(self, node, subst):
+        return self.constant(node.value)
+
+    def expr_Name(self, node, subst):
+        if node.name in self.types:
+            return self.load_var(node.name, node), self.types[node.name]
+        if node.name not in ("True", "False", "None"):  # a native function
+            return ir.Constant(I64, 0), self.typer.expr(node, subst)
+        return self.constant({"True": True, "False": False, "None": None}[node.name])
+
+    def expr_AssignName(self, node, subst):
+        # An augmented assignment's target, read before its right-hand side.
+        return self.load_var(node.name, node), self.types[node.name]
+
+    def expr_Tuple(self, node, subst):
+        items = [self.expr(element, subst) for element in node.elts]
+        ntype = self.typer.expr(node, subst)
+        value = ir.Constant(llvm_type(ntype), ir.Undefined)
+        for index, (item, _) in enumerate(items):
+            value = self.builder.insert_value(value, item, index)
+        return value, ntype
+
+    def expr_BinOp(self, node, subst):
+        left = self.expr(node.left, subst)
+        right = self.expr(node.right, subst)
+        return self.binary(node.op, left, right, node)
+
+    def expr_UnaryOp(self, node, subst):
+        b = self.builder
+        value, ntype = self.expr(node.operand, subst)
+        line = node.lineno
+        if node.op == "not":
+            return b.not_(self.truth(value, ntype)), BOOL
+        if ntype == FLOAT:
+            return (b.fneg(value) if node.op == "-" else value), FLOAT
+        value = self.convert(value, ntype, INT)
+        if node.op == "-":
+            return self.checked("ssub", ir.Constant(I64, 0), value, line), INT
+        if node.op == "~":
+            return b.xor(value, ir.Constant(I64, -1)), INT
+        return value, INT
+
+    def join(self, block, incoming, ntype):
+        """Continue at ``block``, where the value is one of ``incoming``
+        (value, predecessor) pairs."""
+        self.builder.position_at_end(block)
+        phi = self.builder.phi(llvm_type(ntype))
+        for value, predecessor in incoming:
+            phi.add_incoming(value, predecessor)
+        return phi
+
+    def expr_BoolOp(self, node, subst):
+        b = self.builder
+        result_type = self.typer.expr(node, subst)
+        join = self.impl.append_basic_block("boolop.end")
+        incoming = []
+        for index, operand in enumerate(node.values):
+            value, ntype = self.expr(operand, subst)
+            if result_type == TRUTH:
+                value = self.truth(value, ntype)
+            incoming.append((value, b.block))
+            if index == len(node.values) - 1:
+                b.branch(join)
+                break
+            truth = self.truth(value, BOOL if result_type == TRUTH else ntype)
+            more = self.impl.append_basic_block("boolop.more")
+            if node.op == "and":
+                b.cbranch(truth, more, join)
+            else:
+                b.cbranch(truth, join, more)
+            b.position_at_end(more)
+        return self.join(join, incoming, result_type), result_type
+
+    def expr_Compare(self, node, subst):
+        b = self.builder
+        join = self.impl.append_basic_block("compare.end")
+        incoming = []
+        left = self.expr(node.left, subst)
+        for index, (op, comparator) in enumerate(node.ops):
+            right = self.expr(comparator, subst)
+            result = self.compare(op, left, right, node)
+            incoming.append((result, b.block))
+            if index == len(node.ops) - 1:
+                b.branch(join)
+                break
+            more = self.impl.append_basic_block("compare.more")
+            b.cbranch(result, more, join)
+            b.position_at_end(more)
+            left = right
+        return self.join(join, incoming, BOOL), BOOL
+
+    def expr_IfExp(self, node, subst):
+        b = self.builder
+        test = self.truth(*self.expr(node.test, subst))
+        yes, no = self.impl.append_basic_block("if.yes"), self.impl.append_basic_block("if.no")
+        join = self.impl.append_basic_block("if.end")
+        b.cbranch(test, yes, no)
+        incoming = []
+        for block, branch in ((yes, node.body), (no, node.orelse)):
+            b.position_at_end(block)
+            value, ntype = self.expr(branch, subst)
+            incoming.append((value, b.block))
+            b.branch(join)
+        return self.join(join, incoming, ntype), ntype
+
+    def expr_Call(self, node, subst):
+        b = self.builder
+        name = node.func.name
+        args = [self.expr(arg, subst) for arg in node.args]
+        line = node.lineno
+        if name == "range":
+            return self.make_range(args, line), RANGE
+        if name == "abs":
+            value, ntype = args[0]
+            if ntype == FLOAT:
+                return b.call(self.mb.intrinsic("llvm.fabs", [F64]), [value]), FLOAT
+            value = self.convert(value, ntype, INT)
+            negative = b.icmp_signed("<", value, ir.Constant(I64, 0))
+            negated = self.checked("ssub", ir.Constant(I64, 0), value, line) \
+                if ntype == INT else b.sub(ir.Constant(I64, 0), value)
+            return b.select(negative, negated, value), INT
+        if name in ("min", "max"):
+            result, ntype = args[0]
+            for value, _ in args[1:]:
+                better = self.compare(">" if name == "max" else "<", (value, ntype),
+                                      (result, ntype), node)
+                result = b.select(better, value, result)
+            return result, ntype
+        value, ntype = args[0]
+        if name == "bool":
+            return self.truth(value, ntype), BOOL
+        if name == "float":
+            return self.convert(value, ntype, FLOAT), FLOAT
+        if ntype != FLOAT:
+            return self.convert(value, ntype, INT), INT
+        return self.float_to_int(value, line), INT
+
+    def make_range(self, args, line):
+        b = self.builder
+        values = [self.convert(v, t, INT) for v, t in args]
+        if len(values) == 1:
+            values = [ir.Constant(I64, 0), values[0], ir.Constant(I64, 1)]
+        elif len(values) == 2:
+            values.append(ir.Constant(I64, 1))
+        self.fail_if(b.icmp_signed("==", values[2], ir.Constant(I64, 0)), ERR_RANGE_STEP, line)
+        state = ir.Constant(TRIPLE, ir.Undefined)
+        for index, value in enumerate(values):
+            state = b.insert_value(state, value, index)
+        return state
+
+    def float_to_int(self, value, line):
+        b = self.builder
+        self.fail_if(b.fcmp_unordered("uno", value, value), ERR_FLOAT_NAN_TO_INT, line)
+        infinite = b.fcmp_ordered("==", b.call(self.mb.intrinsic("llvm.fabs", [F64]), [value]),
+                                  ir.Constant(F64, float("inf")))
+        self.fail_if(infinite, ERR_FLOAT_INF_TO_INT, line)
+        fits = b.and_(b.fcmp_ordered(">=", value, ir.Constant(F64, -2.0**63)),
+                      b.fcmp_ordered("<", value, ir.Constant(F64, 2.0**63)))
+        self.fail_unless(fits, ERR_OVERFLOW, line)
+        return b.fptosi(value, I64)
+
+    # -- arithmetic ------------------------------------------------------------------------
+
+    def truth(self, value, ntype):
+        b = self.builder
+        if ntype in (BOOL, TRUTH):
+            return value
+        if ntype == FLOAT:
+            return b.fcmp_unordered("!=", value, ir.Constant(F64, 0.0))
+        return b.icmp_signed("!=", value, ir.Constant(I64, 0))
+
+    def convert(self, value, ntype, want):
+        b = self.builder
+        if ntype == want or want is None:
+            return value
+        if want == INT and ntype == BOOL:
+            return b.zext(value, I64)
+        if want == FLOAT and ntype == BOOL:
+            return b.uitofp(value, F64)
+        if want == FLOAT and ntype == INT:
+            return b.sitofp(value, F64)
+        raise AssertionError((ntype, want))
+
+    def checked(self, operation, left, right, line):
+        """An int64 operation that raises OverflowError instead of wrapping."""
+        b = self.builder
+        pair = getattr(b, operation + "_with_overflow")(left, right)
+        self.fail_if(b.extract_value(pair, 1), ERR_OVERFLOW, line)
+        return b.extract_value(pair, 0)
+
+    def binary(self, op, left, right, node):
+        (lv, lt), (rv, rt_) = left, right
+        line = getattr(node, "lineno", None) or self.line
+        result = arithmetic_result(op, lt, rt_)
+        if op == "/":
+            if lt != FLOAT and rt_ != FLOAT:
+                return self.int_true_divide(self.convert(lv, lt, INT),
+                                            self.convert(rv, rt_, INT), line), FLOAT
+            return self.float_op(op, self.convert(lv, lt, FLOAT),
+                                 self.convert(rv, rt_, FLOAT), line), FLOAT
+        if result == FLOAT:
+            return self.float_op(op, self.convert(lv, lt, FLOAT),
+                                 self.convert(rv, rt_, FLOAT), line), FLOAT
+        if result == BOOL:
+            operation = {"&": "and_", "|": "or_", "^": "xor"}[op]
+            return getattr(self.builder, operation)(lv, rv), BOOL
+        return self.int_op(op, self.convert(lv, lt, INT), self.convert(rv, rt_, INT), line), INT
+
+    def int_op(self, op, a, c, line):
+        b = self.builder
+        zero = ir.Constant(I64, 0)
+        if op == "+":
+            return self.checked("sadd", a, c, line)
+        if op == "-":
+            return self.checked("ssub", a, c, line)
+        if op == "*":
+            return self.checked("smul", a, c, line)
+        if op in ("&", "|", "^"):
+            return getattr(b, {"&": "and_", "|": "or_", "^": "xor"}[op])(a, c)
+        if op in ("//", "%"):
+            self.fail_if(b.icmp_signed("==", c, zero), ERR_INT_ZERO_DIVISION, line)
+            minus_one = b.icmp_signed("==", c, ir.Constant(I64, -1))
+            if op == "//":
+                self.fail_if(b.and_(minus_one, b.icmp_signed("==", a, ir.Constant(I64, -2**63))),
+                             ERR_OVERFLOW, line)
+            # x86 traps on INT64_MIN / -1 even for the remainder; -1 divides all.
+            safe = b.select(minus_one, ir.Constant(I64, 1), c)
+            quotient = b.sdiv(a, safe)
+            quotient = b.select(minus_one, b.sub(zero, a), quotient)
+            remainder = b.select(minus_one, zero, b.srem(a, safe))
+            adjust = b.and_(b.icmp_signed("!=", remainder, zero),
+                            b.icmp_signed("<", b.xor(remainder, c), zero))
+            if op == "//":
+                return b.sub(quotient, b.zext(adjust, I64))
+            return b.select(adjust, b.add(remainder, c), remainder)
+        if op == "**":
+            self.fail_if(b.icmp_signed("<", c, zero), ERR_NEGATIVE_INT_POWER, line)
+            power = self.mb.function("sx_int_pow", ir.FunctionType(
+                ir.LiteralStructType([I1, I64]), [I64, I64]))
+            pair = b.call(power, [a, c])
+            self.fail_if(b.extract_value(pair, 0), ERR_OVERFLOW, line)
+            return b.extract_value(pair, 1)
+        if op in ("<<", ">>"):
+            self.fail_if(b.icmp_signed("<", c, zero), ERR_SHIFT_COUNT, line)
+            big = b.icmp_signed(">", c, ir.Constant(I64, 63))
+            count = b.select(big, ir.Constant(I64, 63), c)
+            if op == ">>":
+                return b.ashr(a, count)
+            shifted = b.shl(a, count)
+            lossless = b.icmp_signed("==", b.ashr(shifted, count), a)
+            nonzero = b.icmp_signed("!=", a, zero)
+            self.fail_if(b.and_(nonzero, b.or_(big, b.not_(lossless))), ERR_OVERFLOW, line)
+            return b.select(nonzero, shifted, zero)
+        raise AssertionError(op)
+
+    def int_true_divide(self, a, c, line):
+        b = self.builder
+        self.fail_if(b.icmp_signed("==", c, ir.Constant(I64, 0)), ERR_ZERO_DIVISION, line)
+        divide = self.mb.function("sx_int_true_divide", ir.FunctionType(F64, [I64, I64]))
+        return b.call(divide, [a, c])
+
+    def float_op(self, op, x, y, line):
+        b = self.builder
+        zero = ir.Constant(F64, 0.0)
+        if op == "+":
+            return b.fadd(x, y)
+        if op == "-":
+            return b.fsub(x, y)
+        if op == "*":
+            return b.fmul(x, y)
+        if op == "/":
+            self.fail_if(b.fcmp_ordered("==", y, zero), ERR_FLOAT_ZERO_DIVISION, line)
+            return b.fdiv(x, y)
+        if op in ("//", "%"):
+            error = ERR_FLOAT_FLOOR_ZERO if op == "//" else ERR_FLOAT_MODULO_ZERO
+            self.fail_if(b.fcmp_ordered("==", y, zero), error, line)
+            return self.float_divmod(x, y)[0 if op == "//" else 1]
+        if op == "**":
+            return self.float_power(x, y, line)
+        raise AssertionError(op)
+
+    def float_divmod(self, x, y):
+        """Python's float floor division and modulo (y is not zero)."""
+        b = self.builder
+        zero = ir.Constant(F64, 0.0)
+        copysign = self.mb.intrinsic("llvm.copysign", [F64], 2)
+        floor = self.mb.intrinsic("llvm.floor", [F64])
+        mod = b.frem(x, y)
+        div = b.fdiv(b.fsub(x, mod), y)
+        nonzero_mod = b.fcmp_unordered("!=", mod, zero)
+        signs_differ = b.xor(b.fcmp_ordered("<", y, zero), b.fcmp_ordered("<", mod, zero))
+        fix = b.and_(nonzero_mod, signs_differ)
+        mod = b.select(fix, b.fadd(mod, y), mod)
+        div = b.select(fix, b.fsub(div, ir.Constant(F64, 1.0)), div)
+        mod = b.select(nonzero_mod, mod, b.call(copysign, [zero, y]))
+        floordiv = b.call(floor, [div])
+        round_up = b.fcmp_ordered(">", b.fsub(div, floordiv), ir.Constant(F64, 0.5))
+        floordiv = b.select(round_up, b.fadd(floordiv, ir.Constant(F64, 1.0)), floordiv)
+        nonzero_div = b.fcmp_unordered("!=", div, zero)
+        floordiv = b.select(nonzero_div, floordiv,
+                            b.call(copysign, [zero, b.fdiv(x, y)]))
+        return floordiv, mod
+
+    def float_power(self, x, y, line):
+        b = self.builder
+        zero = ir.Constant(F64, 0.0)
+        fabs = self.mb.intrinsic("llvm.fabs", [F64])
+        inf = ir.Constant(F64, float("inf"))
+        self.fail_if(b.and_(b.fcmp_ordered("==", x, zero), b.fcmp_ordered("<", y, zero)),
+                     ERR_ZERO_NEGATIVE_POWER, line)
+        floor = self.mb.intrinsic("llvm.floor", [F64])
+        fractional = b.fcmp_ordered("!=", b.call(floor, [y]), y)
+        finite_y = b.fcmp_ordered("<", b.call(fabs, [y]), inf)
+        self.fail_if(b.and_(b.and_(b.fcmp_ordered("<", x, zero), fractional), finite_y),
+                     ERR_COMPLEX_POWER, line)
+        result = b.call(self.mb.intrinsic("llvm.pow", [F64], 2), [x, y])
+        finite_x = b.fcmp_ordered("<", b.call(fabs, [x]), inf)
+        overflowed = b.fcmp_ordered("==", b.call(fabs, [result]), inf)
+        self.fail_if(b.and_(overflowed, b.and_(finite_x, finite_y)), ERR_FLOAT_POWER_RANGE, line)
+        return result
+
+    def compare(self, op, left, right, node):
+        b = self.builder
+        (lv, lt), (rv, rt_) = left, right
+        if FLOAT not in (lt, rt_):
+            return b.icmp_signed(op, self.convert(lv, lt, INT), self.convert(rv, rt_, INT))
+        if lt == FLOAT and rt_ == FLOAT:
+            if op == "!=":
+                return b.fcmp_unordered("!=", lv, rv)
+            return b.fcmp_ordered(op, lv, rv)
+        # int against float: exactly, as Python compares them.
+        helper = self.mb.function("sx_compare_int_float", ir.FunctionType(I32, [I64, F64]))
+        if lt == FLOAT:
+            order = b.call(helper, [self.convert(rv, rt_, INT), lv])
+            op = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}.get(op, op)
+        else:
+            order = b.call(helper, [self.convert(lv, lt, INT), rv])
+        const = lambda v: ir.Constant(I32, v)  # noqa: E731
+        if op == "==":
+            return b.icmp_signed("==", order, const(0))
+        if op == "!=":
+            return b.icmp_signed("!=", order, const(0))
+        if op == "<":
+            return b.icmp_signed("==", order, const(-1))
+        if op == "<=":
+            return b.or_(b.icmp_signed("==", order, const(-1)), b.icmp_signed("==", order, const(0)))
+        if op == ">":
+            return b.icmp_signed("==", order, const(1))
+        return b.or_(b.icmp_signed("==", order, const(1)), b.icmp_signed("==", order, const(0)))
+
+
+def find_back_edges(function):
+    """{(source, target): tick id} for the retreating edges of the IR's
+    control-flow graph (the loops' back edges), found by depth-first search."""
+    found = {}
+    state = {}
+    first_tick = 1 + max((op.resume_point for _, _, op in function.call_ops()), default=-1)
+    stack = [(function.start, iter(function.start.terminator.targets()))]
+    state[function.start] = "open"
+    while stack:
+        block, successors = stack[-1]
+        for successor in successors:
+            if state.get(successor) == "open":
+                found[(block, successor)] = first_tick + len(found)
+            elif successor not in state:
+                state[successor] = "open"
+                stack.append((successor, iter(successor.terminator.targets())))
+            break
+        else:
+            state[block] = "done"
+            stack.pop()
+    return found

@@ -1,0 +1,640 @@
+"""Native stackless functions: specializations, compilation, and the bridge
+between native records and the runtime's records.
+
+A :class:`NativeFunction` is what ``@stackless(backend="native")`` returns.
+It is compiled once per tuple of argument types (or once, for the types its
+annotations give), together with every native function it calls.
+
+Native records stay native while native code resumes them (deep recursion
+never leaves machine code).  When a tasklet switch needs them to become
+data, each is turned into a runtime record — a tuple ``(site number,
+values...)`` like the bytecode backend's, in the same slot order under the
+same names — and freed.  So pickling, cloning, ``frames`` and the
+statistics see one kind of record, and the portable form of a native record
+is the bytecode backend's for the same resume point: a pickle resumes under
+either backend.
+"""
+
+import ctypes
+import functools
+import inspect
+import struct
+
+from ...analysis.liveness import Liveness
+from ...errors import TransformError
+from ...ir.model import is_temp
+from ...runtime.records import CHAIN, UNBOUND, ResumeSite, Slot, Unwind
+from ...runtime.trampoline import SUSPENSION_POINTS
+from . import codegen
+from . import engine as rt
+from .types import (
+    BOOL,
+    CHANNEL,
+    FLOAT,
+    INT,
+    NONE,
+    PYTHON_TYPES,
+    RANGE_ITER,
+    VALUE_TYPES,
+    Typer,
+    annotation_type,
+    native_error,
+)
+
+OUT = ctypes.c_int64 * rt.OUT_WORDS
+HUGE_TICKS = 1 << 62
+SPECIALIZATIONS = []  # by index: which function an error word names
+_resume_addresses = {}  # address of a `.resume` function -> Specialization
+
+
+class _Anywhere:
+    """Every offset: the bridge's frames can be suspended wherever they call
+    Python (they have handed their native activations over by then)."""
+
+    def __contains__(self, offset):
+        return True
+
+
+def _suspendable(function):
+    SUSPENSION_POINTS[id(function.__code__)] = _Anywhere()
+    return function
+
+
+# -- words -------------------------------------------------------------------
+
+_pack_double = struct.Struct("<d").pack
+_unpack_int = struct.Struct("<q").unpack
+_pack_int = struct.Struct("<q").pack
+_unpack_double = struct.Struct("<d").unpack
+
+
+def value_to_words(value, ntype):
+    if ntype == INT:
+        return [int(value)]
+    if ntype == FLOAT:
+        return [_unpack_int(_pack_double(float(value)))[0]]
+    if ntype == BOOL:
+        return [1 if value else 0]
+    if ntype == CHANNEL:
+        return [id(value)]
+    if ntype == RANGE_ITER:
+        _, (span,), index = value.__reduce__()
+        return [span.start + index * span.step, span.stop, span.step]
+    return [0]
+
+
+def words_to_value(words, ntype):
+    word = words[0]
+    if ntype == INT:
+        return word
+    if ntype == FLOAT:
+        return _unpack_double(_pack_int(word))[0]
+    if ntype == BOOL:
+        return bool(word)
+    if ntype == CHANNEL:
+        return ctypes.cast(word, ctypes.py_object).value
+    if ntype == RANGE_ITER:
+        return iter(range(*words))
+    return None
+
+
+def check_value(value, ntype, what):
+    """``value`` as native code takes a value of ``ntype``, or TypeError."""
+    kind = type(value)
+    if ntype == INT and kind in (int, bool):
+        if not -2**63 <= value < 2**63:
+            raise OverflowError(f"{what} is {value}, which does not fit in 64 bits")
+        return value
+    if ntype == FLOAT and kind in (int, bool, float):
+        return value
+    if ntype == BOOL and kind is bool:
+        return value
+    if ntype == NONE and value is None:
+        return value
+    if ntype == CHANNEL:
+        from ...runtime.channel import channel
+        if isinstance(value, channel):
+            return value
+    if ntype == RANGE_ITER and kind is type(iter(range(0))):
+        return value
+    raise TypeError(f"{what} must be {ntype}, not {kind.__name__}")
+
+
+# -- sites: where native records resume ----------------------------------------
+
+class NativeSite(ResumeSite):
+    """A resume point of one specialization, as the runtime sees it."""
+
+    def __init__(self, spec, rp, layout, lineno):
+        info = spec.info
+        super().__init__(info, rp, 0, False, layout.slots,
+                         "stateful" if layout.variables else "stateless", layout.name)
+        self.spec = spec
+        self.layout = layout
+        self.lineno = lineno
+        self.result_type = spec.result_types.get(rp, NONE)
+        self.function = self.resume
+
+    def record_from_words(self, words, mask):
+        values = []
+        position = 0
+        for index, (_, ntype) in enumerate(self.layout.variables):
+            count = codegen.word_count(ntype)
+            if mask >> index & 1:
+                values.append(words_to_value(words[position:position + count], ntype))
+            else:
+                values.append(UNBOUND)
+            position += count
+        return (self.number, *values)
+
+    def words_from_record(self, record):
+        words, mask = [], 0
+        for index, ((name, ntype), value) in enumerate(zip(self.layout.variables, record[1:])):
+            if value is UNBOUND:
+                words += [0] * codegen.word_count(ntype)
+                continue
+            mask |= 1 << index
+            check_value(value, ntype, f"the saved value of {name!r}")
+            words += value_to_words(value, ntype)
+        return mask, words
+
+    def resume(self, _, record, value, error):
+        """Continue ``record`` natively with the value (or exception) of the
+        call it was waiting for."""
+        if error is not None:
+            raise error  # native code has no handlers: it goes to the caller
+        spec = self.spec
+        mask, words = self.words_from_record(record)
+        slots = (ctypes.c_int64 * (1 + len(words)))(mask, *words)
+        word = value_to_words(check_value(value, self.result_type, "the value resumed with"),
+                              self.result_type)[0]
+        out = OUT()
+        with _ticks():
+            status = spec.pyresume(self.rp_id, ctypes.addressof(slots) + 8, word, out)
+        return _drive(status, out, spec.return_type, record)
+
+
+_suspendable(NativeSite.resume)
+
+
+# -- running native code from Python ---------------------------------------------
+
+class _ticks:
+    """Hand the watchdog's budget to native code for a call, and take back
+    what is left."""
+
+    __slots__ = ("scheduler",)
+
+    def __enter__(self):
+        from ...runtime.scheduler import _scheduler
+        self.scheduler = _scheduler
+        rt.engine().globals["sx_ticks"].value = _scheduler.ticks_left or HUGE_TICKS
+
+    def __exit__(self, *exc):
+        if self.scheduler.ticks_left:
+            self.scheduler.ticks_left = max(1, rt.engine().globals["sx_ticks"].value)
+
+
+def _drive(status, out, return_type, keep):
+    """Serve native code's call-outs until it returns or raises.
+
+    ``keep`` holds the objects native code may hold addresses of while it
+    runs.  A call-out that switches tasklets turns the native records into
+    runtime records first."""
+    from ...runtime import scheduler
+    engine = rt.engine()
+    while status == rt.CALLOUT:
+        pending = out[rt.OUT_PENDING]
+        kind = out[rt.OUT_REQ_KIND]
+        try:
+            if kind == rt.REQ_SCHEDULE:
+                value = scheduler.schedule()
+            elif kind == rt.REQ_TICK:
+                value = None
+                if scheduler._scheduler.ticks_left:
+                    scheduler._scheduler.ticks_left = 1
+                    scheduler.tick()
+            else:
+                channel = ctypes.cast(out[rt.OUT_REQ_OBJ], ctypes.py_object).value
+                if kind == rt.REQ_RECEIVE:
+                    value = channel.receive()
+                else:
+                    sent = words_to_value([out[rt.OUT_REQ_VALUE]], _SENT_TYPES[kind])
+                    value = channel.send(sent)
+            innermost = _site_of(pending)
+            word = value_to_words(check_value(value, innermost.result_type, "the value received"),
+                                  innermost.result_type)[0]
+        except Unwind:
+            CHAIN.extend(_records_of(pending))
+            raise
+        except BaseException:
+            engine.free_chain(pending)
+            raise
+        with _ticks():
+            status = engine.continue_(pending, word, out)
+    if status == rt.ERROR:
+        raise _error(out)
+    return words_to_value([out[rt.OUT_VALUE]], return_type)
+
+
+_suspendable(_drive)
+_SENT_TYPES = {rt.REQ_SEND_INT: INT, rt.REQ_SEND_FLOAT: FLOAT, rt.REQ_SEND_BOOL: BOOL}
+
+
+def _header(address):
+    return (ctypes.c_int64 * rt.HEADER_WORDS).from_address(address)
+
+
+def _site_of(address):
+    _, resume, rp, _, _ = _header(address)
+    return _resume_addresses[resume].sites[rp]
+
+
+def _records_of(pending):
+    """The runtime records of a chain of native records (innermost first),
+    which are freed."""
+    records = []
+    address = pending
+    while address:
+        following, _, _, count, mask = _header(address)
+        words = list((ctypes.c_int64 * count).from_address(address + 8 * rt.HEADER_WORDS))
+        records.append(_site_of(address).record_from_words(words, mask))
+        address = following
+    rt.engine().free_chain(pending)
+    return records
+
+
+def _error(out):
+    kind, line, index, arg = (out[rt.OUT_ERR_KIND], out[rt.OUT_ERR_LINE],
+                              out[rt.OUT_ERR_FUNC], out[rt.OUT_ERR_ARG])
+    spec = SPECIALIZATIONS[index]
+    where = f"{spec.info.qualname} at line {line} of {spec.info.filename}"
+    if kind == codegen.ERR_OVERFLOW:
+        return OverflowError(f"integer overflow in {where}: the result does not fit "
+                             "in 64 bits (native int)")
+    if kind == codegen.ERR_NEGATIVE_INT_POWER:
+        return ValueError(f"negative exponent of an int ** int power in {where}: Python "
+                          "gives a float there, which native int code does not")
+    if kind == codegen.ERR_COMPLEX_POWER:
+        return ValueError(f"negative number raised to a fractional power in {where}: "
+                          "Python gives a complex number there, which native code does not")
+    if kind == codegen.ERR_UNBOUND:
+        name = spec.variable_names[arg]
+        error = UnboundLocalError(f"cannot access local variable {name!r} where it is "
+                                  "not associated with a value")
+    else:
+        error_type, message = _PYTHON_ERRORS[kind]
+        error = error_type(*message) if isinstance(message, tuple) else error_type(message)
+    error.add_note(f"raised by native code: {where}")
+    return error
+
+
+_PYTHON_ERRORS = {
+    codegen.ERR_INT_ZERO_DIVISION: (ZeroDivisionError, "integer division or modulo by zero"),
+    codegen.ERR_ZERO_DIVISION: (ZeroDivisionError, "division by zero"),
+    codegen.ERR_FLOAT_ZERO_DIVISION: (ZeroDivisionError, "float division by zero"),
+    codegen.ERR_FLOAT_FLOOR_ZERO: (ZeroDivisionError, "float floor division by zero"),
+    codegen.ERR_FLOAT_MODULO_ZERO: (ZeroDivisionError, "float modulo"),
+    codegen.ERR_ZERO_NEGATIVE_POWER: (ZeroDivisionError,
+                                      "0.0 cannot be raised to a negative power"),
+    codegen.ERR_FLOAT_POWER_RANGE: (OverflowError, (34, "Numerical result out of range")),
+    codegen.ERR_RANGE_STEP: (ValueError, "range() arg 3 must not be zero"),
+    codegen.ERR_SHIFT_COUNT: (ValueError, "negative shift count"),
+    codegen.ERR_FLOAT_NAN_TO_INT: (ValueError, "cannot convert float NaN to integer"),
+    codegen.ERR_FLOAT_INF_TO_INT: (OverflowError, "cannot convert float infinity to integer"),
+}
+
+
+# -- specializations ----------------------------------------------------------------
+
+class Specialization:
+    """One native function compiled for one tuple of argument types."""
+
+    def __init__(self, native, arg_types):
+        self.native = native
+        self.info = native.__stackless__
+        self.ir = self.info.ir
+        self.globals = self.info.globals
+        self.arg_types = arg_types
+        self.declared_return = native.return_annotation
+        self.return_type = self.declared_return
+        self.index = len(SPECIALIZATIONS)
+        SPECIALIZATIONS.append(self)
+        self.symbol = f"sx{self.index}.{self.info.qualname}"
+        self.typer = None
+        self.compiled = False
+        self.llvm_ir = None
+        self.sites = {}
+
+    def __repr__(self):
+        types = ", ".join(map(str, self.arg_types))
+        return f"<native {self.info.qualname}({types}) -> {self.return_type}>"
+
+    def note_return(self, ntype, terminator, typer):
+        declared = self.declared_return
+        if declared is not None:
+            if ntype == declared or (declared == FLOAT and ntype in (INT, BOOL)) or \
+                    (declared == INT and ntype == BOOL):
+                return
+            raise native_error(f"returning a {ntype} value from a function annotated "
+                               f"-> {declared}", self.ir.filename, _line_node(terminator))
+        if self.return_type is None:
+            self.return_type = ntype
+            typer.changed = True
+        elif self.return_type != ntype:
+            raise native_error(f"{self.info.qualname} returns {self.return_type} values "
+                               f"and {ntype} values; a native function returns one type",
+                               self.ir.filename, _line_node(terminator))
+
+    @property
+    def variable_names(self):
+        return sorted(self.typer.var_types)
+
+    def variable_index(self, name):
+        return self.variable_names.index(name)
+
+    # -- after inference: what each record holds --------------------------------
+
+    def plan_records(self):
+        types = self.typer.var_types
+        self.call_ops = {op.resume_point: op for _, _, op in self.ir.call_ops()}
+        self.result_types = {rp: types.get(op.result, NONE) for rp, op in self.call_ops.items()}
+        points = {point.id: point for point in self.info.analysis.resume_points}
+        bytecode_sites = {site.rp.id: site for site in self.info.sites
+                          if site.rp is not None and site.copy == 0}
+        self.layouts = {}
+        for rp, op in self.call_ops.items():
+            point = points[rp]
+            switch = self.typer.targets[op].kind != "native"
+            if point.kind == "tail" and not switch:
+                continue
+            self.layouts[rp] = self._layout(rp, point.live, bytecode_sites.get(rp), f"rp{rp}")
+        liveness = Liveness(self.ir)
+        self.tick_layouts = {}
+        for (_, target), tick in codegen.find_back_edges(self.ir).items():
+            live = sorted(liveness.live_in[target])
+            self.tick_layouts[tick] = self._layout(tick, live, None, f"native-tick{tick}")
+        self.entry_layout = codegen.RecordLayout(
+            rt.ENTRY_RP, [(name, types[name]) for name in self.ir.params],
+            [Slot(name, Slot.LOCAL) for name in self.ir.params], "native-entry")
+
+    def _layout(self, rp, live, bytecode_site, name):
+        """The record of resume point ``rp``: the bytecode backend's slots
+        for the same point, in its order and under its names, so that both
+        backends' records have one portable form."""
+        types = self.typer.var_types
+        temps = sorted((v for v in live if is_temp(v)), key=lambda v: int(v[2:]))
+        variables, slots = [], []
+        covered = set()
+        if bytecode_site is not None and bytecode_site.normal is not None and \
+                not bytecode_site.tail:
+            for slot in bytecode_site.normal.slots:
+                variable = slot.name if slot.kind == Slot.LOCAL else \
+                    temps[slot.position] if slot.kind == Slot.STACK and \
+                    slot.position < len(temps) else None
+                if variable is None or variable not in types:
+                    break
+                variables.append((variable, types[variable]))
+                slots.append(slot)
+                covered.add(variable)
+            else:
+                live = [v for v in live if v not in covered]
+        if len(covered) != len(variables) or live and covered and \
+                any(v not in covered for v in live):
+            variables, slots, covered = [], [], set()
+        for variable in live:
+            if variable in covered:
+                continue
+            variables.append((variable, types[variable]))
+            slots.append(Slot(variable, Slot.STACK if is_temp(variable) else Slot.LOCAL))
+        return codegen.RecordLayout(rp, variables, slots, name)
+
+    def make_sites(self):
+        lines = {rp: op.lineno for rp, op in self.call_ops.items()}
+        for rp, layout in self.layouts.items():
+            self.sites[rp] = NativeSite(self, rp, layout, lines[rp])
+        for tick, layout in self.tick_layouts.items():
+            self.sites[tick] = NativeSite(self, tick, layout, self.info.lineno)
+        self.sites[rt.ENTRY_RP] = NativeSite(self, rt.ENTRY_RP, self.entry_layout,
+                                             self.info.lineno)
+
+    def site_named(self, name):
+        for site in self.sites.values():
+            if site.name == name:
+                return site
+        return None
+
+    # -- after compilation ----------------------------------------------------------
+
+    def bind(self, engine):
+        self.entry = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p)(
+            engine.address(self.symbol + ".entry"))
+        self.pyresume = ctypes.PYFUNCTYPE(
+            ctypes.c_int32, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p
+        )(engine.address(self.symbol + ".pyresume"))
+        _resume_addresses[engine.address(self.symbol + ".resume")] = self
+        self.compiled = True
+
+    def call(self, args):
+        words = []
+        for name, ntype, value in zip(self.ir.params, self.arg_types, args):
+            words += value_to_words(
+                check_value(value, ntype, f"{self.info.qualname}() argument {name!r}"), ntype)
+        argv = (ctypes.c_int64 * max(1, len(words)))(*words)
+        out = OUT()
+        with _ticks():
+            status = self.entry(argv, out)
+        return _drive(status, out, self.return_type, args)
+
+
+_suspendable(Specialization.call)
+
+
+def _line_node(terminator):
+    class _At:
+        lineno = terminator.lineno
+        col_offset = None
+    return _At
+
+
+# -- compiling a group ------------------------------------------------------------------
+
+def compile_group(first):
+    """Infer types for ``first`` and every specialization it calls that is
+    not compiled yet, then compile them all in one LLVM module."""
+    group = []
+
+    def resolve(native, arg_types, node):
+        spec = native.specialization_for(arg_types, node)
+        if not spec.compiled and spec not in group:
+            start(spec)
+        return spec
+
+    def start(spec):
+        spec.typer = Typer(spec, resolve)
+        group.append(spec)
+
+    start(first)
+    try:
+        changed = True
+        while changed:
+            changed = False
+            for spec in list(group):
+                changed |= spec.typer.run_once()
+                changed |= spec.typer.changed
+        for spec in group:
+            _check_inferred(spec)
+            spec.plan_records()
+        builder = codegen.ModuleBuilder(first.symbol)
+        for spec in group:
+            codegen.FunctionCompiler(spec, builder).compile()
+        engine = rt.engine()
+        builder.module.triple = engine.triple
+        builder.module.data_layout = engine.data_layout
+        text = str(builder.module)
+        optimized = engine.add_module(text)
+    except BaseException:
+        for spec in group:
+            spec.native.forget(spec)
+        raise
+    for spec in group:
+        spec.llvm_ir = text
+        spec.optimized_ir = str(optimized)
+        spec.make_sites()
+        spec.bind(engine)
+
+
+def _check_inferred(spec):
+    types = spec.typer.var_types
+    for block in spec.ir.blocks:
+        for op in block.ops:
+            for name in tuple(op.defs()) + tuple(op.uses()):
+                if name not in types:
+                    node = getattr(getattr(op, "tree", None), "node", None)
+                    raise native_error(f"the type of {name!r} cannot be inferred (a value "
+                                       "that is never computed, or recursion without a "
+                                       "base case)", spec.ir.filename, node)
+    if spec.return_type is None:
+        spec.return_type = NONE  # it never returns
+
+
+# -- the decorated function ---------------------------------------------------------------
+
+class NativeFunction:
+    """A stackless function compiled to machine code, per argument types."""
+
+    __stackless_native__ = True
+
+    def __init__(self, function, info):
+        functools.update_wrapper(self, function)
+        self.__stackless__ = info
+        self.signature = inspect.signature(function)
+        self.params = tuple(self.signature.parameters)
+        annotations = [annotation_type(_annotation_node(info.funcdef, name), info.globals)
+                       for name in self.params]
+        self.annotated = all(annotations) if self.params else True
+        self.param_annotations = tuple(annotations)
+        self.return_annotation = annotation_type(info.funcdef.returns, info.globals)
+        self._specs = {}
+
+    def __repr__(self):
+        return f"<native stackless function {self.__qualname__}>"
+
+    def __reduce__(self):
+        return self.__qualname__
+
+    def __get__(self, instance, owner):
+        return self
+
+    def __call__(self, *args, **kwargs):
+        if kwargs or len(args) != len(self.params):
+            bound = self.signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            args = bound.args
+        spec = self._specs.get(() if self.annotated else self._arg_types(args))
+        if spec is None or not spec.compiled:
+            spec = self.specialization_for(self._arg_types(args), None)
+            if not spec.compiled:
+                compile_group(spec)
+        return spec.call(args)
+
+    def _arg_types(self, args):
+        if self.annotated:
+            for name, ntype, value in zip(self.params, self.param_annotations, args):
+                check_value(value, ntype, f"{self.__name__}() argument {name!r}")
+            return self.param_annotations
+        found = []
+        for name, value in zip(self.params, args):
+            ntype = PYTHON_TYPES.get(type(value))
+            if ntype is None:
+                from ...runtime.channel import channel
+                if not isinstance(value, channel):
+                    raise TypeError(f"{self.__name__}() argument {name!r} must be int, "
+                                    f"float, bool or channel, not {type(value).__name__}")
+                ntype = CHANNEL
+            found.append(ntype)
+        return tuple(found)
+
+    def specialization_for(self, arg_types, node):
+        """The Specialization for ``arg_types`` (not necessarily compiled)."""
+        if self.annotated:
+            for name, want, given in zip(self.params, self.param_annotations, arg_types):
+                if not (given == want or (want == FLOAT and given in (INT, BOOL)) or
+                        (want == INT and given == BOOL)):
+                    raise _call_type_error(self, name, want, given, node)
+            arg_types = self.param_annotations
+        if len(arg_types) != len(self.params):
+            raise TypeError(f"{self.__name__}() takes {len(self.params)} arguments, "
+                            f"{len(arg_types)} given")
+        key = () if self.annotated else tuple(arg_types)
+        spec = self._specs.get(key)
+        if spec is None:
+            for ntype in arg_types:
+                if ntype not in VALUE_TYPES:
+                    raise native_error(f"an argument of type {ntype}",
+                                       self.__stackless__.filename, node)
+            spec = self._specs[key] = Specialization(self, tuple(arg_types))
+        return spec
+
+    def forget(self, spec):
+        for key, found in list(self._specs.items()):
+            if found is spec:
+                del self._specs[key]
+
+    @property
+    def specializations(self):
+        return sorted(self._specs.values(), key=lambda s: s.index)
+
+    def site_for_portable(self, name, values):
+        """The site of a compiled specialization named ``name`` whose slots
+        can hold ``values`` (compiling the annotated one if needed)."""
+        if self.annotated and () not in self._specs:
+            compile_group(self.specialization_for(self.param_annotations, None))
+        for spec in self.specializations:
+            site = spec.site_named(name) if spec.compiled else None
+            if site is None or {slot.name for slot in site.slots} != set(values):
+                continue
+            try:
+                site.words_from_record((site.number, *[values[s.name] for s in site.slots]))
+            except (TypeError, OverflowError, ValueError, AttributeError):
+                continue
+            return site
+        return None
+
+
+def _call_type_error(native, name, want, given, node):
+    message = f"{native.__name__}() argument {name!r} must be {want}, not {given}"
+    if node is None:
+        return TypeError(message)
+    return TransformError(message, native.__stackless__.filename, node.lineno,
+                          node.col_offset, "Call")
+
+
+def _annotation_node(funcdef, name):
+    for arg, annotation in zip(funcdef.args.args, funcdef.args.annotations):
+        if arg.name == name:
+            return annotation
+    return None
+
+
+_suspendable(NativeFunction.__call__)
