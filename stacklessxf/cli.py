@@ -190,7 +190,7 @@ def cmd_explain(args):
             f"{qualname!r} in {target} is not reachable from the module's "
             f"top level: {exc}"
         ) from exc
-    print(explain(fn))
+    print(explain(fn, llvm=args.llvm))
     return EXIT_OK
 
 
@@ -235,6 +235,10 @@ def build_parser():
         "target",
         metavar="TARGET:FUNC",
         help="a .py file or dotted module name, a colon, and the function's qualified name",
+    )
+    explain_parser.add_argument(
+        "--llvm", action="store_true",
+        help="for a native function, also show the LLVM IR it is compiled to",
     )
     explain_parser.set_defaults(run=cmd_explain)
     return parser

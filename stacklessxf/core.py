@@ -62,11 +62,13 @@ class FunctionInfo:
         """Call sites of both variants (the watchdog's is built if needed)."""
         return list(self.sites) + list(self.ticked()[1])
 
-    def explain(self):
+    def explain(self, llvm=False):
         lines = [f"stackless function {self.qualname} ({self.filename}:{self.lineno})",
                  "", "IR:", str(self.ir).rstrip(), "",
-                 "resume points:", self.analysis.format().rstrip(), "",
-                 "bytecode backend records (what each call site saves):"]
+                 "resume points:", self.analysis.format().rstrip(), ""]
+        if self.native is not None:
+            return "\n".join(lines + [self.native.explain(llvm)])
+        lines.append("bytecode backend records (what each call site saves):")
         for site in self.sites:
             for resume_site in (site.normal, site.retry):
                 slots = ", ".join(slot.name for slot in resume_site.slots) or "-"
@@ -170,12 +172,13 @@ def transform(function):
     return info
 
 
-def explain(function):
-    """The IR, resume points and record layouts of a stackless function."""
+def explain(function, llvm=False):
+    """The IR, resume points and record layouts of a stackless function;
+    for a native one with ``llvm``, also the LLVM IR it was compiled to."""
     info = getattr(function, "__stackless__", None)
     if info is None:
         inner = getattr(function, "__func__", None)
         info = getattr(inner, "__stackless__", None)
     if info is None:
         raise TypeError(f"{function!r} is not a stackless function")
-    return info.explain()
+    return info.explain(llvm)

@@ -34,6 +34,8 @@ TRIPLE = ir.LiteralStructType([I64, I64, I64])
 NEXT_TYPE = ir.LiteralStructType([I64, I1])
 RESUME_TYPE = ir.FunctionType(RESULT, [I64, I64P, I64])
 NORMAL = -2
+# How many levels of a function's own recursion are inlined into it.
+INLINE_LEVELS = 2
 
 # Error kinds, decoded by the bridge into Python exceptions.
 (ERR_OVERFLOW, ERR_INT_ZERO_DIVISION, ERR_ZERO_DIVISION, ERR_FLOAT_ZERO_DIVISION,
@@ -123,15 +125,24 @@ def signature(spec):
 
 
 class FunctionCompiler:
-    def __init__(self, spec, builder):
+    """Compiles one specialization's body.  A function that calls itself
+    gets its body INLINE_LEVELS + 1 times: the entries' copy calls an
+    ``.inline1`` entry for its own recursive calls, which the optimizer
+    inlines, whose copy calls ``.inline2``, ..., the last the normal entry;
+    so one native call does several levels of the recursion (half of a
+    recursion's calls are at its leaves)."""
+
+    def __init__(self, spec, builder, level=0):
         self.spec = spec
+        self.level = level
+        suffix = f".impl{level}"
         self.mb = builder
         self.ir_function = spec.ir
         self.typer = spec.typer
         self.types = spec.typer.var_types
         impl_type = ir.FunctionType(RESULT, [I64, I64P, I64] +
                                     [llvm_type(t) for t in spec.arg_types])
-        self.impl = ir.Function(builder.module, impl_type, spec.symbol + ".impl")
+        self.impl = ir.Function(builder.module, impl_type, spec.symbol + suffix)
         self.impl.linkage = "internal"
         self.impl.attributes.add("alwaysinline")
         self.rp, self.slots, self.value = self.impl.args[:3]
@@ -166,7 +177,31 @@ class FunctionCompiler:
         self.emit_prologue()
         self.builder.position_at_end(entry)
         self.emit_dispatch(normal)
-        self.emit_entries()
+        if self.level:
+            self.emit_inline_entry()
+        else:
+            self.emit_entries()
+
+    def calls_itself(self):
+        return any(target.kind == "native" and target.callee is self.spec
+                   for target in self.typer.targets.values())
+
+    def self_call_entry(self):
+        """What a recursive call of this function calls."""
+        if self.level == INLINE_LEVELS or not self.calls_itself():
+            return self.mb.native_entry(self.spec)
+        return self.mb.function(f"{self.spec.symbol}.inline{self.level + 1}",
+                                signature(self.spec))
+
+    def emit_inline_entry(self):
+        inline = self.mb.function(f"{self.spec.symbol}.inline{self.level}",
+                                  signature(self.spec))
+        inline.linkage = "internal"
+        inline.calling_convention = "fastcc"
+        inline.attributes.add("alwaysinline")
+        b = ir.IRBuilder(inline.append_basic_block())
+        b.ret(b.call(self.impl, [ir.Constant(I64, NORMAL), ir.Constant(I64P, None),
+                                 ir.Constant(I64, 0)] + list(inline.args)))
 
     def needs_flag(self, name):
         return not is_temp(name) and name not in self.ir_function.params
@@ -562,7 +597,8 @@ class FunctionCompiler:
             callee = target.callee
             args = [self.expr(arg, subst) for arg in node.args]
             args = [self.convert(v, t, want) for (v, t), want in zip(args, callee.arg_types)]
-            function = self.mb.native_entry(callee)
+            function = self.self_call_entry() if callee is self.spec else \
+                self.mb.native_entry(callee)
             result = b.call(function, args, cconv="fastcc")
             status = b.extract_value(result, 0)
             with b.if_then(b.icmp_signed("!=", status, ir.Constant(I32, rt.OK)), likely=False):

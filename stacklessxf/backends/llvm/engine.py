@@ -432,6 +432,7 @@ class Engine:
                   .replace("STACK_REGISTER", STACK_REGISTER))
         self.globals = {name: ctypes.c_int64.from_address(
             self.ee.get_global_value_address(name)) for name in RUNTIME_GLOBALS}
+        self.ticks = self.globals["sx_ticks"]
         self.globals["sx_unwind_tail"].value = self.ee.get_global_value_address("sx_unwind_head")
         self.continue_ = ctypes.PYFUNCTYPE(
             ctypes.c_int32, ctypes.c_int64, ctypes.c_int64, ctypes.POINTER(ctypes.c_int64)

@@ -23,6 +23,7 @@ import struct
 from ...analysis.liveness import Liveness
 from ...errors import TransformError
 from ...ir.model import is_temp
+from ...runtime import scheduler
 from ...runtime.records import CHAIN, UNBOUND, ResumeSite, Slot, Unwind
 from ...runtime.trampoline import SUSPENSION_POINTS
 from . import codegen
@@ -169,8 +170,9 @@ class NativeSite(ResumeSite):
         word = value_to_words(check_value(value, self.result_type, "the value resumed with"),
                               self.result_type)[0]
         out = OUT()
-        with _ticks():
-            status = spec.pyresume(self.rp_id, ctypes.addressof(slots) + 8, word, out)
+        ticks = _give_ticks()
+        status = spec.pyresume(self.rp_id, ctypes.addressof(slots) + 8, word, out)
+        _take_ticks(ticks)
         return _drive(status, out, spec.return_type, record)
 
 
@@ -179,20 +181,17 @@ _suspendable(NativeSite.resume)
 
 # -- running native code from Python ---------------------------------------------
 
-class _ticks:
-    """Hand the watchdog's budget to native code for a call, and take back
-    what is left."""
+def _give_ticks():
+    """Hand the watchdog's budget (if it runs) to native code."""
+    ticks = scheduler._scheduler.ticks_left
+    rt.engine().ticks.value = ticks or HUGE_TICKS
+    return ticks
 
-    __slots__ = ("scheduler",)
 
-    def __enter__(self):
-        from ...runtime.scheduler import _scheduler
-        self.scheduler = _scheduler
-        rt.engine().globals["sx_ticks"].value = _scheduler.ticks_left or HUGE_TICKS
-
-    def __exit__(self, *exc):
-        if self.scheduler.ticks_left:
-            self.scheduler.ticks_left = max(1, rt.engine().globals["sx_ticks"].value)
+def _take_ticks(ticks):
+    """Take back what native code left of the watchdog's budget."""
+    if ticks:
+        scheduler._scheduler.ticks_left = max(1, rt.engine().ticks.value)
 
 
 def _drive(status, out, return_type, keep):
@@ -201,7 +200,6 @@ def _drive(status, out, return_type, keep):
     ``keep`` holds the objects native code may hold addresses of while it
     runs.  A call-out that switches tasklets turns the native records into
     runtime records first."""
-    from ...runtime import scheduler
     engine = rt.engine()
     while status == rt.CALLOUT:
         pending = out[rt.OUT_PENDING]
@@ -230,8 +228,9 @@ def _drive(status, out, return_type, keep):
         except BaseException:
             engine.free_chain(pending)
             raise
-        with _ticks():
-            status = engine.continue_(pending, word, out)
+        ticks = _give_ticks()
+        status = engine.continue_(pending, word, out)
+        _take_ticks(ticks)
     if status == rt.ERROR:
         raise _error(out)
     return words_to_value([out[rt.OUT_VALUE]], return_type)
@@ -329,6 +328,17 @@ class Specialization:
     def __repr__(self):
         types = ", ".join(map(str, self.arg_types))
         return f"<native {self.info.qualname}({types}) -> {self.return_type}>"
+
+    def signature(self):
+        params = ", ".join(f"{name}: {ntype}" for name, ntype in
+                           zip(self.ir.params, self.arg_types))
+        return f"{self.info.qualname}({params}) -> {self.return_type}"
+
+    def llvm_ir_of_function(self):
+        """This specialization's functions, out of its module's IR text."""
+        chunks = self.llvm_ir.split("\n\n")
+        return "\n\n".join(chunk for chunk in chunks
+                             if f'@"{self.symbol}' in chunk.split("\n", 1)[0])
 
     def note_return(self, ntype, terminator, typer):
         declared = self.declared_return
@@ -442,8 +452,9 @@ class Specialization:
                 check_value(value, ntype, f"{self.info.qualname}() argument {name!r}"), ntype)
         argv = (ctypes.c_int64 * max(1, len(words)))(*words)
         out = OUT()
-        with _ticks():
-            status = self.entry(argv, out)
+        ticks = _give_ticks()
+        status = self.entry(argv, out)
+        _take_ticks(ticks)
         return _drive(status, out, self.return_type, args)
 
 
@@ -487,7 +498,11 @@ def compile_group(first):
             spec.plan_records()
         builder = codegen.ModuleBuilder(first.symbol)
         for spec in group:
-            codegen.FunctionCompiler(spec, builder).compile()
+            compiler = codegen.FunctionCompiler(spec, builder)
+            compiler.compile()
+            if compiler.calls_itself():
+                for level in range(1, codegen.INLINE_LEVELS + 1):
+                    codegen.FunctionCompiler(spec, builder, level).compile()
         engine = rt.engine()
         builder.module.triple = engine.triple
         builder.module.data_layout = engine.data_layout
@@ -595,6 +610,26 @@ class NativeFunction:
                                        self.__stackless__.filename, node)
             spec = self._specs[key] = Specialization(self, tuple(arg_types))
         return spec
+
+    def explain(self, llvm=False):
+        """The native records of each compiled specialization (slot names
+        and types per resume point) and, with ``llvm``, the LLVM IR."""
+        if self.annotated and () not in self._specs:
+            compile_group(self.specialization_for(self.param_annotations, None))
+        specs = [spec for spec in self.specializations if spec.compiled]
+        if not specs:
+            return ("native backend: not compiled yet (the parameters are not "
+                    "annotated, so the first call fixes their types)\n")
+        lines = []
+        for spec in specs:
+            lines += [f"native backend, {spec.signature()}:", "  records (slot: type):"]
+            for site in sorted(spec.sites.values(), key=lambda site: site.rp_id):
+                slots = ", ".join(f"{slot.name}: {ntype}" for slot, (_, ntype)
+                                  in zip(site.slots, site.layout.variables)) or "-"
+                lines.append(f"    {site.name:<20} line {site.lineno:<5} [{slots}]")
+            if llvm:
+                lines += ["  LLVM IR (before optimization):", spec.llvm_ir_of_function()]
+        return "\n".join(lines) + "\n"
 
     def forget(self, spec):
         for key, found in list(self._specs.items()):

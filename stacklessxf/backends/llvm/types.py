@@ -18,8 +18,11 @@ from ...errors import TransformError
 from ...ir.model import Branch, Call, Const, Eval, Prim, Raise, Return, Store
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class NType:
+    """A native type.  There is one object per type (``intern`` makes the
+    composite ones), so types compare by identity."""
+
     name: str
     items: tuple = ()
 
@@ -42,13 +45,24 @@ PYTHON_TYPES = {int: INT, float: FLOAT, bool: BOOL}
 VALUE_TYPES = (INT, FLOAT, BOOL, NONE, CHANNEL, RANGE_ITER)
 
 
+_interned = {}
+
+
+def intern(name, items):
+    key = (name, items)
+    found = _interned.get(key)
+    if found is None:
+        found = _interned[key] = NType(name, items)
+    return found
+
+
 def function_type(native):
     """The type of a name bound to a native function: a constant."""
-    return NType("function", (native,))
+    return intern("function", (native,))
 
 
 def tuple_of(items):
-    return NType("tuple", tuple(items))
+    return intern("tuple", tuple(items))
 
 
 def arithmetic_result(op, left, right):
