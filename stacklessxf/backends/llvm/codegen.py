@@ -376,7 +376,7 @@ class FunctionCompiler:
         b = self.builder
         if name in self.flags:
             bound = b.load(self.flags[name])
-            self.fail_unless(bound, ERR_UNBOUND, getattr(node, "lineno", 0),
+            self.fail_unless(bound, ERR_UNBOUND, getattr(node, "lineno", None) or self.line,
                              self.spec.variable_index(name))
         return b.load(self.variables[name])
 
@@ -432,6 +432,7 @@ class FunctionCompiler:
     # -- blocks --------------------------------------------------------------------
 
     def emit_block(self, block):
+        self.line = self.ir_function.lineno
         self.builder.position_at_end(self.blocks[block])
         for op in block.ops:
             self.line = op.lineno
@@ -441,6 +442,7 @@ class FunctionCompiler:
     def emit_terminator(self, block):
         b = self.builder
         term = block.terminator
+        self.line = term.lineno or self.line
         if isinstance(term, Return):
             value, ntype = self.operand(term.value)
             value = self.convert(value, ntype, self.spec.return_type)

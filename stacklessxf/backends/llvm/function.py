@@ -43,6 +43,13 @@ from .types import (
 )
 
 OUT = ctypes.c_int64 * rt.OUT_WORDS
+HEADER = ctypes.c_int64 * rt.HEADER_WORDS
+
+
+@functools.lru_cache(maxsize=None)
+def _words(count):
+    """The ctypes array type of ``count`` words."""
+    return ctypes.c_int64 * count
 HUGE_TICKS = 1 << 62
 SPECIALIZATIONS = []  # by index: which function an error word names
 _resume_addresses = {}  # address of a `.resume` function -> Specialization
@@ -166,7 +173,7 @@ class NativeSite(ResumeSite):
             raise error  # native code has no handlers: it goes to the caller
         spec = self.spec
         mask, words = self.words_from_record(record)
-        slots = (ctypes.c_int64 * (1 + len(words)))(mask, *words)
+        slots = _words(1 + len(words))(mask, *words)
         word = value_to_words(check_value(value, self.result_type, "the value resumed with"),
                               self.result_type)[0]
         out = OUT()
@@ -241,7 +248,7 @@ _SENT_TYPES = {rt.REQ_SEND_INT: INT, rt.REQ_SEND_FLOAT: FLOAT, rt.REQ_SEND_BOOL:
 
 
 def _header(address):
-    return (ctypes.c_int64 * rt.HEADER_WORDS).from_address(address)
+    return HEADER.from_address(address)
 
 
 def _site_of(address):
@@ -256,7 +263,7 @@ def _records_of(pending):
     address = pending
     while address:
         following, _, _, count, mask = _header(address)
-        words = list((ctypes.c_int64 * count).from_address(address + 8 * rt.HEADER_WORDS))
+        words = _words(count).from_address(address + 8 * rt.HEADER_WORDS)[:]
         records.append(_site_of(address).record_from_words(words, mask))
         address = following
     rt.engine().free_chain(pending)
@@ -450,7 +457,7 @@ class Specialization:
         for name, ntype, value in zip(self.ir.params, self.arg_types, args):
             words += value_to_words(
                 check_value(value, ntype, f"{self.info.qualname}() argument {name!r}"), ntype)
-        argv = (ctypes.c_int64 * max(1, len(words)))(*words)
+        argv = _words(max(1, len(words)))(*words)
         out = OUT()
         ticks = _give_ticks()
         status = self.entry(argv, out)
