@@ -143,6 +143,12 @@ class NativeSite(ResumeSite):
         self.result_type = spec.result_types.get(rp, NONE)
         self.function = self.resume
 
+    def waiting_for(self):
+        """Names the value this site resumes with, for a TypeError."""
+        info = self.function_info
+        return (f"the value {info.qualname} (native) resumes with at line {self.lineno} "
+                f"of {info.filename}")
+
     def record_from_words(self, words, mask):
         values = []
         position = 0
@@ -174,7 +180,7 @@ class NativeSite(ResumeSite):
         spec = self.spec
         mask, words = self.words_from_record(record)
         slots = _words(1 + len(words))(mask, *words)
-        word = value_to_words(check_value(value, self.result_type, "the value resumed with"),
+        word = value_to_words(check_value(value, self.result_type, self.waiting_for()),
                               self.result_type)[0]
         out = OUT()
         ticks = _give_ticks()
@@ -227,7 +233,8 @@ def _drive(status, out, return_type, keep):
                     sent = words_to_value([out[rt.OUT_REQ_VALUE]], _SENT_TYPES[kind])
                     value = channel.send(sent)
             innermost = _site_of(pending)
-            word = value_to_words(check_value(value, innermost.result_type, "the value received"),
+            word = value_to_words(check_value(value, innermost.result_type,
+                                              innermost.waiting_for()),
                                   innermost.result_type)[0]
         except Unwind:
             CHAIN.extend(_records_of(pending))

@@ -371,6 +371,11 @@ class Typer:
             self.refuse("a call with keyword arguments", node)
         name = self.builtin_name(node.func)
         if name is None:
+            if getattr(self.global_object(node.func), "__stackless_native__", False):
+                self.refuse(f"a call to {node.func.as_string()}, which was not known to be "
+                            "a stackless function when this function was decorated (write "
+                            "the decorator as @stackless(...) on both, so that calls between "
+                            "them are seen before either exists)", node, "Call")
             self.refuse(f"a call to {node.func.as_string()}", node, "Call")
         args = [self.expr(arg, subst) for arg in node.args]
         if None in args:
