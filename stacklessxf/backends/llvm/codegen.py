@@ -169,7 +169,6 @@ class FunctionCompiler:
         for block in self.ir_function.blocks:
             self.blocks[block] = self.impl.append_basic_block(block.label)
         normal = self.impl.append_basic_block("normal")
-        self.dispatch_block = entry
         self.back_edges = find_back_edges(self.ir_function)
         for block in self.ir_function.blocks:
             self.emit_block(block)
@@ -214,7 +213,6 @@ class FunctionCompiler:
         b = self.builder
         for name, value in zip(self.ir_function.params, self.params):
             b.store(value, self.variables[name])
-        self.after_prologue = b.block
         limit = b.load(self.mb.runtime_global("sx_stack_limit"))
         too_deep = b.icmp_unsigned("<", self.mb.stack_pointer(b), limit)
         with b.if_then(too_deep, likely=False):

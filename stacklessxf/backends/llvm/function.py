@@ -361,14 +361,14 @@ class Specialization:
                     (declared == INT and ntype == BOOL):
                 return
             raise native_error(f"returning a {ntype} value from a function annotated "
-                               f"-> {declared}", self.ir.filename, _line_node(terminator))
+                               f"-> {declared}", self.ir.filename, terminator, "Return")
         if self.return_type is None:
             self.return_type = ntype
             typer.changed = True
         elif self.return_type != ntype:
             raise native_error(f"{self.info.qualname} returns {self.return_type} values "
                                f"and {ntype} values; a native function returns one type",
-                               self.ir.filename, _line_node(terminator))
+                               self.ir.filename, terminator, "Return")
 
     @property
     def variable_names(self):
@@ -403,35 +403,19 @@ class Specialization:
             [Slot(name, Slot.LOCAL) for name in self.ir.params], "native-entry")
 
     def _layout(self, rp, live, bytecode_site, name):
-        """The record of resume point ``rp``: the bytecode backend's slots
-        for the same point, in its order and under its names, so that both
-        backends' records have one portable form."""
+        """The record of resume point ``rp``: the bytecode backend's slots for
+        the same point, in its order and under its names, so that both
+        backends' records have one portable form; a layout of its own where
+        the bytecode backend has no such record (a watchdog tick in a loop)."""
         types = self.typer.var_types
         temps = sorted((v for v in live if is_temp(v)), key=lambda v: int(v[2:]))
-        variables, slots = [], []
-        covered = set()
-        if bytecode_site is not None and bytecode_site.normal is not None and \
-                not bytecode_site.tail:
-            for slot in bytecode_site.normal.slots:
-                variable = slot.name if slot.kind == Slot.LOCAL else \
-                    temps[slot.position] if slot.kind == Slot.STACK and \
-                    slot.position < len(temps) else None
-                if variable is None or variable not in types:
-                    break
-                variables.append((variable, types[variable]))
-                slots.append(slot)
-                covered.add(variable)
-            else:
-                live = [v for v in live if v not in covered]
-        if len(covered) != len(variables) or live and covered and \
-                any(v not in covered for v in live):
-            variables, slots, covered = [], [], set()
-        for variable in live:
-            if variable in covered:
-                continue
-            variables.append((variable, types[variable]))
-            slots.append(Slot(variable, Slot.STACK if is_temp(variable) else Slot.LOCAL))
-        return codegen.RecordLayout(rp, variables, slots, name)
+        shared = _bytecode_slots(bytecode_site, temps, types)
+        if shared is not None and set(live) <= {variable for variable, _ in shared}:
+            return codegen.RecordLayout(rp, [(v, types[v]) for v, _ in shared],
+                                        [slot for _, slot in shared], name)
+        return codegen.RecordLayout(
+            rp, [(v, types[v]) for v in live],
+            [Slot(v, Slot.STACK if is_temp(v) else Slot.LOCAL) for v in live], name)
 
     def make_sites(self):
         lines = {rp: op.lineno for rp, op in self.call_ops.items()}
@@ -475,11 +459,24 @@ class Specialization:
 _suspendable(Specialization.call)
 
 
-def _line_node(terminator):
-    class _At:
-        lineno = terminator.lineno
-        col_offset = None
-    return _At
+def _bytecode_slots(site, temps, types):
+    """[(variable, Slot)] for the slots of a bytecode call site's record:
+    locals by name, value-stack items by position among the temporaries live
+    across the call; None if some slot has no native variable."""
+    if site is None or site.normal is None or site.tail:
+        return None
+    found = []
+    for slot in site.normal.slots:
+        if slot.kind == Slot.LOCAL:
+            variable = slot.name
+        elif slot.kind == Slot.STACK and slot.position < len(temps):
+            variable = temps[slot.position]
+        else:
+            return None
+        if variable not in types:
+            return None
+        found.append((variable, slot))
+    return found
 
 
 # -- compiling a group ------------------------------------------------------------------
