@@ -569,9 +569,6 @@ class NativeFunction:
     def __reduce__(self):
         return self.__qualname__
 
-    def __get__(self, instance, owner):
-        return self
-
     def __call__(self, *args, **kwargs):
         if kwargs or len(args) != len(self.params):
             bound = self.signature.bind(*args, **kwargs)
