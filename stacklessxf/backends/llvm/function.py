@@ -26,7 +26,7 @@ from ...ir.model import is_temp
 from ...runtime import scheduler
 from ...runtime.records import CHAIN, UNBOUND, ResumeSite, Slot, Unwind
 from ...runtime.trampoline import SUSPENSION_POINTS
-from . import codegen
+from . import codegen, expressions
 from . import engine as rt
 from .types import (
     BOOL,
@@ -282,16 +282,16 @@ def _error(out):
                               out[rt.OUT_ERR_FUNC], out[rt.OUT_ERR_ARG])
     spec = SPECIALIZATIONS[index]
     where = f"{spec.info.qualname} at line {line} of {spec.info.filename}"
-    if kind == codegen.ERR_OVERFLOW:
+    if kind == expressions.ERR_OVERFLOW:
         return OverflowError(f"integer overflow in {where}: the result does not fit "
                              "in 64 bits (native int)")
-    if kind == codegen.ERR_NEGATIVE_INT_POWER:
+    if kind == expressions.ERR_NEGATIVE_INT_POWER:
         return ValueError(f"negative exponent of an int ** int power in {where}: Python "
                           "gives a float there, which native int code does not")
-    if kind == codegen.ERR_COMPLEX_POWER:
+    if kind == expressions.ERR_COMPLEX_POWER:
         return ValueError(f"negative number raised to a fractional power in {where}: "
                           "Python gives a complex number there, which native code does not")
-    if kind == codegen.ERR_UNBOUND:
+    if kind == expressions.ERR_UNBOUND:
         name = spec.variable_names[arg]
         error = UnboundLocalError(f"cannot access local variable {name!r} where it is "
                                   "not associated with a value")
@@ -303,18 +303,18 @@ def _error(out):
 
 
 _PYTHON_ERRORS = {
-    codegen.ERR_INT_ZERO_DIVISION: (ZeroDivisionError, "integer division or modulo by zero"),
-    codegen.ERR_ZERO_DIVISION: (ZeroDivisionError, "division by zero"),
-    codegen.ERR_FLOAT_ZERO_DIVISION: (ZeroDivisionError, "float division by zero"),
-    codegen.ERR_FLOAT_FLOOR_ZERO: (ZeroDivisionError, "float floor division by zero"),
-    codegen.ERR_FLOAT_MODULO_ZERO: (ZeroDivisionError, "float modulo"),
-    codegen.ERR_ZERO_NEGATIVE_POWER: (ZeroDivisionError,
+    expressions.ERR_INT_ZERO_DIVISION: (ZeroDivisionError, "integer division or modulo by zero"),
+    expressions.ERR_ZERO_DIVISION: (ZeroDivisionError, "division by zero"),
+    expressions.ERR_FLOAT_ZERO_DIVISION: (ZeroDivisionError, "float division by zero"),
+    expressions.ERR_FLOAT_FLOOR_ZERO: (ZeroDivisionError, "float floor division by zero"),
+    expressions.ERR_FLOAT_MODULO_ZERO: (ZeroDivisionError, "float modulo"),
+    expressions.ERR_ZERO_NEGATIVE_POWER: (ZeroDivisionError,
                                       "0.0 cannot be raised to a negative power"),
-    codegen.ERR_FLOAT_POWER_RANGE: (OverflowError, (34, "Numerical result out of range")),
-    codegen.ERR_RANGE_STEP: (ValueError, "range() arg 3 must not be zero"),
-    codegen.ERR_SHIFT_COUNT: (ValueError, "negative shift count"),
-    codegen.ERR_FLOAT_NAN_TO_INT: (ValueError, "cannot convert float NaN to integer"),
-    codegen.ERR_FLOAT_INF_TO_INT: (OverflowError, "cannot convert float infinity to integer"),
+    expressions.ERR_FLOAT_POWER_RANGE: (OverflowError, (34, "Numerical result out of range")),
+    expressions.ERR_RANGE_STEP: (ValueError, "range() arg 3 must not be zero"),
+    expressions.ERR_SHIFT_COUNT: (ValueError, "negative shift count"),
+    expressions.ERR_FLOAT_NAN_TO_INT: (ValueError, "cannot convert float NaN to integer"),
+    expressions.ERR_FLOAT_INF_TO_INT: (OverflowError, "cannot convert float infinity to integer"),
 }
 
 

@@ -215,10 +215,14 @@ class Typer:
             ntype = BOOL
         elif op.opname == "release":
             return
-        elif op.opname == "compare":
-            ntype = None if None in args[1:] else self.compare(op.args[0].value, *args[1:], node)
-        elif op.opname == "inplace":
-            ntype = None if None in args[1:] else self.binary(op.args[0].value[:-1], *args[1:], node)
+        elif op.opname in ("compare", "inplace"):
+            operator = op.args[0].value
+            if None in args[1:]:
+                ntype = None
+            elif op.opname == "compare":
+                ntype = self.compare(operator, *args[1:], node)
+            else:
+                ntype = self.binary(operator[:-1], *args[1:], node)
         else:
             self.refuse(f"the operation {op.opname!r}", node, op.opname)
         if op.result is not None:
