@@ -234,16 +234,16 @@ class FunctionCompiler(Expressions):
         b.ret(b.call(self.impl, list(resume.args) + undefined))
         self.resume_function = resume
         after = mb.function("sx_after", ir.FunctionType(I32, [I32, I64, I64P]))
-        entry = mb.function(spec.symbol + ".entry", ir.FunctionType(I32, [I64P, I64P]))
+        # The entry from Python takes one word per argument, then `out`.
+        count = len(spec.arg_types)
+        entry = mb.function(spec.symbol + ".entry", ir.FunctionType(I32, [I64] * count + [I64P]))
         b = ir.IRBuilder(entry.append_basic_block())
-        args = []
-        for index, ntype in enumerate(spec.arg_types):
-            word = b.load(b.gep(entry.args[0], [ir.Constant(I64, index)]))
-            args.append(self.from_word(word, ntype, b))
+        args = [self.from_word(word, ntype, b)
+                for word, ntype in zip(entry.args[:count], spec.arg_types)]
         saved = self.set_stack_limit(b)
         result = b.call(normal, args, cconv="fastcc")
         status = b.call(after, [b.extract_value(result, 0), b.extract_value(result, 1),
-                                entry.args[1]])
+                                entry.args[count]])
         b.store(saved, self.mb.runtime_global("sx_stack_limit"))
         b.ret(status)
         pyresume = mb.function(spec.symbol + ".pyresume",

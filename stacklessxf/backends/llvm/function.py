@@ -183,9 +183,7 @@ class NativeSite(ResumeSite):
         word = value_to_words(check_value(value, self.result_type, self.waiting_for()),
                               self.result_type)[0]
         out = OUT()
-        ticks = _give_ticks()
-        status = spec.pyresume(self.rp_id, ctypes.addressof(slots) + 8, word, out)
-        _take_ticks(ticks)
+        status = _run_native(spec.pyresume, self.rp_id, ctypes.addressof(slots) + 8, word, out)
         return _drive(status, out, spec.return_type, record)
 
 
@@ -194,17 +192,19 @@ _suspendable(NativeSite.resume)
 
 # -- running native code from Python ---------------------------------------------
 
-def _give_ticks():
-    """Hand the watchdog's budget (if it runs) to native code."""
-    ticks = scheduler._scheduler.ticks_left
-    rt.engine().ticks.value = ticks or HUGE_TICKS
-    return ticks
-
-
-def _take_ticks(ticks):
-    """Take back what native code left of the watchdog's budget."""
-    if ticks:
-        scheduler._scheduler.ticks_left = max(1, rt.engine().ticks.value)
+def _run_native(function, *args):
+    """Call a native entry, handing it the watchdog's budget while the
+    watchdog runs and taking back what is left.  (Otherwise the native
+    counter stays huge; a tick that finds the watchdog off refills it.)"""
+    sched = scheduler._scheduler
+    ticks = sched.ticks_left
+    if not ticks:
+        return function(*args)
+    counter = rt.engine().ticks
+    counter.value = ticks
+    status = function(*args)
+    sched.ticks_left = max(1, counter.value)
+    return status
 
 
 def _drive(status, out, return_type, keep):
@@ -225,6 +225,8 @@ def _drive(status, out, return_type, keep):
                 if scheduler._scheduler.ticks_left:
                     scheduler._scheduler.ticks_left = 1
                     scheduler.tick()
+                else:
+                    engine.ticks.value = HUGE_TICKS
             else:
                 channel = ctypes.cast(out[rt.OUT_REQ_OBJ], ctypes.py_object).value
                 if kind == rt.REQ_RECEIVE:
@@ -242,9 +244,7 @@ def _drive(status, out, return_type, keep):
         except BaseException:
             engine.free_chain(pending)
             raise
-        ticks = _give_ticks()
-        status = engine.continue_(pending, word, out)
-        _take_ticks(ticks)
+        status = _run_native(engine.continue_, pending, word, out)
     if status == rt.ERROR:
         raise _error(out)
     return words_to_value([out[rt.OUT_VALUE]], return_type)
@@ -252,6 +252,24 @@ def _drive(status, out, return_type, keep):
 
 _suspendable(_drive)
 _SENT_TYPES = {rt.REQ_SEND_INT: INT, rt.REQ_SEND_FLOAT: FLOAT, rt.REQ_SEND_BOOL: BOOL}
+
+
+class _SlowPath(Exception):
+    pass
+
+
+_INT64 = range(-2**63, 2**63)
+
+
+def _fast_word(ntype, value):
+    """The word of an int or float argument of its own type; _SlowPath
+    for anything that needs converting or a precise error."""
+    kind = type(value)
+    if ntype is INT and kind is int and value in _INT64:
+        return value
+    if ntype is FLOAT and kind is float:
+        return _unpack_int(_pack_double(value))[0]
+    raise _SlowPath
 
 
 def _header(address):
@@ -435,7 +453,8 @@ class Specialization:
     # -- after compilation ----------------------------------------------------------
 
     def bind(self, engine):
-        self.entry = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p)(
+        words = [ctypes.c_int64] * len(self.arg_types)
+        self.entry = ctypes.PYFUNCTYPE(ctypes.c_int32, *words, ctypes.c_void_p)(
             engine.address(self.symbol + ".entry"))
         self.pyresume = ctypes.PYFUNCTYPE(
             ctypes.c_int32, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p
@@ -444,15 +463,18 @@ class Specialization:
         self.compiled = True
 
     def call(self, args):
-        words = []
-        for name, ntype, value in zip(self.ir.params, self.arg_types, args):
-            words += value_to_words(
-                check_value(value, ntype, f"{self.info.qualname}() argument {name!r}"), ntype)
-        argv = _words(max(1, len(words)))(*words)
+        try:
+            words = list(map(_fast_word, self.arg_types, args))
+        except _SlowPath:
+            words = []
+            for name, ntype, value in zip(self.ir.params, self.arg_types, args):
+                words += value_to_words(
+                    check_value(value, ntype, f"{self.info.qualname}() argument {name!r}"),
+                    ntype)
         out = OUT()
-        ticks = _give_ticks()
-        status = self.entry(argv, out)
-        _take_ticks(ticks)
+        status = _run_native(self.entry, *words, out)
+        if status == rt.OK:
+            return words_to_value([out[rt.OUT_VALUE]], self.return_type)
         return _drive(status, out, self.return_type, args)
 
 
