@@ -69,11 +69,10 @@ class FunctionInfo:
         if self.native is not None:
             return "\n".join(lines + [self.native.explain(llvm)])
         lines.append("bytecode backend records (what each call site saves):")
-        for site in self.sites:
-            for resume_site in (site.normal, site.retry):
-                slots = ", ".join(slot.name for slot in resume_site.slots) or "-"
-                what = "retry" if resume_site.retry else resume_site.kind
-                lines.append(f"  {resume_site.name:<24} {what:<10} [{slots}]")
+        for resume_site in _resume_sites(self.sites):
+            slots = ", ".join(slot.name for slot in resume_site.slots) or "-"
+            what = "retry" if resume_site.retry else resume_site.kind
+            lines.append(f"  {resume_site.name:<24} {what:<10} [{slots}]")
         return "\n".join(lines) + "\n"
 
 

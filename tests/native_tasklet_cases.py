@@ -163,6 +163,16 @@ def cross_leaf(ch: sx.channel, i: int) -> int:
 
 
 @stackless(backend=BACKEND)
+def grid(n: int) -> int:
+    """Nested loops: a watchdog record holds both range iterators."""
+    acc = 0
+    for i in range(n):
+        for j in range(n):
+            acc = (acc * 7 + i * j) % 1000003
+    return acc
+
+
+@stackless(backend=BACKEND)
 def cross_total(ch: sx.channel, n: int, scale: float) -> float:
     """Blocks inside cross_leaf, two activations deep, with a range
     iterator, floats and a channel in its records."""

@@ -346,7 +346,8 @@ def test_watchdog_interrupts_a_native_busy_loop():
     assert sx.run(1000) is task
     assert task.alive and task.scheduled and not task.blocked
     [frame] = task.frames
-    assert frame.function == "busy" and frame.resume_point.startswith("native-tick")
+    # Saved at the loop's head, named after the while statement (line 129).
+    assert frame.function == "busy" and frame.resume_point == "loop@129:4"
     first = frame.slots["k"]
     assert frame.slots["n"] == cases.HUGE
     assert 900 <= first <= 1000
@@ -397,12 +398,13 @@ def test_tasklet_blocked_in_native_code_pickles_and_resumes_here():
 
 
 def test_watchdog_interrupted_native_tasklet_pickles():
-    """Records saved at a native loop's watchdog tick are native only: under
-    the bytecode backend they are a StaleCodeError naming the function."""
+    """A record saved at a native loop's watchdog tick is saved at the
+    loop's head, which the bytecode backend can resume at too: the tasklet
+    finishes under either backend in a fresh process."""
     n = 3_000_000
     task = sx.tasklet(cases.spin)(n)
     assert sx.run(1000) is task
-    assert task.frames[0].resume_point.startswith("native-tick")
+    assert task.frames[0].resume_point == "loop@153:4"
     blob = pickle.dumps([task, None])
     children = [Child(FINISH, "[]", stdin=blob),
                 Child(FINISH, "[]", stdin=blob, backend="bytecode")]
@@ -418,13 +420,29 @@ def test_watchdog_interrupted_native_tasklet_pickles():
         assert copy_task._value == expected
 
         assert children[0].output() == ["NativeSite", repr(expected)]
-        [stale] = children[1].output()
-        assert stale.startswith("StaleCodeError:")
-        assert "tests.native_tasklet_cases.spin " in stale
-        assert "native-tick" in stale
+        assert children[1].output() == ["ResumeSite", repr(expected)]
     finally:
         for child in children:
             child.stop()
+
+
+def test_watchdog_record_in_nested_loops_resumes_under_the_bytecode_backend():
+    """The record holds the outer and the inner loop's range iterators (the
+    bytecode backend's value stack at the inner loop's head)."""
+    n = 600
+    task = sx.tasklet(cases.grid)(n)
+    assert sx.run(5000) is task
+    [frame] = task.frames
+    assert isinstance(frame.slots["$stack0"], type(iter(range(0))))
+    assert isinstance(frame.slots["$stack1"], type(iter(range(0))))
+    blob = pickle.dumps([task, None])
+    child = Child(FINISH, "[]", stdin=blob, backend="bytecode")
+    try:
+        assert sx.run() is None
+        assert child.output() == ["ResumeSite", repr(task._value)]
+        assert task._value == cases.grid.__wrapped__(n)
+    finally:
+        child.stop()
 
 
 CROSS_ARGS = (5, 0.25)

@@ -571,6 +571,7 @@ class _Lowering:
 
     def _while(self, node):
         head = self.new_block(self.handler)
+        head.loop = node
         self.jump(head)
         self.enter(head)
         loop = _Loop(head, None, self.handler, _Join(self, self.handler))
@@ -595,6 +596,7 @@ class _Lowering:
         source = self.operand(node.iter)
         iterator = self.prim_value("iter", [source], node.lineno)
         head = self.new_block(self.handler)
+        head.loop = node
         self.jump(head)
         self.enter(head)
         item = self.prim_value("next", [iterator], node.lineno)

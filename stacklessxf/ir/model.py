@@ -212,6 +212,8 @@ class Block:
     handler: "Block | None" = None
     ops: list = field(default_factory=list)
     terminator: Terminator | None = None
+    # The For or While node of the loop this block is the head of, if any.
+    loop: object = None
 
     def successors(self):
         """Blocks control can reach from this one: jump targets and handler."""

@@ -85,12 +85,15 @@ def instrument(function, resume_points, function_info, tick=None):
         _lay_out(site, index_of[id(site.call)], instrs, flow, states, live_in,
                  bound, function_info)
     body = _add_handlers(instrs, flow, sites)
+    loops = _loop_sites(function_info, instrs, states, live_in, bound, body)
     code = _assemble(bc, body)
     for site in sites:
         for resume_site in (site.normal, site.retry):
             if resume_site is not None:
                 resume_site.build_resume_code = _resume_builder(bc, body, site)
-    return code, sites
+    for site in loops:
+        site.normal.build_resume_code = _loop_resume_builder(bc, body, site)
+    return code, sites + loops
 
 
 # -- finding and describing the call sites ---------------------------------
@@ -390,6 +393,93 @@ def _bytecode_like(bc, instrs):
     return new
 
 
+# -- loop heads: where native watchdog records resume ------------------------
+
+class LoopSite:
+    """The head of a loop, as a place to resume at: the native backend's
+    watchdog saves its records there (``loop@line:col`` of the loop
+    statement), and this is how such a record resumes in bytecode: locals
+    restored, the enclosing ``for`` loops' iterators pushed, and a jump to
+    the loop's first instruction (FOR_ITER, or the start of the test)."""
+
+    rp = None
+    copy = 0
+    retry = None
+    tail = False
+    cover = None
+
+    def __init__(self, node, header, prefix, bound):
+        self.name = loop_site_name(node)
+        self.call = header
+        self.prefix = prefix
+        self.bound = bound
+        self.label = Label()
+        self.normal = None
+
+
+def loop_site_name(node):
+    return f"loop@{node.lineno}:{node.col_offset}"
+
+
+def _loop_sites(info, instrs, states, live_in, bound, body):
+    """A LoopSite for every loop of the IR whose head has a first
+    instruction with only objects (iterators) beneath it."""
+    found = []
+    index_in_body = {id(ins): i for i, ins in enumerate(body)}
+    heads = [block.loop for block in (info.ir.blocks if info.ir is not None else ())
+             if block.loop is not None]
+    for node in heads:
+        index = _loop_head_index(node, instrs)
+        if index is None or states[index] is None or \
+                any(kind != ops.OBJ for kind, _, _ in states[index]):
+            continue
+        site = LoopSite(node, instrs[index], tuple(states[index]), bound[index])
+        site.normal = _resume_site(info, site, live_in[index], retry=False)
+        at = index_in_body[id(instrs[index])]
+        while at > 0 and isinstance(body[at - 1], TryBegin):
+            at -= 1
+        body.insert(at, site.label)
+        index_in_body = {id(ins): i for i, ins in enumerate(body)}
+        found.append(site)
+    return found
+
+
+def _loop_head_index(node, instrs):
+    """Index of the first instruction of the loop ``node``'s head."""
+    kind = type(node).__name__
+    if kind == "For":
+        return _first(instrs, lambda ins, loc: ins.name == "FOR_ITER" and
+                      (loc.lineno, loc.col_offset) == (node.lineno, node.col_offset))
+    test = node.test
+    if type(test).__name__ == "Const" and test.value:  # while True: the body
+        return _first(instrs, lambda ins, loc: ins.name == "NOP" and
+                      (loc.lineno, loc.col_offset) == (node.lineno, node.col_offset))
+    start, end = (test.lineno, test.col_offset), (test.end_lineno, test.end_col_offset)
+    return _first(instrs, lambda ins, loc: loc.lineno is not None and
+                  start <= (loc.lineno, loc.col_offset) and
+                  (loc.end_lineno, loc.end_col_offset) <= end)
+
+
+def _first(instrs, matches):
+    for index, ins in enumerate(instrs):
+        if isinstance(ins, Instr) and ins.location is not None and matches(ins, ins.location):
+            return index
+    return None
+
+
+def _loop_resume_builder(bc, body, site):
+    def build(resume_site):
+        new = _bytecode_like(bc, body)
+        instrs, at = ops.resume_prelude(new, RESUME_ARGS)
+        em = ops.Emitter(0, site.call.location)
+        _restore_slots(em, site, resume_site)
+        em.op("JUMP_FORWARD", site.label)
+        new.clear()
+        new.extend(instrs[:at] + em.out + instrs[at:])
+        return _finish(new.to_code(compute_exception_stack_depths=False))
+    return build
+
+
 # -- resume entries --------------------------------------------------------
 
 def _resume_builder(bc, body, site):
@@ -403,9 +493,10 @@ def _resume_builder(bc, body, site):
     return build
 
 
-def _resume_prologue(site, resume_site):
-    record, value, error = RESUME_ARGS
-    em = ops.Emitter(0, site.call.location)
+def _restore_slots(em, site, resume_site):
+    """Emit the restoring of a record's locals, value-stack items and
+    handled exception (the record is the resume entry's first argument)."""
+    record = RESUME_ARGS[0]
     for index, slot in enumerate(resume_site.slots, start=1):
         if slot.kind == Slot.LOCAL:
             em.restore_local(record, index, slot.name,
@@ -424,6 +515,12 @@ def _resume_prologue(site, resume_site):
     for index, slot in enumerate(resume_site.slots, start=1):
         if slot.kind == Slot.HANDLED:
             em.set_handled_exception(record, index)
+
+
+def _resume_prologue(site, resume_site):
+    record, value, error = RESUME_ARGS
+    em = ops.Emitter(0, site.call.location)
+    _restore_slots(em, site, resume_site)
     stubs = []
     if resume_site.retry and site.region_start is not None:
         em.op("JUMP_FORWARD", site.labels["retry"])

@@ -24,6 +24,7 @@ from ...analysis.liveness import Liveness
 from ...errors import TransformError
 from ...ir.model import is_temp
 from ...runtime import scheduler
+from ..bytecode.instrument import loop_site_name
 from ...runtime.records import CHAIN, UNBOUND, ResumeSite, Slot, Unwind
 from ...runtime.trampoline import SUSPENSION_POINTS
 from . import codegen, expressions
@@ -414,11 +415,28 @@ class Specialization:
         liveness = Liveness(self.ir)
         self.tick_layouts = {}
         for (_, target), tick in codegen.find_back_edges(self.ir).items():
-            live = sorted(liveness.live_in[target])
-            self.tick_layouts[tick] = self._layout(tick, live, None, f"native-tick{tick}")
+            self.tick_layouts[tick] = self._loop_layout(tick, target, liveness.live_in[target])
         self.entry_layout = codegen.RecordLayout(
             rt.ENTRY_RP, [(name, types[name]) for name in self.ir.params],
             [Slot(name, Slot.LOCAL) for name in self.ir.params], "native-entry")
+
+    def _loop_layout(self, tick, head, live):
+        """The record of a watchdog tick on a back edge to ``head``: it
+        resumes at the head, as the bytecode backend's loop site of the same
+        loop does (locals by name, then the ``for`` iterators on its value
+        stack, outermost first)."""
+        types = self.typer.var_types
+        if head.loop is None:
+            variables = sorted(live)
+            return codegen.RecordLayout(tick, [(v, types[v]) for v in variables],
+                                        [Slot(v, Slot.LOCAL) for v in variables],
+                                        f"native-tick{tick}")
+        names = sorted(v for v in live if not is_temp(v))
+        temps = sorted((v for v in live if is_temp(v)), key=lambda v: int(v[2:]))
+        slots = [Slot(v, Slot.LOCAL) for v in names]
+        slots += [Slot(f"$stack{i}", Slot.STACK, i) for i in range(len(temps))]
+        return codegen.RecordLayout(tick, [(v, types[v]) for v in names + temps], slots,
+                                    loop_site_name(head.loop))
 
     def _layout(self, rp, live, bytecode_site, name):
         """The record of resume point ``rp``: the bytecode backend's slots for
