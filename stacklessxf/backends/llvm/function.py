@@ -24,9 +24,9 @@ from ...analysis.liveness import Liveness
 from ...errors import TransformError
 from ...ir.model import is_temp
 from ...runtime import scheduler
-from ..bytecode.instrument import loop_site_name
 from ...runtime.records import CHAIN, UNBOUND, ResumeSite, Slot, Unwind
 from ...runtime.trampoline import SUSPENSION_POINTS
+from ..bytecode.instrument import loop_site_name
 from . import codegen, expressions
 from . import engine as rt
 from .types import (
