@@ -445,6 +445,35 @@ def test_watchdog_record_in_nested_loops_resumes_under_the_bytecode_backend():
         child.stop()
 
 
+def test_bytecode_watchdog_records_resume_under_the_native_backend(tmp_path):
+    """The bytecode backend's watchdog stops before a loop's jump back (with
+    the while test's value on its value stack); the native backend resumes
+    such a record at the loop's head."""
+    script = textwrap.dedent("""
+        import pickle, sys
+        import stacklessxf as sx
+        from tests import native_tasklet_cases as cases
+        task = sx.tasklet(cases.grid)(300)
+        assert sx.run(20000) is task
+        other = sx.tasklet(cases.spin)(300000)
+        task.remove()
+        assert sx.run(7000) is other
+        with open(sys.argv[1], "wb") as file:
+            pickle.dump([task, other], file)
+        """)
+    blob_path = tmp_path / "tasklets.pickle"
+    Child(script, blob_path, backend="bytecode").output()
+    task, other = pickle.loads(blob_path.read_bytes())
+    assert _site_kinds(task) == ["NativeSite"] and _site_kinds(other) == ["NativeSite"]
+    assert task.frames[0].resume_point.startswith("tick@")
+    assert other.frames[0].slots["$stack0"] is True  # the while test's value
+    task.insert()
+    other.insert()
+    assert sx.run() is None
+    assert task._value == cases.grid.__wrapped__(300)
+    assert other._value == cases.spin.__wrapped__(300000)
+
+
 CROSS_ARGS = (5, 0.25)
 CROSS_FIRST, CROSS_REST = [3, -2], [7, 1, 10]
 BACKENDS = ("native", "bytecode")

@@ -129,6 +129,9 @@ class ResumeSite:
         self.build_resume_code = None  # set by the backend
         # The same site in the watchdog's variant of the code, if any.
         self.ticked_twin = None
+        # For a watchdog tick: the place its record means the same as, for
+        # another backend to resume at (see instrument._note_loop_equivalents).
+        self.same_as = None
 
     @property
     def name(self):

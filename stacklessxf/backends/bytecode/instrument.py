@@ -14,6 +14,7 @@ after the call (or, for a call that never started, just before it).
 import collections
 import sys
 
+from astroid import nodes as _nodes
 from bytecode import Bytecode, CellVar, FreeVar, Instr, Label, TryBegin, TryEnd
 
 from ...errors import TransformError
@@ -86,6 +87,7 @@ def instrument(function, resume_points, function_info, tick=None):
                  bound, function_info)
     body = _add_handlers(instrs, flow, sites)
     loops = _loop_sites(function_info, instrs, states, live_in, bound, body)
+    _note_loop_equivalents(sites, loops, instrs)
     code = _assemble(bc, body)
     for site in sites:
         for resume_site in (site.normal, site.retry):
@@ -409,12 +411,16 @@ class LoopSite:
     cover = None
 
     def __init__(self, node, header, prefix, bound):
+        self.node = node
         self.name = loop_site_name(node)
         self.call = header
         self.prefix = prefix
         self.bound = bound
         self.label = Label()
         self.normal = None
+
+
+_CALL = _nodes.Call
 
 
 def loop_site_name(node):
@@ -442,6 +448,66 @@ def _loop_sites(info, instrs, states, live_in, bound, body):
         index_in_body = {id(ins): i for i, ins in enumerate(body)}
         found.append(site)
     return found
+
+
+def _note_loop_equivalents(sites, loops, instrs):
+    """Tell each watchdog tick whose record means the same as one saved at
+    a loop's head (or at the function's start) which one, so that another
+    backend can resume it there: ``resume_site.same_as`` is
+    ``("loop", name, extra)`` — ``extra`` when the record holds one more
+    value-stack item, a loop test's value — or ``("entry", None, False)``.
+    A tick before a jump back to a loop's head means "go to the head"; so
+    does one before a while loop's closing test jumping back when true,
+    provided the test calls nothing (evaluating it again changes nothing)."""
+    heads = {}
+    for loop in loops:
+        heads[id(loop.call)] = loop
+        if loop.call.name == "NOP":  # while True: the jumps go to the body
+            following = _next_instr(instrs, instrs.index(loop.call))
+            if following is not None:
+                heads[id(following)] = loop
+    index_of = {id(ins): i for i, ins in enumerate(instrs)}
+    target_of = {}
+    for i, ins in enumerate(instrs):
+        if isinstance(ins, Label):
+            target_of[id(ins)] = _next_instr(instrs, i)
+    for site in sites:
+        if not site.name.startswith("tick@") or site.copy:
+            continue
+        at = index_of[id(site.call)]
+        follows = instrs[at + 2] if at + 2 < len(instrs) else None
+        if not isinstance(follows, Instr) or "BACKWARD" not in follows.name:
+            site.normal.same_as = ("entry", None, False)  # the tick after RESUME
+            continue
+        target = target_of.get(id(follows.arg))
+        loop = heads.get(id(target)) if target is not None else None
+        if follows.name == "JUMP_BACKWARD" and loop is not None:
+            site.normal.same_as = ("loop", loop.name, False)
+        elif follows.name == "POP_JUMP_BACKWARD_IF_TRUE":
+            loop = _closing_test_of(follows, loops)
+            if loop is not None:
+                site.normal.same_as = ("loop", loop.name, True)
+
+
+def _next_instr(instrs, index):
+    for ins in instrs[index + 1:]:
+        if isinstance(ins, Instr):
+            return ins
+    return None
+
+
+def _closing_test_of(jump, loops):
+    """The while loop whose test ``jump`` (a conditional jump back) ends,
+    if that test has no call in it."""
+    loc = jump.location
+    for loop in loops:
+        test = getattr(loop.node, "test", None)
+        if test is None or any(True for _ in test.nodes_of_class(_CALL)):
+            continue
+        if (test.lineno, test.col_offset) <= (loc.lineno, loc.col_offset) and \
+                (loc.end_lineno, loc.end_col_offset) <= (test.end_lineno, test.end_col_offset):
+            return loop
+    return None
 
 
 def _loop_head_index(node, instrs):

@@ -204,19 +204,21 @@ class FunctionCompiler(Expressions):
     def emit_dispatch(self, normal):
         b = self.builder
         switch = b.switch(self.rp, normal)
-        cases = [(rt.ENTRY_RP, self.spec.entry_layout, None)]
+        start = self.blocks[self.ir_function.start]
+        cases = [(rt.ENTRY_RP, self.spec.entry_layout, start)]
         cases += [(rp, layout, self.continuations[rp])
                   for rp, layout in self.spec.layouts.items()]
         cases += [(tick, layout, self.tick_targets[tick])
                   for tick, layout in self.spec.tick_layouts.items()]
+        # Records of the bytecode backend's watchdog that mean "at this loop's
+        # head" (or "at the start"): resumed there.
+        cases += [(alias, layout, self.blocks[head] if head is not None else start)
+                  for alias, (layout, head) in self.spec.alias_layouts.items()]
         for rp, layout, target in cases:
             block = self.impl.append_basic_block(f"resume.{rp}")
             switch.add_case(ir.Constant(I64, rp), block)
             b.position_at_end(block)
             self.restore_record(layout)
-            if target is None:  # an entry record: start over, parameters restored
-                b.branch(self.blocks[self.ir_function.start])
-                continue
             if rp in self.spec.layouts:
                 op = self.spec.call_ops[rp]
                 self.store_var(op.result, self.from_word(self.value, self.types[op.result]))
@@ -293,6 +295,8 @@ class FunctionCompiler(Expressions):
             words = [b.load(b.gep(self.slots, [ir.Constant(I64, position + i)]))
                      for i in range(count)]
             position += count
+            if name is None:  # a value the native code has no use for
+                continue
             b.store(self.from_words(words, ntype), self.variables[name])
             if name in self.flags:
                 bit = b.and_(b.lshr(mask, ir.Constant(I64, index)), ir.Constant(I64, 1))

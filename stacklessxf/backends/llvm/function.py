@@ -165,7 +165,7 @@ class NativeSite(ResumeSite):
     def words_from_record(self, record):
         words, mask = [], 0
         for index, ((name, ntype), value) in enumerate(zip(self.layout.variables, record[1:])):
-            if value is UNBOUND:
+            if value is UNBOUND or name is None:
                 words += [0] * codegen.word_count(ntype)
                 continue
             mask |= 1 << index
@@ -416,9 +416,49 @@ class Specialization:
         self.tick_layouts = {}
         for (_, target), tick in codegen.find_back_edges(self.ir).items():
             self.tick_layouts[tick] = self._loop_layout(tick, target, liveness.live_in[target])
+        self.alias_layouts = self._bytecode_tick_layouts(liveness)
         self.entry_layout = codegen.RecordLayout(
             rt.ENTRY_RP, [(name, types[name]) for name in self.ir.params],
             [Slot(name, Slot.LOCAL) for name in self.ir.params], "native-entry")
+
+    def _bytecode_tick_layouts(self, liveness):
+        """{id: (layout, head block or None for the start)} for the bytecode
+        backend's watchdog records that mean the same as a record at a loop
+        head (or at the start), so that they resume natively too."""
+        types = self.typer.var_types
+        heads = {loop_site_name(block.loop): block for block in self.ir.blocks
+                 if block.loop is not None}
+        ids = list(self.call_ops) + list(self.tick_layouts)
+        next_id = max(ids, default=-1) + 1
+        found = {}
+        for site in self.info.ticked()[1]:
+            same_as = getattr(site.normal, "same_as", None)
+            if same_as is None:
+                continue
+            kind, name, extra = same_as
+            head = heads.get(name)
+            if kind == "loop" and head is None:
+                continue
+            live = liveness.live_in[head] if head is not None else set()
+            temps = sorted((v for v in live if is_temp(v)), key=lambda v: int(v[2:]))
+            variables = []
+            for slot in site.normal.slots:
+                if slot.kind == Slot.LOCAL:
+                    variables.append((slot.name, types[slot.name]) if slot.name in types
+                                     else (None, NONE))
+                elif slot.kind == Slot.STACK and slot.position < len(temps):
+                    variables.append((temps[slot.position], RANGE_ITER))
+                elif slot.kind == Slot.STACK and extra and slot.position == len(temps):
+                    variables.append((None, NONE))  # the loop test's value
+                else:
+                    break
+            else:
+                if set(live) <= {name for name, _ in variables}:
+                    layout = codegen.RecordLayout(next_id, variables, list(site.normal.slots),
+                                                  site.normal.name)
+                    found[next_id] = (layout, head)
+                    next_id += 1
+        return found
 
     def _loop_layout(self, tick, head, live):
         """The record of a watchdog tick on a back edge to ``head``: it
@@ -457,8 +497,14 @@ class Specialization:
         lines = {rp: op.lineno for rp, op in self.call_ops.items()}
         for rp, layout in self.layouts.items():
             self.sites[rp] = NativeSite(self, rp, layout, lines[rp])
+        heads = {tick: head for (_, head), tick in codegen.find_back_edges(self.ir).items()}
         for tick, layout in self.tick_layouts.items():
-            self.sites[tick] = NativeSite(self, tick, layout, self.info.lineno)
+            loop = heads[tick].loop
+            lineno = loop.lineno if loop is not None else self.info.lineno
+            self.sites[tick] = NativeSite(self, tick, layout, lineno)
+        for alias, (layout, head) in self.alias_layouts.items():
+            lineno = head.loop.lineno if head is not None else self.info.lineno
+            self.sites[alias] = NativeSite(self, alias, layout, lineno)
         self.sites[rt.ENTRY_RP] = NativeSite(self, rt.ENTRY_RP, self.entry_layout,
                                              self.info.lineno)
 
