@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -677,6 +678,19 @@ def test_no_native_record_leaks_after_many_unwinds():
 
 def test_native_recursion_a_million_deep():
     assert cases.depth(1_000_000) == 1_000_000
+
+
+def test_native_recursion_in_threads():
+    """Each thread's entry sets its own stack limit; threads compile and
+    unwind at the same time."""
+    results = []
+    threads = [threading.Thread(target=lambda k=k: results.append(cases.depth(200_000 + k)))
+               for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [200_000, 200_001, 200_002, 200_003]
 
 
 @pytest.mark.parametrize("even,odd", [(cases.is_even, cases.is_odd),

@@ -19,6 +19,7 @@ import ctypes
 import functools
 import inspect
 import struct
+import threading
 
 from ...analysis.liveness import Liveness
 from ...errors import TransformError
@@ -567,9 +568,19 @@ def _bytecode_slots(site, temps, types):
 
 # -- compiling a group ------------------------------------------------------------------
 
+_compiling = threading.RLock()
+
+
 def compile_group(first):
     """Infer types for ``first`` and every specialization it calls that is
-    not compiled yet, then compile them all in one LLVM module."""
+    not compiled yet, then compile them all in one LLVM module.  One thread
+    compiles at a time (the JIT and the specialization caches are shared)."""
+    with _compiling:
+        if not first.compiled:
+            _compile_group(first)
+
+
+def _compile_group(first):
     group = []
 
     def resolve(native, arg_types, node):
