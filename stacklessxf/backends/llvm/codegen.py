@@ -148,7 +148,7 @@ class FunctionCompiler(Expressions):
         for block in self.ir_function.blocks:
             self.blocks[block] = self.impl.append_basic_block(block.label)
         normal = self.impl.append_basic_block("normal")
-        self.back_edges = find_back_edges(self.ir_function)
+        self.back_edges = self.spec.back_edges
         for block in self.ir_function.blocks:
             self.emit_block(block)
         self.builder.position_at_end(normal)

@@ -22,8 +22,9 @@ import struct
 import threading
 
 from ...analysis.liveness import Liveness
+from ...analysis.records import slot_order
 from ...errors import TransformError
-from ...ir.model import is_temp
+from ...ir.model import is_temp, temp_number
 from ...runtime import scheduler
 from ...runtime.records import CHAIN, UNBOUND, ResumeSite, Slot, Unwind
 from ...runtime.trampoline import SUSPENSION_POINTS
@@ -415,7 +416,8 @@ class Specialization:
             self.layouts[rp] = self._layout(rp, point.live, bytecode_sites.get(rp), f"rp{rp}")
         liveness = Liveness(self.ir)
         self.tick_layouts = {}
-        for (_, target), tick in codegen.find_back_edges(self.ir).items():
+        self.back_edges = codegen.find_back_edges(self.ir)
+        for (_, target), tick in self.back_edges.items():
             self.tick_layouts[tick] = self._loop_layout(tick, target, liveness.live_in[target])
         self.alias_layouts = self._bytecode_tick_layouts(liveness)
         self.entry_layout = codegen.RecordLayout(
@@ -441,7 +443,7 @@ class Specialization:
             if kind == "loop" and head is None:
                 continue
             live = liveness.live_in[head] if head is not None else set()
-            temps = sorted((v for v in live if is_temp(v)), key=lambda v: int(v[2:]))
+            temps = _temps(live)
             variables = []
             for slot in site.normal.slots:
                 if slot.kind == Slot.LOCAL:
@@ -472,11 +474,10 @@ class Specialization:
             return codegen.RecordLayout(tick, [(v, types[v]) for v in variables],
                                         [Slot(v, Slot.LOCAL) for v in variables],
                                         f"native-tick{tick}")
-        names = sorted(v for v in live if not is_temp(v))
-        temps = sorted((v for v in live if is_temp(v)), key=lambda v: int(v[2:]))
-        slots = [Slot(v, Slot.LOCAL) for v in names]
-        slots += [Slot(f"$stack{i}", Slot.STACK, i) for i in range(len(temps))]
-        return codegen.RecordLayout(tick, [(v, types[v]) for v in names + temps], slots,
+        variables = slot_order(live)  # names, then the iterators outermost first
+        slots = [Slot(v, Slot.LOCAL) for v in variables if not is_temp(v)]
+        slots += [Slot(f"$stack{i}", Slot.STACK, i) for i in range(len(_temps(live)))]
+        return codegen.RecordLayout(tick, [(v, types[v]) for v in variables], slots,
                                     loop_site_name(head.loop))
 
     def _layout(self, rp, live, bytecode_site, name):
@@ -485,7 +486,7 @@ class Specialization:
         backends' records have one portable form; a layout of its own where
         the bytecode backend has no such record (a watchdog tick in a loop)."""
         types = self.typer.var_types
-        temps = sorted((v for v in live if is_temp(v)), key=lambda v: int(v[2:]))
+        temps = _temps(live)
         shared = _bytecode_slots(bytecode_site, temps, types)
         if shared is not None and set(live) <= {variable for variable, _ in shared}:
             return codegen.RecordLayout(rp, [(v, types[v]) for v, _ in shared],
@@ -498,7 +499,7 @@ class Specialization:
         lines = {rp: op.lineno for rp, op in self.call_ops.items()}
         for rp, layout in self.layouts.items():
             self.sites[rp] = NativeSite(self, rp, layout, lines[rp])
-        heads = {tick: head for (_, head), tick in codegen.find_back_edges(self.ir).items()}
+        heads = {tick: head for (_, head), tick in self.back_edges.items()}
         for tick, layout in self.tick_layouts.items():
             loop = heads[tick].loop
             lineno = loop.lineno if loop is not None else self.info.lineno
@@ -544,6 +545,11 @@ class Specialization:
 
 
 _suspendable(Specialization.call)
+
+
+def _temps(live):
+    """The temporaries among ``live``, in the order they were made."""
+    return sorted((v for v in live if is_temp(v)), key=temp_number)
 
 
 def _bytecode_slots(site, temps, types):
@@ -600,7 +606,6 @@ def _compile_group(first):
             changed = False
             for spec in list(group):
                 changed |= spec.typer.run_once()
-                changed |= spec.typer.changed
         for spec in group:
             _check_inferred(spec)
             spec.plan_records()
