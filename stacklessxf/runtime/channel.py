@@ -10,7 +10,15 @@ import collections
 import sys
 
 from ..core import stackless
-from .scheduler import _check_can_switch, _hand_over, _scheduler, _switch_primitive, _wait
+from .records import SWITCHED
+from .scheduler import (
+    _check_can_switch,
+    _enqueue,
+    _hand_over,
+    _per_thread,
+    _switch_primitive,
+    _wait,
+)
 
 SENDING, RECEIVING = 1, -1
 
@@ -57,25 +65,27 @@ class channel:
         return self._receive(sys._getframe(1))
 
     def _receive(self, caller_frame):
-        _check_can_switch(caller_frame)
-        sched = _scheduler
-        current = sched.current
+        sched = _per_thread.scheduler
+        by_return = _check_can_switch(sched, caller_frame)
         if self.balance > 0:
             sender, _, (value, error) = self.queue.popleft()
             sender.blocked, sender.blocked_on = False, None
             sender._value = sender._error = None
             if self.preference == SENDING:
-                _hand_over(sender, caller_frame, (value, error))
+                # A tasklet switches away (and gets the value when resumed);
+                # main runs the others and goes on here.
+                if _hand_over(sched, sender, by_return, (value, error)) is SWITCHED:
+                    return SWITCHED
             else:
-                sched.queue.append(sender)
+                _enqueue(sched, sender)
             if error is not None:
                 raise error
             return value
-        return self._block_and_wait(current, RECEIVING, None, caller_frame)
+        return self._block_and_wait(sched, RECEIVING, None, by_return)
 
     def _send(self, value, error, caller_frame):
-        _check_can_switch(caller_frame)
-        sched = _scheduler
+        sched = _per_thread.scheduler
+        by_return = _check_can_switch(sched, caller_frame)
         current = sched.current
         if self.balance < 0:
             receiver, _, _ = self.queue.popleft()
@@ -83,23 +93,24 @@ class channel:
             receiver._value, receiver._error = value, error
             receiver.tempval = value
             if self.preference == RECEIVING:
-                return _hand_over(receiver, caller_frame)
-            sched.queue.append(receiver)
+                return _hand_over(sched, receiver, by_return)
+            _enqueue(sched, receiver)
             return None
         current._value = None
-        return self._block_and_wait(current, SENDING, (value, error), caller_frame)
+        return self._block_and_wait(sched, SENDING, (value, error), by_return)
 
-    def _block_and_wait(self, current, direction, payload, caller_frame):
+    def _block_and_wait(self, sched, direction, payload, by_return):
         if self.closing:
             raise ValueError("channel is closed")
+        current = sched.current
         entry = (current, direction, payload)
         current.blocked = True
         current.blocked_on = self
         self.queue.append(entry)
         if not current.is_main:
-            return _wait(caller_frame)     # unwinds; resumed when unblocked
+            return _wait(sched, by_return)     # unwinds; resumed when unblocked
         try:
-            return _wait(caller_frame)
+            return _wait(sched)
         except BaseException:
             # Main gave up waiting (deadlock, or a tasklet's exception).
             self._forget(current)

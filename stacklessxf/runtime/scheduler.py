@@ -25,8 +25,10 @@ import types
 
 from ..errors import SwitchError
 from . import portable
-from .records import CHAIN, SITES, SWITCH_UNWIND, TAILS
-from .trampoline import SUSPENSION_POINTS, is_transformed, resume_records
+from .frames import called_from_c, calls_run_inline
+from .records import CHAIN, SITES, SWITCH_UNWIND, SWITCHED, TAILS
+from .trampoline import RESUMING_OFFSETS, SUSPENSION_POINTS, is_transformed, resume_records
+
 
 class TaskletExit(SystemExit):
     """Raised inside a tasklet by ``kill()``: ``finally`` blocks run and the
@@ -67,6 +69,8 @@ class FrameInfo:
 class Tasklet:
     """A microthread running a callable, in the manner of Stackless Python."""
 
+    _queued = False     # in its thread's run queue
+
     def __init__(self, func=None, _main=False):
         self.func = func
         self.is_main = _main
@@ -98,11 +102,11 @@ class Tasklet:
 
     @property
     def scheduled(self):
-        return self is _scheduler.current or self in _scheduler.queue
+        return self._queued or self is _per_thread.scheduler.current
 
     @property
     def is_current(self):
-        return self is _scheduler.current
+        return self is _per_thread.scheduler.current
 
     def insert(self):
         """Make the tasklet runnable (at the end of the queue)."""
@@ -111,14 +115,14 @@ class Tasklet:
         if self.blocked:
             raise RuntimeError("a blocked tasklet cannot be scheduled")
         if not self.scheduled:
-            _scheduler.queue.append(self)
+            _enqueue(_per_thread.scheduler, self)
 
     def remove(self):
         """Take the tasklet out of the runnable queue."""
-        if self is _scheduler.current:
+        sched = _per_thread.scheduler
+        if self is sched.current:
             raise RuntimeError("the current tasklet cannot be removed")
-        if self in _scheduler.queue:
-            _scheduler.queue.remove(self)
+        _unqueue(sched, self)
         return self
 
     @property
@@ -129,23 +133,23 @@ class Tasklet:
     @_switch_primitive
     def run(self):
         """Switch to this tasklet now; the current one runs after it."""
-        self._switch_to(sys._getframe(1), requeue_current=True)
+        return self._switch_to(sys._getframe(1), requeue_current=True)
 
     @_switch_primitive
     def switch(self):
         """Switch to this tasklet now; the current one is paused (it runs
         again only when something inserts it)."""
-        self._switch_to(sys._getframe(1), requeue_current=False)
+        return self._switch_to(sys._getframe(1), requeue_current=False)
 
     def _switch_to(self, caller_frame, requeue_current):
-        sched = _scheduler
+        sched = _per_thread.scheduler
         if self is sched.current:
             return None
         if not self.alive or self.blocked:
             raise RuntimeError(f"cannot switch to {self!r}")
-        _check_can_switch(caller_frame)
-        self.remove()
-        return _hand_over(self, caller_frame, requeue_current=requeue_current)
+        by_return = _check_can_switch(sched, caller_frame)
+        _unqueue(sched, self)
+        return _hand_over(sched, self, by_return, requeue_current=requeue_current)
 
     @_switch_primitive
     def kill(self, pending=False):
@@ -169,7 +173,7 @@ class Tasklet:
         return self._throw(exc_cls(*args), False, sys._getframe(1))
 
     def _throw(self, exc, pending, caller_frame):
-        sched = _scheduler
+        sched = _per_thread.scheduler
         if not self.alive:
             raise RuntimeError(f"cannot raise an exception in {self!r}")
         if self is sched.current:
@@ -178,7 +182,7 @@ class Tasklet:
             # Never started: it ends here, as if the exception had been
             # raised at its first line.
             self._call = None
-            self.remove()
+            _unqueue(sched, self)
             self.alive = False
             if isinstance(exc, TaskletExit):
                 return None
@@ -204,7 +208,7 @@ class Tasklet:
         return copy.deepcopy(self)
 
     def __deepcopy__(self, memo):
-        if self.is_main or self is _scheduler.current:
+        if self.is_main or self.is_current:
             raise RuntimeError("a running tasklet cannot be copied; copy it "
                                "while it is suspended")
         if self.blocked:
@@ -225,7 +229,7 @@ class Tasklet:
         """A suspended tasklet pickles as data: its records in their portable
         form, what it is waiting for, and its flags.  It unpickles neither
         scheduled nor running; ``insert()`` makes it runnable."""
-        if self.is_main or self is _scheduler.current:
+        if self.is_main or self.is_current:
             raise pickle.PicklingError(
                 f"{self!r} is running and cannot be pickled; pickle it while "
                 "it is suspended")
@@ -266,163 +270,193 @@ class Tasklet:
 tasklet = Tasklet
 
 
-class _RunQueue(collections.deque):
-    """The runnable tasklets but the current one, in order (each at most
-    once); membership is a set lookup, so making a tasklet runnable stays
-    cheap with many queued."""
+class _Scheduler:
+    """One thread's scheduler: its main tasklet, the running one, and the
+    runnable others in order (each at most once; ``Tasklet._queued`` says
+    which are there, so making a tasklet runnable stays cheap with many
+    queued)."""
 
-    def __init__(self):
-        super().__init__()
-        self._members = set()
+    __slots__ = ("main", "current", "queue", "ticks_left", "interrupted", "calls_run_inline")
 
-    def append(self, task):
-        super().append(task)
-        self._members.add(task)
-
-    def appendleft(self, task):
-        super().appendleft(task)
-        self._members.add(task)
-
-    def popleft(self):
-        task = super().popleft()
-        self._members.discard(task)
-        return task
-
-    def remove(self, task):
-        super().remove(task)
-        self._members.discard(task)
-
-    def __contains__(self, task):
-        return task in self._members
-
-
-class _Scheduler(threading.local):
     def __init__(self):
         self.main = Tasklet(_main=True)
         self.current = self.main
-        self.queue = _RunQueue()
+        self.queue = collections.deque()
         self.ticks_left = 0            # the watchdog's budget; 0 when off
         self.interrupted = None        # the tasklet the watchdog stopped
+        self.calls_run_inline = False  # see frames.calls_run_inline
 
 
-_scheduler = _Scheduler()
+class _PerThread(threading.local):
+    """Each thread's scheduler.  Code that switches reads it once and then
+    uses the plain object: a thread-local attribute costs several times a
+    plain one."""
+
+    def __init__(self):
+        self.scheduler = _Scheduler()
 
 
-def _run_until_main_is_next():
+_per_thread = _PerThread()
+
+
+def _enqueue(sched, task):
+    task._queued = True
+    sched.queue.append(task)
+
+
+def _enqueue_first(sched, task):
+    task._queued = True
+    sched.queue.appendleft(task)
+
+
+def _unqueue(sched, task):
+    if task._queued:
+        task._queued = False
+        sched.queue.remove(task)
+
+
+def _run_queue(sched, until_main):
+    """Run the queued tasklets in turn, from main: until the queue is empty,
+    until main is taken from it (``until_main``), or until the watchdog
+    interrupts one, which is returned."""
+    queue, main = sched.queue, sched.main
+    sched.calls_run_inline = calls_run_inline()
+    while queue:
+        task = queue.popleft()
+        task._queued = False
+        if task is main:
+            if until_main:
+                return None
+            continue
+        call, task._call = task._call, None
+        value, error = task._value, task._error
+        task._value = task._error = None
+        sched.current = task
+        try:
+            value, error, switched = resume_records(
+                task._stack, value, error, call, sched.ticks_left > 0)
+        finally:
+            sched.current = main
+        if switched:
+            interrupted = sched.interrupted
+            if interrupted is not None and not until_main:
+                sched.interrupted = None
+                return interrupted
+            continue
+        task.alive = False
+        task._value = value
+        if error is not None and not isinstance(error, TaskletExit):
+            raise error
+    if until_main:
+        raise RuntimeError("deadlock: the main tasklet waits and no other "
+                           "tasklet can run")
+    return None
+
+
+def _run_until_main_is_next(sched):
     """From main: run tasklets until main is taken from the queue again."""
-    sched = _scheduler
     try:
-        while True:
-            if not sched.queue:
-                raise RuntimeError("deadlock: the main tasklet waits and no "
-                                   "other tasklet can run")
-            task = sched.queue.popleft()
-            if task is sched.main:
-                return
-            _run_one(task)
+        _run_queue(sched, until_main=True)
     except BaseException:
         # An exception from a tasklet (or the deadlock) goes on in main,
         # which is running again, not waiting in the queue.
-        if sched.main in sched.queue:
-            sched.queue.remove(sched.main)
+        _unqueue(sched, sched.main)
         raise
 
 
-def _run_one(task):
-    """Run ``task`` until it ends or switches away (its records back in
-    ``task._stack``).  An exception that ends it goes on here, in main."""
-    sched = _scheduler
-    call, task._call = task._call, None
-    value, error = task._value, task._error
-    task._value = task._error = None
-    sched.current = task
-    try:
-        value, error, switched = resume_records(
-            task._stack, value, error, call, sched.ticks_left > 0)
-    finally:
-        sched.current = sched.main
-    if switched:
-        return
-    task.alive = False
-    task._value = value
-    if error is not None and not isinstance(error, TaskletExit):
-        raise error
-
-
-def _check_can_switch(caller_frame):
+def _check_can_switch(sched, caller_frame):
     """A switch primitive called by a tasklet (not main) checks, before it
     changes anything, that nothing but transformed frames stopped at calls
-    they can be resumed from lie between it and the scheduler."""
-    sched = _scheduler
+    they can be resumed from lie between it and the scheduler.
+
+    Returns True when the switch can pass each of those frames by returning
+    ``SWITCHED`` (each is stopped at a call whose result it tests, and was
+    called directly by the one beneath it, with no C code between), False
+    when it has to raise ``SWITCH_UNWIND`` through them."""
     if sched.current is sched.main:
-        return
+        return False
     frame = caller_frame
-    scheduler_code = resume_records.__code__
-    while frame is not None and frame.f_code is not scheduler_code:
+    by_return = True
+    while frame is not None and frame.f_code is not _TRAMPOLINE_CODE:
         code = frame.f_code
-        if frame.f_lasti not in SUSPENSION_POINTS.get(id(code), ()):
+        how = SUSPENSION_POINTS.get(id(code), _NOWHERE).get(frame.f_lasti)
+        if how is None:
             what = ("the plain (not stackless) function" if not is_transformed(code)
                     else "the stackless function")
             raise SwitchError(
                 f"cannot switch tasklets: {what} {code.co_qualname} at "
                 f"{code.co_filename}:{frame.f_lineno} is on the stack and cannot "
                 "be suspended there (only at a call it makes directly)")
-        frame = frame.f_back
+        back = frame.f_back
+        if by_return:
+            # Directly under the trampoline, where it is tells how it called.
+            if back is not None and back.f_code is _TRAMPOLINE_CODE and sched.calls_run_inline:
+                by_return = how[1] and back.f_lasti in RESUMING_OFFSETS
+            else:
+                by_return = how[1] and called_from_c(frame) is False
+        frame = back
     if frame is None:
         raise SwitchError("cannot switch tasklets: the current tasklet is not "
                           "running under the scheduler")
+    return by_return
 
 
-def _wait(caller_frame):
+_TRAMPOLINE_CODE = resume_records.__code__
+_NOWHERE = {}
+
+
+def _wait(sched, by_return=False):
     """The current tasklet waits until it is taken from the queue again (it
-    must already be queued, or registered where something will queue it)."""
-    sched = _scheduler
-    if sched.current is sched.main:
-        _run_until_main_is_next()
-        main = sched.main
+    must already be queued, or registered where something will queue it).
+    A tasklet's frames become records, passed to the trampoline by returning
+    ``SWITCHED`` (``by_return``, which the switch primitive returns in turn)
+    or by raising ``SWITCH_UNWIND``; main's wait runs the scheduler."""
+    main = sched.main
+    if sched.current is main:
+        _run_until_main_is_next(sched)
         value, error, main._value, main._error = main._value, main._error, None, None
         if error is not None:
             raise error
         return value
-    # The tasklet's frames become records; resume_records catches this.
     del CHAIN[:], TAILS[:]
+    if by_return:
+        return SWITCHED
     raise SWITCH_UNWIND
 
 
-def _hand_over(other, caller_frame, delivered=(None, None), requeue_current=True):
+def _hand_over(sched, other, by_return, delivered=(None, None), requeue_current=True):
     """``other`` runs next, then (unless not requeued) the current tasklet,
     which gets the value or exception ``delivered`` when it goes on."""
-    sched = _scheduler
     current = sched.current
     current._value, current._error = delivered
     if requeue_current:
-        sched.queue.appendleft(current)
-    sched.queue.appendleft(other)
-    return _wait(caller_frame)
+        _enqueue_first(sched, current)
+    _enqueue_first(sched, other)
+    return _wait(sched, by_return)
 
 
 @_switch_primitive
 def schedule(retval=None):
     """Let the other runnable tasklets run; the current one goes to the end
     of the queue."""
-    caller = sys._getframe(1)
-    _check_can_switch(caller)
-    sched = _scheduler
+    sched = _per_thread.scheduler
+    by_return = _check_can_switch(sched, sys._getframe(1))
     current = sched.current
     current._value = retval
+    current._queued = True
     sched.queue.append(current)
-    return _wait(caller)
+    return _wait(sched, by_return)
 
 
 @_switch_primitive
 def schedule_remove(retval=None):
     """Like schedule(), but the current tasklet is not queued again."""
-    sched = _scheduler
+    sched = _per_thread.scheduler
     if sched.current is sched.main:
         raise RuntimeError("the main tasklet cannot remove itself from the queue")
-    _check_can_switch(sys._getframe(1))
+    by_return = _check_can_switch(sched, sys._getframe(1))
     sched.current._value = retval
-    return _wait(sys._getframe(1))
+    return _wait(sched, by_return)
 
 
 def run(timeout=0):
@@ -433,23 +467,17 @@ def run(timeout=0):
     many, interrupts the running tasklet at the next tick where it can be
     suspended; ``run`` then returns that tasklet, still runnable (at the end
     of the queue).  Returns None when no tasklet is left to run."""
-    sched = _scheduler
+    sched = _per_thread.scheduler
     if sched.current is not sched.main:
         raise RuntimeError("run() must be called from the main tasklet")
     if timeout > 0:
         sched.ticks_left = timeout
         _use_ticked_code(True)
     try:
-        while sched.queue:
-            task = sched.queue.popleft()
-            if task is sched.main:
-                continue
-            _run_one(task)
-            interrupted, sched.interrupted = sched.interrupted, None
-            if interrupted is not None:
-                sched.queue.append(interrupted)
-                return interrupted
-        return None
+        interrupted = _run_queue(sched, until_main=False)
+        if interrupted is not None:
+            _enqueue(sched, interrupted)
+        return interrupted
     finally:
         if timeout > 0:
             sched.ticks_left = 0
@@ -468,21 +496,20 @@ def _use_ticked_code(on):
 def tick():
     """Called by the watchdog variant of stackless code at every call and
     loop back-edge."""
-    sched = _scheduler
+    sched = _per_thread.scheduler
     left = sched.ticks_left
     if left:
         sched.ticks_left = left - 1
         if left == 1:
-            _preempt(sys._getframe(1))
+            _preempt(sched, sys._getframe(1))
 
 
-def _preempt(caller_frame):
-    sched = _scheduler
+def _preempt(sched, caller_frame):
     current = sched.current
     try:
         if current is sched.main:
             raise SwitchError("the main tasklet is not preempted")
-        _check_can_switch(caller_frame)
+        _check_can_switch(sched, caller_frame)
     except SwitchError:
         sched.ticks_left = 1        # try again at the next tick
         return
@@ -493,16 +520,16 @@ def _preempt(caller_frame):
 
 
 def getcurrent():
-    return _scheduler.current
+    return _per_thread.scheduler.current
 
 
 def getmain():
-    return _scheduler.main
+    return _per_thread.scheduler.main
 
 
 def getruncount():
     """Runnable tasklets, the current one included."""
-    return len(_scheduler.queue) + 1
+    return len(_per_thread.scheduler.queue) + 1
 
 
 _PICKLED_ATTRIBUTES = ("func", "alive", "blocked", "blocked_on", "tempval",

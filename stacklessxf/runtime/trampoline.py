@@ -1,6 +1,8 @@
 """The trampoline: resumes records innermost-first until none is left."""
 
-from .records import CHAIN, SITES, SWITCH_UNWIND, TAILS, Unwind, count_unwound
+import dis
+
+from .records import CHAIN, SITES, SWITCH_UNWIND, SWITCHED, TAILS, Unwind, count_unwound
 
 
 class _TransformedMarker:
@@ -26,8 +28,9 @@ TRANSFORMED_MARKER = _TransformedMarker()
 # For every transformed code object (by id: hashing a code object hashes all
 # its constants, and transformed code objects live as long as the process):
 # the offsets of the calls at which its frames can be suspended (the calls
-# its handlers guard).  A switch checks that every frame it would unwind is
-# stopped at one of them.
+# its handlers guard), each mapped to (the call instruction's name, whether
+# the call's result is tested for SWITCHED).  A switch checks that every
+# frame it would unwind is stopped at one of them.
 SUSPENSION_POINTS = {}
 
 
@@ -81,6 +84,14 @@ def resume_records(stack, value, error, call=None, ticking=False):
             else:
                 return value, error, False
             error = None
+            if value is SWITCHED:
+                # As for SWITCH_UNWIND below; nothing was called since the
+                # records were saved.
+                chain, tails = CHAIN[:], TAILS[:]
+                del CHAIN[:], TAILS[:]
+                count_unwound(chain, tails)
+                stack += chain[::-1]
+                return None, None, True
         except Unwind as unwound:
             # Taken out before anything is called: a call lets other threads
             # run, and they may start an unwinding of their own.
@@ -109,3 +120,19 @@ def resume_records(stack, value, error, call=None, ticking=False):
 
 
 resume_records.__code__ = mark_transformed(resume_records.__code__)
+
+
+def _call_offsets(code):
+    """What a frame of ``code`` reports as its last instruction while one of
+    its ``CALL`` instructions runs (the call's last inline cache entry)."""
+    offsets = set()
+    for ins in dis.get_instructions(code):
+        if ins.opname == "CALL":
+            caches = dis._inline_cache_entries[ins.opcode]
+            offsets.add(ins.offset + 2 * caches)
+    return frozenset(offsets)
+
+
+# Where the trampoline is while it runs a resume entry (a Python function):
+# the entry's frame runs in the trampoline's own evaluation loop.
+RESUMING_OFFSETS = _call_offsets(resume_records.__code__)

@@ -18,10 +18,22 @@ from astroid import nodes as _nodes
 from bytecode import Bytecode, CellVar, FreeVar, Instr, Label, TryBegin, TryEnd
 
 from ...errors import TransformError
-from ...runtime.records import (CHAIN, DEPTH_UNWIND, TAILS, UNBOUND, ResumeSite, Slot,
-                                Unwind)
-from ...runtime.trampoline import (SUSPENSION_POINTS, TRANSFORMED_MARKER,
-                                   mark_transformed, run_unwound)
+from ...runtime.records import (
+    CHAIN,
+    DEPTH_UNWIND,
+    SWITCHED,
+    TAILS,
+    UNBOUND,
+    ResumeSite,
+    Slot,
+    Unwind,
+)
+from ...runtime.trampoline import (
+    SUSPENSION_POINTS,
+    TRANSFORMED_MARKER,
+    mark_transformed,
+    run_unwound,
+)
 from . import flow as dataflow
 from . import py311 as ops
 
@@ -85,7 +97,8 @@ def instrument(function, resume_points, function_info, tick=None):
         site.always_live = always_live
         _lay_out(site, index_of[id(site.call)], instrs, flow, states, live_in,
                  bound, function_info)
-    body = _add_handlers(instrs, flow, sites)
+    returns_switched = ops.RETURN_MAY_LEAVE_STACK and not bc.flags & ops.RESUMABLE_FLAGS
+    body = _add_handlers(instrs, flow, sites, returns_switched)
     loops = _loop_sites(function_info, instrs, states, live_in, bound, body)
     _note_loop_equivalents(sites, loops, instrs)
     code = _assemble(bc, body)
@@ -256,8 +269,11 @@ def _resume_site(info, site, live, retry, kind=None):
 
 # -- the instrumented body -----------------------------------------------
 
-def _add_handlers(instrs, flow, sites):
-    """The instruction list with every call site guarded by its handler."""
+def _add_handlers(instrs, flow, sites, returns_switched):
+    """The instruction list with every call site guarded by its handler.
+    With ``returns_switched`` (the code is a plain function's, not a
+    generator's), each may-unwind call is also followed by a test for a
+    switch passing by return (``SWITCHED``)."""
     by_call = {id(site.call): site for site in sites}
     region_starts = {id(s.region_start): s for s in sites if s.region_start is not None}
     current = {}
@@ -286,7 +302,12 @@ def _add_handlers(instrs, flow, sites):
         site.labels["handler"] = Label()
         guard = TryBegin(site.labels["handler"], False, len(site.prefix))
         site.labels["after"] = Label()
-        body += [guard, ins, TryEnd(guard), site.labels["after"]]
+        body += [guard, ins, TryEnd(guard)]
+        if returns_switched and site.rp is not None:
+            site.labels["switched"] = Label()
+            body += ops.test_for(SWITCHED, site.labels["switched"], ins.location)
+            tail += _switched_return(site)
+        body.append(site.labels["after"])
         if open_entry is not None:
             reopened = TryBegin(open_entry.target, open_entry.push_lasti,
                                 open_entry.stack_depth)
@@ -329,14 +350,9 @@ def _handler(site):
     em.op("JUMP_FORWARD", saved)
     em.depth = p + 1
     em.label(save).op("STORE_FAST", UNWIND_LOCAL, -1)
-    if site.tail:
-        em.op("LOAD_CONST", site.normal.number, 1).append_to_chain(TAILS)
-    else:
-        _emit_save(em, site, site.normal)
+    _emit_save_or_tail(em, site)
     em.label(saved)
-    exc_prev = [i for i, it in enumerate(site.prefix) if it[0] == ops.EXC_PREV]
-    if exc_prev:
-        em.restore_exception_state(em.depth - exc_prev[0])
+    _emit_restore_exception_state(em, site)
     em.propagate_or_absorb(UNWIND_LOCAL, TRANSFORMED_MARKER, absorb)
     em.label(absorb)
     em.clear_and_run_trampoline(UNWIND_LOCAL, CHAIN, run_unwound, Label())
@@ -344,6 +360,34 @@ def _handler(site):
     em.label(passthrough)
     em.covered(site.cover, [Instr("RERAISE", 0, location=site.call.location)])
     return em.out
+
+
+def _switched_return(site):
+    """Where a call that returned ``SWITCHED`` goes: [P, SWITCHED] -> the
+    record saved, the exception state restored, ``SWITCHED`` returned (the
+    items of P are released with the frame)."""
+    em = ops.Emitter(len(site.prefix) + 1, site.call.location)
+    em.label(site.labels["switched"]).op("POP_TOP", effect=-1)
+    _emit_save_or_tail(em, site)
+    _emit_restore_exception_state(em, site)
+    em.op("LOAD_CONST", SWITCHED, 1).op("RETURN_VALUE", effect=-1)
+    return em.out
+
+
+def _emit_save_or_tail(em, site):
+    """Save ``site``'s record, or note its tail call; [P] -> [P]."""
+    if site.tail:
+        em.op("LOAD_CONST", site.normal.number, 1).append_to_chain(TAILS)
+    else:
+        _emit_save(em, site, site.normal)
+
+
+def _emit_restore_exception_state(em, site):
+    """Before leaving the frame, make the exception state the one its
+    ``except`` blocks saved beneath the call, if any."""
+    exc_prev = [i for i, it in enumerate(site.prefix) if it[0] == ops.EXC_PREV]
+    if exc_prev:
+        em.restore_exception_state(em.depth - exc_prev[0])
 
 
 def _emit_save(em, site, resume_site):
@@ -384,7 +428,7 @@ def _assemble(bc, body):
 
 def _finish(code):
     code = mark_transformed(code)
-    SUSPENSION_POINTS[id(code)] = ops.guarded_calls(code, Unwind)
+    SUSPENSION_POINTS[id(code)] = ops.guarded_calls(code, Unwind, SWITCHED)
     return code
 
 

@@ -7,6 +7,8 @@ backend emits.  A later CPython gets a sibling module with the same names.
 """
 
 import dis
+import inspect
+import sys
 
 from bytecode import CellVar, FreeVar, Instr, Label, TryBegin, TryEnd
 
@@ -19,6 +21,16 @@ NULL, METHOD, CONST, OBJ, EXC_PREV, MIXED = (
     "null", "method", "const", "obj", "exc_prev", "mixed")
 
 CALL_NAMES = frozenset({"CALL", "CALL_FUNCTION_EX"})
+
+# Code whose frames do not simply end at RETURN_VALUE: a switch cannot pass
+# them by returning.
+RESUMABLE_FLAGS = (inspect.CO_GENERATOR | inspect.CO_COROUTINE |
+                   inspect.CO_ITERABLE_COROUTINE | inspect.CO_ASYNC_GENERATOR)
+
+# A frame may return with items left on its value stack (the interpreter
+# releases them with the frame), except in a debug build, which asserts an
+# empty stack at every return.
+RETURN_MAY_LEAVE_STACK = not hasattr(sys, "gettotalrefcount")
 
 # Instructions that can be run a second time with the same inputs to rebuild
 # a call's callee and arguments, when the call has to be retried because the
@@ -330,6 +342,13 @@ class Emitter:
         self.op("LOAD_FAST", value_local, 1).op("JUMP_FORWARD", after_call)
 
 
+def test_for(marker, target, loc):
+    """[R] -> [R], going to ``target`` when R is ``marker``."""
+    return [Instr("COPY", 1, location=loc), Instr("LOAD_CONST", marker, location=loc),
+            Instr("IS_OP", 0, location=loc),
+            Instr("POP_JUMP_FORWARD_IF_TRUE", target, location=loc)]
+
+
 def resume_prelude(bytecode_obj, hidden_args):
     """Turn a copy of a function's instructions into a resume entry's:
     arguments are the function's first argument (zero-argument ``super()``
@@ -364,23 +383,30 @@ def resume_prelude(bytecode_obj, hidden_args):
     return out, resume_at
 
 
-def guarded_calls(code, unwind_cls):
-    """Offsets of the call instructions of ``code`` whose exception handler
-    is an unwinding handler (it starts by testing for ``unwind_cls``)."""
-    instructions = {ins.offset: ins for ins in dis.get_instructions(code)}
+def guarded_calls(code, unwind_cls, marker):
+    """The call instructions of ``code`` whose exception handler is an
+    unwinding handler (it starts by testing for ``unwind_cls``), as a dict:
+    for each offset a frame stopped in such a call reports, the call's kind
+    (``"CALL"`` or ``"CALL_FUNCTION_EX"``) and whether its result is then
+    tested for ``marker``."""
+    listing = list(dis.get_instructions(code))
+    instructions = {ins.offset: ins for ins in listing}
     entries = dis._parse_exception_table(code)
-    guarded = set()
-    for offset, ins in instructions.items():
+    guarded = {}
+    for position, ins in enumerate(listing):
         if ins.opname not in CALL_NAMES:
             continue
         for entry in entries:
-            if entry.start <= offset < entry.end:
+            if entry.start <= ins.offset < entry.end:
                 first = instructions.get(entry.target)
                 if first is not None and first.opname == "LOAD_CONST" \
                         and first.argval is unwind_cls:
+                    tested = [i.opname for i in listing[position + 1:position + 3]] == \
+                        ["COPY", "LOAD_CONST"] and listing[position + 2].argval is marker
                     # A frame stopped in a call reports the call's last
                     # inline cache entry as its last instruction.
                     caches = dis._inline_cache_entries[ins.opcode]
-                    guarded.update(range(offset, offset + 2 * caches + 1, 2))
+                    for offset in range(ins.offset, ins.offset + 2 * caches + 1, 2):
+                        guarded[offset] = (ins.opname, tested)
                 break
-    return frozenset(guarded)
+    return guarded

@@ -60,7 +60,11 @@ _resume_addresses = {}  # address of a `.resume` function -> Specialization
 
 class _Anywhere:
     """Every offset: the bridge's frames can be suspended wherever they call
-    Python (they have handed their native activations over by then)."""
+    Python (they have handed their native activations over by then), by an
+    unwinding (their calls do not test for a switch passing by return)."""
+
+    def get(self, offset):
+        return ("CALL", False)
 
     def __contains__(self, offset):
         return True
@@ -199,7 +203,7 @@ def _run_native(function, *args):
     """Call a native entry, handing it the watchdog's budget while the
     watchdog runs and taking back what is left.  (Otherwise the native
     counter stays huge; a tick that finds the watchdog off refills it.)"""
-    sched = scheduler._scheduler
+    sched = scheduler._per_thread.scheduler
     ticks = sched.ticks_left
     if not ticks:
         return function(*args)
@@ -225,8 +229,9 @@ def _drive(status, out, return_type, keep):
                 value = scheduler.schedule()
             elif kind == rt.REQ_TICK:
                 value = None
-                if scheduler._scheduler.ticks_left:
-                    scheduler._scheduler.ticks_left = 1
+                sched = scheduler._per_thread.scheduler
+                if sched.ticks_left:
+                    sched.ticks_left = 1
                     scheduler.tick()
                 else:
                     engine.ticks.value = HUGE_TICKS

@@ -1,0 +1,89 @@
+"""Whether a frame was called from C code.
+
+CPython 3.11 runs a Python-to-Python call (a ``CALL`` instruction whose
+callee is a Python function or a method of one) in the same evaluation loop
+as its caller; any other way in (a C function such as ``functools.reduce``
+calling back, a class calling ``__init__``, ``f(*args)``) starts a new one,
+and the interpreter marks the new loop's first frame as its *entry* frame.
+Python code cannot see that mark, so it is read from the interpreter's frame
+structure, whose layout 3.11 fixes.
+
+A switch needs the answer twice: C code between two stackless frames would
+lose its own state if they were suspended (so that switch is an error), and
+a switch may pass its records by plain returns only where no C code lies in
+between (see ``scheduler._check_can_switch``).
+
+The layout is checked once, on frames whose answer is known; if the check
+fails (a build with another layout), ``called_from_c`` answers None
+("unknown") and callers take the safe way.
+"""
+
+import ctypes
+import sys
+
+
+class _InterpreterFrame(ctypes.Structure):
+    """The head of CPython 3.11's ``_PyInterpreterFrame``."""
+
+    _fields_ = [("f_func", ctypes.c_void_p), ("f_globals", ctypes.c_void_p),
+                ("f_builtins", ctypes.c_void_p), ("f_locals", ctypes.c_void_p),
+                ("f_code", ctypes.c_void_p), ("frame_obj", ctypes.c_void_p),
+                ("previous", ctypes.c_void_p), ("prev_instr", ctypes.c_void_p),
+                ("stacktop", ctypes.c_int), ("is_entry", ctypes.c_bool)]
+
+
+class _FrameObject(ctypes.Structure):
+    """The head of CPython 3.11's ``PyFrameObject``."""
+
+    _fields_ = [("ob_refcnt", ctypes.c_ssize_t), ("ob_type", ctypes.c_void_p),
+                ("f_back", ctypes.c_void_p), ("f_frame", ctypes.c_void_p)]
+
+
+_F_FRAME = _FrameObject.f_frame.offset
+_IS_ENTRY = _InterpreterFrame.is_entry.offset
+_F_CODE = _InterpreterFrame.f_code.offset
+
+# Every byte of the address space as a sequence (bytes, and aligned words):
+# indexing them is how the fields are read; it is much cheaper than a ctypes
+# object per read.  Only addresses of live frames are ever indexed.
+_BYTES = memoryview((ctypes.c_uint8 * ((sys.maxsize + 1) // 4)).from_address(0)).cast("B")
+_WORDS = _BYTES.cast("Q")
+
+
+def _read_called_from_c(frame):
+    """True when ``frame`` (a running frame) was called from C code or by
+    ``f(*args)``; False when its caller's ``CALL`` ran it directly."""
+    return bool(_BYTES[_WORDS[(id(frame) + _F_FRAME) >> 3] + _IS_ENTRY])
+
+
+def _unknown(frame):
+    """This interpreter's frames are not laid out as expected."""
+    return None
+
+
+def _probe(*_):
+    """What the reads say of the running frame: (its code matches, called from C)."""
+    frame = sys._getframe()
+    code_word = _WORDS[(_WORDS[(id(frame) + _F_FRAME) >> 3] + _F_CODE) >> 3]
+    return code_word == id(frame.f_code), _read_called_from_c(frame)
+
+
+def _layout_holds():
+    """True when the reads give the known answers for a frame a ``CALL``
+    runs directly, one ``map`` calls, and one ``f(*args)`` calls."""
+    args = ()
+    return (_probe() == (True, False)
+            and next(map(_probe, (0,))) == (True, True)
+            and _probe(*args) == (True, True))
+
+
+def calls_run_inline():
+    """True when a ``CALL`` of a Python function runs it in its caller's
+    evaluation loop, as CPython 3.11 does unless a frame-evaluation hook
+    (a debugger's) is installed; False when it does not or cannot be told."""
+    return called_from_c is _read_called_from_c and _probe() == (True, False)
+
+
+called_from_c = (_read_called_from_c
+                 if sys.version_info[:2] == (3, 11) and sys.maxsize > 2**32 and _layout_holds()
+                 else _unknown)

@@ -1,0 +1,139 @@
+"""Switches that pass the suspended frames by returning a marker rather than
+by raising an unwinding: when each way is chosen, and that the frames end
+up exactly as if an unwinding had passed them."""
+
+import functools
+import sys
+
+import pytest
+
+import stacklessxf as sx
+from stacklessxf.runtime import frames, scheduler
+from tests import switch_return_cases as cases
+
+
+@pytest.fixture(autouse=True)
+def ways(monkeypatch):
+    """How each switch passed the frames, in order: True by returning."""
+    cases.LOG.clear()
+    seen = []
+    check = scheduler._check_can_switch
+
+    def recording(sched, caller_frame):
+        by_return = check(sched, caller_frame)
+        seen.append(by_return)
+        return by_return
+
+    monkeypatch.setattr(scheduler, "_check_can_switch", recording)
+    yield seen
+    assert sx.getruncount() == 1, "a test left runnable tasklets behind"
+
+
+def _probe_frame(*_):
+    return frames.called_from_c(sys._getframe())
+
+
+def test_called_from_c_tells_direct_calls_from_calls_through_c():
+    assert _probe_frame() is False
+    assert next(map(_probe_frame, (0,))) is True
+    assert functools.reduce(lambda _, __: _probe_frame(), (0, 1)) is False
+    assert _probe_frame(*()) is True
+    assert frames.calls_run_inline()
+
+
+def test_first_switch_unwinds_later_ones_return(ways):
+    # The tasklet's function is first called with f(*args, **kwargs), which
+    # C code runs; resumed frames run directly under the trampoline.
+    sx.tasklet(cases.shallow)(3)
+    sx.run()
+    assert ways == [False, True, True]
+    assert cases.LOG == [("shallow", 0), ("shallow", 1), ("shallow", 2)]
+
+
+def test_deep_stack_switches_by_return(ways):
+    sx.tasklet(cases.deep)("x")
+    sx.tasklet(cases.shallow)(3)
+    sx.run()
+    # Each tasklet's first switch unwinds; every later one returns.
+    assert ways[:2] == [False, False] and all(ways[2:])
+    assert ["x", "x"] in cases.LOG
+
+
+def test_direct_call_switches_by_return(ways):
+    sx.tasklet(cases.through_plain_call)("y")
+    sx.run()
+    assert ways == [False, True] and cases.LOG == ["y"]
+
+
+def test_star_args_call_switches_by_unwinding(ways):
+    # f(*args) is run by C code: the callee's frame is not returned through.
+    sx.tasklet(cases.through_star_args)("y")
+    sx.run()
+    assert ways == [False, False] and cases.LOG == ["y"]
+
+
+def test_c_code_between_frames_is_never_returned_through(ways):
+    sx.tasklet(cases.through_c_code)(functools.reduce, [1, 2])
+    sx.run()
+    assert ways == [False, False]
+
+
+def test_finally_runs_once_at_the_end_not_at_the_switch(ways):
+    sx.tasklet(cases.in_finally)("a")
+    sx.run()
+    assert ways == [False, True]
+    assert cases.LOG == [("a", "body"), ("a", "finally")]
+
+
+def test_with_block_exits_once_at_the_end(ways):
+    sx.tasklet(cases.in_with)("w")
+    sx.run()
+    assert ways == [False, True]
+    assert cases.LOG == [("w", "enter"), ("w", "body"), ("w", "exit")]
+
+
+def test_exception_being_handled_stays_with_its_frame(ways):
+    sx.tasklet(cases.in_except)("e")
+    sx.tasklet(cases.exc_info_elsewhere)("other")
+    sx.run()
+    assert ways == [False, False, True]
+    assert cases.LOG == [("other", None), ("e", "ValueError('e')"), ("e", None)]
+
+
+def test_value_stack_beneath_the_call_is_restored(ways):
+    sx.tasklet(cases.nested_call_arguments)("n")
+    sx.run()
+    assert ways == [False, True]
+    assert cases.LOG == [("n", "n!")]
+
+
+def test_tail_call_switch_counts_a_tail(ways):
+    sx.reset_stats()
+    sx.tasklet(cases.via_tail)("t")
+    sx.run()
+    assert ways == [False, True]
+    assert cases.LOG == ["t"]
+    assert sx.stats().records_elided == 1
+
+
+@pytest.mark.parametrize("how", ["run", "switch"])
+def test_tasklet_run_and_switch_hand_over_by_return(ways, how):
+    other = sx.tasklet(cases.note)("other").remove()
+    runner = sx.tasklet(cases.runs_other)(other, how)
+    sx.run()
+    assert ways == [False, True]
+    if how == "run":
+        assert cases.LOG == ["before", "other", "after"]
+    else:  # the switching tasklet is paused until inserted again
+        assert cases.LOG == ["before", "other"] and runner.paused
+        runner.insert()
+        sx.run()
+        assert cases.LOG == ["before", "other", "after"]
+
+
+def test_marker_never_reaches_plain_code():
+    sx.tasklet(cases.shallow)(50)
+    sx.tasklet(cases.deep)("z")
+    assert sx.run() is None
+    assert cases.LOG.count(["z", "z"]) == 1
+    assert all(isinstance(entry, (tuple, list)) for entry in cases.LOG)
