@@ -318,39 +318,55 @@ def _unqueue(sched, task):
 def _run_queue(sched, until_main):
     """Run the queued tasklets in turn, from main: until the queue is empty,
     until main is taken from it (``until_main``), or until the watchdog
-    interrupts one, which is returned."""
+    interrupts one, which is returned.  One trampoline loop goes from
+    tasklet to tasklet as they switch; it returns when one ends."""
     queue, main = sched.queue, sched.main
     sched.calls_run_inline = calls_run_inline()
-    while queue:
-        task = queue.popleft()
-        task._queued = False
-        if task is main:
-            if until_main:
-                return None
-            continue
-        call, task._call = task._call, None
-        value, error = task._value, task._error
-        task._value = task._error = None
-        sched.current = task
-        try:
-            value, error, switched = resume_records(
-                task._stack, value, error, call, sched.ticks_left > 0)
-        finally:
-            sched.current = main
-        if switched:
-            interrupted = sched.interrupted
-            if interrupted is not None and not until_main:
-                sched.interrupted = None
-                return interrupted
-            continue
-        task.alive = False
-        task._value = value
-        if error is not None and not isinstance(error, TaskletExit):
-            raise error
+    ticking = sched.ticks_left > 0
+    main_is_next = False
+
+    def next_task():
+        """The next tasklet, made current, as what the trampoline goes on
+        with; None when the loop stops."""
+        nonlocal main_is_next
+        if sched.interrupted is not None and not until_main:
+            return None
+        while queue:
+            task = queue.popleft()
+            task._queued = False
+            if task is main:
+                if until_main:
+                    main_is_next = True
+                    return None
+                continue
+            sched.current = task
+            call, task._call = task._call, None
+            value, error = task._value, task._error
+            task._value = task._error = None
+            return task._stack, value, error, call
+        return None
+
+    try:
+        work = next_task()
+        while work is not None:
+            value, error, switched = resume_records(*work, ticking, next_task)
+            if switched:
+                break
+            ended = sched.current
+            ended.alive = False
+            ended._value = value
+            if error is not None and not isinstance(error, TaskletExit):
+                raise error
+            work = next_task()
+    finally:
+        sched.current = main
     if until_main:
-        raise RuntimeError("deadlock: the main tasklet waits and no other "
-                           "tasklet can run")
-    return None
+        if not main_is_next:
+            raise RuntimeError("deadlock: the main tasklet waits and no other "
+                               "tasklet can run")
+        return None
+    interrupted, sched.interrupted = sched.interrupted, None
+    return interrupted
 
 
 def _run_until_main_is_next(sched):

@@ -59,13 +59,17 @@ def run_unwound(chain):
     return value
 
 
-def resume_records(stack, value, error, call=None, ticking=False):
+def resume_records(stack, value, error, call=None, ticking=False, next_task=None):
     """The trampoline loop: make ``call`` (func, args, kwargs) if given, then
     resume the records of ``stack`` (outermost first) from the top, handing
     each the value or exception of the one inside it.  Returns (value, error,
     switched): what the outermost returned or raised, or ``switched`` true
-    when a tasklet switch unwound the frames (their records are back on
-    ``stack``).  ``ticking`` resumes records in the watchdog's code."""
+    when a tasklet switch saved the frames (their records are back on
+    ``stack``).  ``ticking`` resumes records in the watchdog's code.
+
+    The scheduler passes ``next_task``: after a switch, the loop goes on
+    with the (stack, value, error, call) it returns, the next tasklet's,
+    and returns only when it returns None."""
     while True:
         try:
             if call is not None:
@@ -84,39 +88,45 @@ def resume_records(stack, value, error, call=None, ticking=False):
             else:
                 return value, error, False
             error = None
-            if value is SWITCHED:
-                # As for SWITCH_UNWIND below; nothing was called since the
-                # records were saved.
-                chain, tails = CHAIN[:], TAILS[:]
-                del CHAIN[:], TAILS[:]
-                count_unwound(chain, tails)
-                stack += chain[::-1]
-                return None, None, True
+            if value is not SWITCHED:
+                continue
+            # A switch passed the frames by returning; nothing was called
+            # since they saved their records.
+            chain, tails = CHAIN[:], TAILS[:]
+            del CHAIN[:], TAILS[:]
         except Unwind as unwound:
             # Taken out before anything is called: a call lets other threads
             # run, and they may start an unwinding of their own.
             chain, tails = CHAIN[:], TAILS[:]
             del CHAIN[:], TAILS[:]
             unwound.__traceback__ = None
-            count_unwound(chain, tails)
-            stack += chain[::-1]
-            if unwound is SWITCH_UNWIND:
-                return None, None, True
-            origin, unwound.origin = unwound.origin, None
-            if origin is resume_records.__code__:
-                # The refused call was made by the frame resumed just now:
-                # resuming it again would be refused the same way.
-                stack.clear()
-                return None, RecursionError(
-                    "maximum recursion depth exceeded: no room to make a call "
-                    "even after unwinding every stackless frame"), False
-            value = error = None
+            if unwound is not SWITCH_UNWIND:
+                count_unwound(chain, tails)
+                stack += chain[::-1]
+                origin, unwound.origin = unwound.origin, None
+                if origin is resume_records.__code__:
+                    # The refused call was made by the frame resumed just now:
+                    # resuming it again would be refused the same way.
+                    stack.clear()
+                    return None, RecursionError(
+                        "maximum recursion depth exceeded: no room to make a call "
+                        "even after unwinding every stackless frame"), False
+                value = error = None
+                continue
         except BaseException as exc:
             # Drop this frame's traceback entry: the exception reads as if it
             # had propagated from the callee straight into its caller.
             if exc.__traceback__ is not None:
                 exc.__traceback__ = exc.__traceback__.tb_next
             value, error = None, exc
+            continue
+        # A tasklet switch: the records go back on the tasklet's stack.
+        count_unwound(chain, tails)
+        stack += chain[::-1]
+        following = next_task() if next_task is not None else None
+        if following is None:
+            return None, None, True
+        stack, value, error, call = following
 
 
 resume_records.__code__ = mark_transformed(resume_records.__code__)
