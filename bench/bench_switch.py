@@ -19,13 +19,19 @@ loop, the event loop). Each run makes SWITCHES switches:
    send.
 5. asyncio: two tasks, each looping over ``await asyncio.sleep(0)``; each
    sleep hands control, through the event loop, to the other task.
+6. Python floor: the least work any scheduler written in Python does per
+   switch, as a reference for the first line. A side "switches" by calling
+   a primitive that queues it and returns a marker; the side then saves its
+   state in a record and returns; the loop takes the next side and calls it
+   with its record. Two calls per switch, and no checks.
 
 Starting and ending the two sides is outside the count (two or three
-switches per run). The five runs are interleaved, in an order that rotates
+switches per run). The six runs are interleaved, in an order that rotates
 from round to round, and the best time of each over ROUNDS rounds is kept.
 """
 
 import asyncio
+import collections
 import os
 import sys
 import time
@@ -165,6 +171,41 @@ def run_asyncio(half):
     return elapsed
 
 
+# -- the least a Python-level scheduler does -------------------------------------
+
+FLOOR_SWITCHED = object()
+
+
+def floor_switch(queue, side):
+    queue.append(side)
+    return FLOOR_SWITCHED
+
+
+def floor_side(record, queue, side, chain):
+    """One side, resumed from its record: a loop step, then a switch."""
+    iterator = record[1]
+    for _ in iterator:
+        if floor_switch(queue, side) is FLOOR_SWITCHED:
+            chain.append((0, iterator))
+            return FLOOR_SWITCHED
+    return None
+
+
+def run_python_floor(half):
+    stacks = [[(0, iter(range(half)))], [(0, iter(range(half)))]]
+    queue, chain, switches = collections.deque([0, 1]), [], 0
+    start = time.perf_counter()
+    while queue:
+        side = queue.popleft()
+        stack = stacks[side]
+        if floor_side(stack.pop(), queue, side, chain) is FLOOR_SWITCHED:
+            stack.append(chain.pop())
+            switches += 1
+    elapsed = time.perf_counter() - start
+    check("Python floor", switches == 2 * half)
+    return elapsed
+
+
 # -- measurement ----------------------------------------------------------------
 
 
@@ -179,6 +220,7 @@ RUNS = [
     ("greenlet", run_greenlet),
     ("generator", run_generator),
     ("asyncio", run_asyncio),
+    ("floor", run_python_floor),
 ]
 
 
@@ -210,8 +252,12 @@ def main():
           f" vs schedule(): {chan / sched:.2f}x")
     print(f"generator switch: {gen:.0f} ns; schedule()/generator: {sched / gen:.2f}x;"
           f" greenlet/generator: {glet / gen:.2f}x")
+    floor = ns["floor"]
+    print(f"Python floor switch: {floor:.0f} ns; vs greenlet: {floor / glet:.2f}x;"
+          f" schedule()/floor: {sched / floor:.2f}x")
     print(f"  [per switch: schedule() {sched:.0f} ns, channel {chan:.0f} ns,"
-          f" greenlet {glet:.0f} ns, generator {gen:.0f} ns, asyncio {aio:.0f} ns]")
+          f" greenlet {glet:.0f} ns, generator {gen:.0f} ns, asyncio {aio:.0f} ns,"
+          f" Python floor {floor:.0f} ns]")
 
 
 if __name__ == "__main__":

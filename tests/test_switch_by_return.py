@@ -137,3 +137,12 @@ def test_marker_never_reaches_plain_code():
     assert sx.run() is None
     assert cases.LOG.count(["z", "z"]) == 1
     assert all(isinstance(entry, (tuple, list)) for entry in cases.LOG)
+
+
+def test_each_tested_call_has_its_own_number():
+    from stacklessxf.runtime.trampoline import SUSPENSION_POINTS, TESTED_CALLS
+    numbers = [code_id + offset for code_id, points in list(SUSPENSION_POINTS.items())
+               if isinstance(points, dict)
+               for offset, tested in points.items() if tested]
+    assert numbers and len(set(numbers)) == len(numbers)
+    assert set(numbers) == TESTED_CALLS

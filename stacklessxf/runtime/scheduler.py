@@ -27,7 +27,8 @@ from ..errors import SwitchError
 from . import portable
 from .frames import called_from_c, calls_run_inline
 from .records import CHAIN, SITES, SWITCH_UNWIND, SWITCHED, TAILS
-from .trampoline import RESUMING_OFFSETS, SUSPENSION_POINTS, is_transformed, resume_records
+from .trampoline import (RESUMING_OFFSETS, SUSPENSION_POINTS, TESTED_CALLS, is_transformed,
+                         resume_records)
 
 
 class TaskletExit(SystemExit):
@@ -392,11 +393,18 @@ def _check_can_switch(sched, caller_frame):
     if sched.current is sched.main:
         return False
     frame = caller_frame
+    back = frame.f_back
+    # The common case first, in a few steps: a tasklet's only frame, run by
+    # the trampoline and stopped at a call that tests for SWITCHED.
+    if (back is not None and back.f_code is _TRAMPOLINE_CODE
+            and back.f_lasti in RESUMING_OFFSETS and sched.calls_run_inline
+            and id(frame.f_code) + frame.f_lasti in TESTED_CALLS):
+        return True
+    code = frame.f_code
     by_return = True
-    while frame is not None and frame.f_code is not _TRAMPOLINE_CODE:
-        code = frame.f_code
-        how = SUSPENSION_POINTS.get(id(code), _NOWHERE).get(frame.f_lasti)
-        if how is None:
+    while code is not _TRAMPOLINE_CODE:
+        tested = SUSPENSION_POINTS.get(id(code), _NOWHERE).get(frame.f_lasti)
+        if tested is None:
             what = ("the plain (not stackless) function" if not is_transformed(code)
                     else "the stackless function")
             raise SwitchError(
@@ -404,16 +412,17 @@ def _check_can_switch(sched, caller_frame):
                 f"{code.co_filename}:{frame.f_lineno} is on the stack and cannot "
                 "be suspended there (only at a call it makes directly)")
         back = frame.f_back
+        if back is None:
+            raise SwitchError("cannot switch tasklets: the current tasklet is not "
+                              "running under the scheduler")
+        code = back.f_code
         if by_return:
             # Directly under the trampoline, where it is tells how it called.
-            if back is not None and back.f_code is _TRAMPOLINE_CODE and sched.calls_run_inline:
-                by_return = how[1] and back.f_lasti in RESUMING_OFFSETS
+            if code is _TRAMPOLINE_CODE and sched.calls_run_inline:
+                by_return = tested and back.f_lasti in RESUMING_OFFSETS
             else:
-                by_return = how[1] and called_from_c(frame) is False
+                by_return = tested and called_from_c(frame) is False
         frame = back
-    if frame is None:
-        raise SwitchError("cannot switch tasklets: the current tasklet is not "
-                          "running under the scheduler")
     return by_return
 
 
@@ -461,7 +470,10 @@ def schedule(retval=None):
     current._value = retval
     current._queued = True
     sched.queue.append(current)
-    return _wait(sched, by_return)
+    if by_return:               # _wait's shortest way, without the call
+        del CHAIN[:], TAILS[:]
+        return SWITCHED
+    return _wait(sched)
 
 
 @_switch_primitive

@@ -2,7 +2,8 @@
 
 import dis
 
-from .records import CHAIN, SITES, SWITCH_UNWIND, SWITCHED, TAILS, Unwind, count_unwound
+from .records import (CHAIN, SITE_COUNTS, SITES, SWITCH_UNWIND, SWITCHED, TAILS, Unwind,
+                      count_unwound)
 
 
 class _TransformedMarker:
@@ -28,10 +29,17 @@ TRANSFORMED_MARKER = _TransformedMarker()
 # For every transformed code object (by id: hashing a code object hashes all
 # its constants, and transformed code objects live as long as the process):
 # the offsets of the calls at which its frames can be suspended (the calls
-# its handlers guard), each mapped to (the call instruction's name, whether
-# the call's result is tested for SWITCHED).  A switch checks that every
-# frame it would unwind is stopped at one of them.
+# its handlers guard), each mapped to whether the call's result is tested
+# for SWITCHED.  A switch checks that every frame it would unwind is stopped
+# at one of them.
 SUSPENSION_POINTS = {}
+
+# The tested calls of all of them again, each as one number: the code
+# object's id plus the call's offset.  CPython 3.11 keeps a code object's
+# instructions inside the object, so that number is an address within it,
+# and no two live code objects share one.  One set lookup is the cheapest
+# test a switch can make of the frame that called it.
+TESTED_CALLS = set()
 
 
 def mark_transformed(code):
@@ -121,7 +129,10 @@ def resume_records(stack, value, error, call=None, ticking=False, next_task=None
             value, error = None, exc
             continue
         # A tasklet switch: the records go back on the tasklet's stack.
-        count_unwound(chain, tails)
+        if len(chain) == 1 and not tails:    # the common case, without a call
+            SITE_COUNTS[chain[0][0]] += 1
+        else:
+            count_unwound(chain, tails)
         stack += chain[::-1]
         following = next_task() if next_task is not None else None
         if following is None:

@@ -30,6 +30,7 @@ from ...runtime.records import (
 )
 from ...runtime.trampoline import (
     SUSPENSION_POINTS,
+    TESTED_CALLS,
     TRANSFORMED_MARKER,
     mark_transformed,
     run_unwound,
@@ -428,7 +429,8 @@ def _assemble(bc, body):
 
 def _finish(code):
     code = mark_transformed(code)
-    SUSPENSION_POINTS[id(code)] = ops.guarded_calls(code, Unwind, SWITCHED)
+    points = SUSPENSION_POINTS[id(code)] = ops.guarded_calls(code, Unwind, SWITCHED)
+    TESTED_CALLS.update(id(code) + offset for offset, tested in points.items() if tested)
     return code
 
 

@@ -386,9 +386,8 @@ def resume_prelude(bytecode_obj, hidden_args):
 def guarded_calls(code, unwind_cls, marker):
     """The call instructions of ``code`` whose exception handler is an
     unwinding handler (it starts by testing for ``unwind_cls``), as a dict:
-    for each offset a frame stopped in such a call reports, the call's kind
-    (``"CALL"`` or ``"CALL_FUNCTION_EX"``) and whether its result is then
-    tested for ``marker``."""
+    for each offset a frame stopped in such a call reports, whether the
+    call's result is then tested for ``marker``."""
     listing = list(dis.get_instructions(code))
     instructions = {ins.offset: ins for ins in listing}
     entries = dis._parse_exception_table(code)
@@ -407,6 +406,6 @@ def guarded_calls(code, unwind_cls, marker):
                     # inline cache entry as its last instruction.
                     caches = dis._inline_cache_entries[ins.opcode]
                     for offset in range(ins.offset, ins.offset + 2 * caches + 1, 2):
-                        guarded[offset] = (ins.opname, tested)
+                        guarded[offset] = tested
                 break
     return guarded

@@ -64,7 +64,7 @@ class _Anywhere:
     unwinding (their calls do not test for a switch passing by return)."""
 
     def get(self, offset):
-        return ("CALL", False)
+        return False
 
     def __contains__(self, offset):
         return True
