@@ -67,7 +67,7 @@ class channel:
     def _receive(self, caller_frame):
         sched = _per_thread.scheduler
         by_return = _check_can_switch(sched, caller_frame)
-        if self.balance > 0:
+        if self.queue and self.queue[0][1] == SENDING:
             sender, _, (value, error) = self.queue.popleft()
             sender.blocked, sender.blocked_on = False, None
             sender._value = sender._error = None
@@ -87,7 +87,7 @@ class channel:
         sched = _per_thread.scheduler
         by_return = _check_can_switch(sched, caller_frame)
         current = sched.current
-        if self.balance < 0:
+        if self.queue and self.queue[0][1] == RECEIVING:
             receiver, _, _ = self.queue.popleft()
             receiver.blocked, receiver.blocked_on = False, None
             receiver._value, receiver._error = value, error

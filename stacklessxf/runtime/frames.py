@@ -8,10 +8,9 @@ and the interpreter marks the new loop's first frame as its *entry* frame.
 Python code cannot see that mark, so it is read from the interpreter's frame
 structure, whose layout 3.11 fixes.
 
-A switch needs the answer twice: C code between two stackless frames would
-lose its own state if they were suspended (so that switch is an error), and
-a switch may pass its records by plain returns only where no C code lies in
-between (see ``scheduler._check_can_switch``).
+A switch needs the answer: it may pass the frames it suspends by plain
+returns only where no C code lies between them, since the C code would take
+the switch marker for a value (see ``scheduler._check_can_switch``).
 
 The layout is checked once, on frames whose answer is known; if the check
 fails (a build with another layout), ``called_from_c`` answers None
