@@ -142,7 +142,6 @@ def test_marker_never_reaches_plain_code():
 def test_each_tested_call_has_its_own_number():
     from stacklessxf.runtime.trampoline import SUSPENSION_POINTS, TESTED_CALLS
     numbers = [code_id + offset for code_id, points in list(SUSPENSION_POINTS.items())
-               if isinstance(points, dict)
-               for offset, tested in points.items() if tested]
+               if isinstance(points, frozenset) for offset in points]
     assert numbers and len(set(numbers)) == len(numbers)
-    assert set(numbers) == TESTED_CALLS
+    assert TESTED_CALLS and TESTED_CALLS <= set(numbers)

@@ -2,11 +2,11 @@
 
 A tasklet that is not running is data: a list of records (its heap stack,
 outermost first) plus the value or exception to hand to the innermost one
-when it goes on.  The scheduler runs a tasklet by resuming its records from
+when it goes on.  The scheduler runs tasklets by resuming their records from
 the trampoline loop (``resume_records``); a switch primitive (``schedule``, a
-channel operation) called by the tasklet's stackless code raises an
-``Unwind`` that turns the running frames into records again, and the loop
-returns to the scheduler loop, which picks the next tasklet.
+channel operation) called by a tasklet's stackless code turns the running
+frames into records again, by returning ``SWITCHED`` through them or by
+raising an ``Unwind``, and the same loop goes on with the next tasklet.
 
 The main tasklet is the plain code that created the others.  It cannot be
 unwound: when it has to wait (``run``, ``schedule``, a blocking channel
@@ -403,8 +403,7 @@ def _check_can_switch(sched, caller_frame):
     code = frame.f_code
     by_return = True
     while code is not _TRAMPOLINE_CODE:
-        tested = SUSPENSION_POINTS.get(id(code), _NOWHERE).get(frame.f_lasti)
-        if tested is None:
+        if frame.f_lasti not in SUSPENSION_POINTS.get(id(code), ()):
             what = ("the plain (not stackless) function" if not is_transformed(code)
                     else "the stackless function")
             raise SwitchError(
@@ -415,19 +414,18 @@ def _check_can_switch(sched, caller_frame):
         if back is None:
             raise SwitchError("cannot switch tasklets: the current tasklet is not "
                               "running under the scheduler")
-        code = back.f_code
         if by_return:
+            tested = id(code) + frame.f_lasti in TESTED_CALLS
             # Directly under the trampoline, where it is tells how it called.
-            if code is _TRAMPOLINE_CODE and sched.calls_run_inline:
+            if back.f_code is _TRAMPOLINE_CODE and sched.calls_run_inline:
                 by_return = tested and back.f_lasti in RESUMING_OFFSETS
             else:
                 by_return = tested and called_from_c(frame) is False
-        frame = back
+        frame, code = back, back.f_code
     return by_return
 
 
 _TRAMPOLINE_CODE = resume_records.__code__
-_NOWHERE = {}
 
 
 def _wait(sched, by_return=False):

@@ -29,13 +29,12 @@ TRANSFORMED_MARKER = _TransformedMarker()
 # For every transformed code object (by id: hashing a code object hashes all
 # its constants, and transformed code objects live as long as the process):
 # the offsets of the calls at which its frames can be suspended (the calls
-# its handlers guard), each mapped to whether the call's result is tested
-# for SWITCHED.  A switch checks that every frame it would unwind is stopped
-# at one of them.
+# its handlers guard).  A switch checks that every frame it would unwind is
+# stopped at one of them.
 SUSPENSION_POINTS = {}
 
-# The tested calls of all of them again, each as one number: the code
-# object's id plus the call's offset.  CPython 3.11 keeps a code object's
+# Those of the calls whose result is tested for SWITCHED, each as one
+# number: the code object's id plus the call's offset.  CPython 3.11 keeps a code object's
 # instructions inside the object, so that number is an address within it,
 # and no two live code objects share one.  One set lookup is the cheapest
 # test a switch can make of the frame that called it.

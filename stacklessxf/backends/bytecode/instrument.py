@@ -429,8 +429,9 @@ def _assemble(bc, body):
 
 def _finish(code):
     code = mark_transformed(code)
-    points = SUSPENSION_POINTS[id(code)] = ops.guarded_calls(code, Unwind, SWITCHED)
-    TESTED_CALLS.update(id(code) + offset for offset, tested in points.items() if tested)
+    guarded, tested = ops.guarded_calls(code, Unwind, SWITCHED)
+    SUSPENSION_POINTS[id(code)] = guarded
+    TESTED_CALLS.update(id(code) + offset for offset in tested)
     return code
 
 

@@ -384,14 +384,14 @@ def resume_prelude(bytecode_obj, hidden_args):
 
 
 def guarded_calls(code, unwind_cls, marker):
-    """The call instructions of ``code`` whose exception handler is an
-    unwinding handler (it starts by testing for ``unwind_cls``), as a dict:
-    for each offset a frame stopped in such a call reports, whether the
-    call's result is then tested for ``marker``."""
+    """Offsets of the call instructions of ``code`` whose exception handler
+    is an unwinding handler (it starts by testing for ``unwind_cls``), and
+    those of them whose result is then tested for ``marker``: two frozensets
+    of the offsets a frame stopped in such a call reports."""
     listing = list(dis.get_instructions(code))
     instructions = {ins.offset: ins for ins in listing}
     entries = dis._parse_exception_table(code)
-    guarded = {}
+    guarded, tested = set(), set()
     for position, ins in enumerate(listing):
         if ins.opname not in CALL_NAMES:
             continue
@@ -400,12 +400,13 @@ def guarded_calls(code, unwind_cls, marker):
                 first = instructions.get(entry.target)
                 if first is not None and first.opname == "LOAD_CONST" \
                         and first.argval is unwind_cls:
-                    tested = [i.opname for i in listing[position + 1:position + 3]] == \
-                        ["COPY", "LOAD_CONST"] and listing[position + 2].argval is marker
                     # A frame stopped in a call reports the call's last
                     # inline cache entry as its last instruction.
                     caches = dis._inline_cache_entries[ins.opcode]
-                    for offset in range(ins.offset, ins.offset + 2 * caches + 1, 2):
-                        guarded[offset] = tested
+                    offsets = range(ins.offset, ins.offset + 2 * caches + 1, 2)
+                    guarded.update(offsets)
+                    if [i.opname for i in listing[position + 1:position + 3]] == \
+                            ["COPY", "LOAD_CONST"] and listing[position + 2].argval is marker:
+                        tested.update(offsets)
                 break
-    return guarded
+    return frozenset(guarded), frozenset(tested)

@@ -63,9 +63,6 @@ class _Anywhere:
     Python (they have handed their native activations over by then), by an
     unwinding (their calls do not test for a switch passing by return)."""
 
-    def get(self, offset):
-        return False
-
     def __contains__(self, offset):
         return True
 
