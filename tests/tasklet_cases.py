@@ -142,3 +142,15 @@ def record_received(ch, out):
         out.append(ch.receive())
     except KeyError as exc:
         out.append(("thrown", str(exc), exc.__traceback__ is not None))
+
+
+@stackless
+def schedule_values(name):
+    LOG.append((name, schedule(1), schedule(retval=2), schedule()))
+
+
+@stackless
+def counted_switches(n, out):
+    for i in range(n):
+        schedule()
+        out.append(i)

@@ -11,6 +11,9 @@ import pytest
 import stacklessxf as sx
 from tests import pickled_tasklet_cases as cases
 
+# Every test runs under both scheduler loops (see conftest.scheduler_loop).
+pytestmark = pytest.mark.usefixtures("scheduler_loop")
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 RESUME_IN_CHILD = """

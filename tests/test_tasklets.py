@@ -6,6 +6,9 @@ import stacklessxf as sx
 from stacklessxf import SwitchError, channel, tasklet
 from tests import tasklet_cases as cases
 
+# Every test runs under both scheduler loops (see conftest.scheduler_loop).
+pytestmark = pytest.mark.usefixtures("scheduler_loop")
+
 
 @pytest.fixture(autouse=True)
 def clean_log():
@@ -349,3 +352,79 @@ def test_each_thread_has_its_own_scheduler():
     assert seen["count"] == 3 and seen["out"] == [1, 2]
     assert sx.getruncount() == 2
     sx.run()
+
+
+def test_schedule_returns_its_argument():
+    tasklet(cases.schedule_values)("s")
+    sx.run()
+    assert cases.LOG == [("s", 1, 2, None)]
+
+
+def test_threads_switch_tasklets_at_the_same_time():
+    # Both threads' schedulers run their loops while the interpreter hands
+    # control from thread to thread every few instructions.
+    import sys
+    import threading
+
+    results = {}
+
+    def ping_pong(name):
+        out = []
+        tasklet(cases.counted_switches)(3000, out)
+        tasklet(cases.counted_switches)(3000, out)
+        sx.run()
+        results[name] = out
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=ping_pong, args=(name,)) for name in "ab"]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    expected = [i for i in range(3000) for _ in range(2)]
+    assert results == {"a": expected, "b": expected}
+
+
+def test_near_the_recursion_limit_a_run_ends_cleanly():
+    # Whatever frame the limit stops (the scheduler's own, or the tasklet's
+    # even after its frames unwound), run() either finishes or raises
+    # RecursionError, and no tasklet is left queued.
+    import sys
+
+    limit = sys.getrecursionlimit()
+    lowest = _lowest_recursion_limit()
+
+    def run_under(low_limit):
+        tasklet(cases.deep_then_switch)(3)
+        sys.setrecursionlimit(low_limit)
+        try:
+            sx.run()
+        except RecursionError:
+            return "RecursionError"
+        finally:
+            sys.setrecursionlimit(limit)
+        return "ran"
+
+    outcomes = [run_under(lowest + room) for room in range(1, 40)]
+    assert outcomes[0] == "RecursionError" and outcomes[-1] == "ran"
+    assert set(outcomes) == {"RecursionError", "ran"}
+    assert sx.getruncount() == 1
+
+
+def _lowest_recursion_limit():
+    """The lowest recursion limit the caller's depth allows."""
+    import sys
+
+    limit = sys.getrecursionlimit()
+    for low in range(1, limit):
+        try:
+            sys.setrecursionlimit(low)
+        except RecursionError:
+            continue
+        sys.setrecursionlimit(limit)
+        return low
+    return limit

@@ -15,6 +15,8 @@ import types
 from astroid import nodes
 from astroid.exceptions import InferenceError
 
+from ..runtime.records import SWITCH_BUILTINS
+
 PLAIN, STACKLESS, SWITCH, UNKNOWN = "plain", "stackless", "switch", "unknown"
 
 
@@ -23,7 +25,8 @@ def classify_object(obj):
     for candidate in (obj, getattr(obj, "__func__", None)):
         if candidate is None:
             continue
-        if getattr(candidate, "__stackless_switch__", False):
+        if getattr(candidate, "__stackless_switch__", False) or \
+                any(candidate is builtin for builtin in SWITCH_BUILTINS):
             return SWITCH
         if getattr(candidate, "__stackless__", None) is not None:
             return STACKLESS

@@ -96,6 +96,10 @@ class _Switched:
 
 SWITCHED = _Switched()
 
+# Switch primitives written in C, which cannot carry the Python ones'
+# ``__stackless_switch__`` mark.
+SWITCH_BUILTINS = set()
+
 
 SITES = []
 # How many records each site has saved (for a tail site: how many unwindings

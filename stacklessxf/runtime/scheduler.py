@@ -7,6 +7,8 @@ the trampoline loop (``resume_records``); a switch primitive (``schedule``, a
 channel operation) called by a tasklet's stackless code turns the running
 frames into records again, by returning ``SWITCHED`` through them or by
 raising an ``Unwind``, and the same loop goes on with the next tasklet.
+Where the C extension is built, that loop and ``schedule()``'s usual case
+are C code (``native_loop``); this module is the rest, and the fallback.
 
 The main tasklet is the plain code that created the others.  It cannot be
 unwound: when it has to wait (``run``, ``schedule``, a blocking channel
@@ -24,9 +26,9 @@ import threading
 import types
 
 from ..errors import SwitchError
-from . import portable
+from . import native_loop, portable
 from .frames import called_from_c, calls_run_inline
-from .records import CHAIN, SITES, SWITCH_UNWIND, SWITCHED, TAILS
+from .records import CHAIN, SITES, SWITCH_BUILTINS, SWITCH_UNWIND, SWITCHED, TAILS
 from .trampoline import (RESUMING_OFFSETS, SUSPENSION_POINTS, TESTED_CALLS, is_transformed,
                          resume_records)
 
@@ -347,18 +349,29 @@ def _run_queue(sched, until_main):
             return task._stack, value, error, call
         return None
 
+    def end_current(value, error):
+        ended = sched.current
+        ended.alive = False
+        ended._value = value
+        if error is not None and not isinstance(error, TaskletExit):
+            raise error
+
     try:
-        work = next_task()
-        while work is not None:
-            value, error, switched = resume_records(*work, ticking, next_task)
-            if switched:
-                break
-            ended = sched.current
-            ended.alive = False
-            ended._value = value
-            if error is not None and not isinstance(error, TaskletExit):
-                raise error
+        if native_loop.available and not ticking:
+            while True:
+                outcome, value, error = native_loop.run_tasklets(sched, until_main)
+                if outcome != native_loop.ENDED:
+                    main_is_next = outcome == native_loop.MAIN_IS_NEXT
+                    break
+                end_current(value, error)
+        else:
             work = next_task()
+            while work is not None:
+                value, error, switched = resume_records(*work, ticking, next_task)
+                if switched:
+                    break
+                end_current(value, error)
+                work = next_task()
     finally:
         sched.current = main
     if until_main:
@@ -395,14 +408,16 @@ def _check_can_switch(sched, caller_frame):
     frame = caller_frame
     back = frame.f_back
     # The common case first, in a few steps: a tasklet's only frame, run by
-    # the trampoline and stopped at a call that tests for SWITCHED.
-    if (back is not None and back.f_code is _TRAMPOLINE_CODE
-            and back.f_lasti in RESUMING_OFFSETS and sched.calls_run_inline
-            and id(frame.f_code) + frame.f_lasti in TESTED_CALLS):
+    # the C loop or the trampoline and stopped at a call that tests for
+    # SWITCHED.
+    if back is not None and id(frame.f_code) + frame.f_lasti in TESTED_CALLS and (
+            back.f_code is native_loop.BASE_CODE or (
+                back.f_code is _TRAMPOLINE_CODE and back.f_lasti in RESUMING_OFFSETS
+                and sched.calls_run_inline)):
         return True
     code = frame.f_code
     by_return = True
-    while code is not _TRAMPOLINE_CODE:
+    while code is not _TRAMPOLINE_CODE and code is not native_loop.BASE_CODE:
         if frame.f_lasti not in SUSPENSION_POINTS.get(id(code), ()):
             what = ("the plain (not stackless) function" if not is_transformed(code)
                     else "the stackless function")
@@ -416,8 +431,11 @@ def _check_can_switch(sched, caller_frame):
                               "running under the scheduler")
         if by_return:
             tested = id(code) + frame.f_lasti in TESTED_CALLS
-            # Directly under the trampoline, where it is tells how it called.
-            if back.f_code is _TRAMPOLINE_CODE and sched.calls_run_inline:
+            # The C loop takes SWITCHED from every frame it calls; directly
+            # under the Python trampoline, where it is tells how it called.
+            if back.f_code is native_loop.BASE_CODE:
+                by_return = tested
+            elif back.f_code is _TRAMPOLINE_CODE and sched.calls_run_inline:
                 by_return = tested and back.f_lasti in RESUMING_OFFSETS
             else:
                 by_return = tested and called_from_c(frame) is False
@@ -472,6 +490,12 @@ def schedule(retval=None):
         del CHAIN[:], TAILS[:]
         return SWITCHED
     return _wait(sched)
+
+
+if native_loop.available:
+    # The C schedule() takes the usual case and calls this one for the rest.
+    schedule = native_loop.configure(schedule)
+    SWITCH_BUILTINS.add(schedule)
 
 
 @_switch_primitive

@@ -108,17 +108,11 @@ def resume_records(stack, value, error, call=None, ticking=False, next_task=None
             del CHAIN[:], TAILS[:]
             unwound.__traceback__ = None
             if unwound is not SWITCH_UNWIND:
-                count_unwound(chain, tails)
-                stack += chain[::-1]
-                origin, unwound.origin = unwound.origin, None
-                if origin is resume_records.__code__:
-                    # The refused call was made by the frame resumed just now:
-                    # resuming it again would be refused the same way.
-                    stack.clear()
-                    return None, RecursionError(
-                        "maximum recursion depth exceeded: no room to make a call "
-                        "even after unwinding every stackless frame"), False
-                value = error = None
+                error = take_depth_unwinding(stack, unwound, chain, tails,
+                                             resume_records.__code__)
+                if error is not None:
+                    return None, error, False
+                value = None
                 continue
         except BaseException as exc:
             # Drop this frame's traceback entry: the exception reads as if it
@@ -140,6 +134,23 @@ def resume_records(stack, value, error, call=None, ticking=False, next_task=None
 
 
 resume_records.__code__ = mark_transformed(resume_records.__code__)
+
+
+def take_depth_unwinding(stack, unwound, chain, tails, loop_code):
+    """An unwinding that started because the stack was too deep reached the
+    loop whose code is ``loop_code``: its records go on ``stack``, to be
+    resumed from there.  Returns the RecursionError the outermost frame
+    ends with when even that leaves no room, else None."""
+    count_unwound(chain, tails)
+    stack += chain[::-1]
+    origin, unwound.origin = unwound.origin, None
+    if origin is loop_code:
+        # The refused call was made by the frame the loop resumed just now:
+        # resuming it again would be refused the same way.
+        stack.clear()
+        return RecursionError("maximum recursion depth exceeded: no room to make a "
+                              "call even after unwinding every stackless frame")
+    return None
 
 
 def _call_offsets(code):

@@ -403,7 +403,12 @@ def guarded_calls(code, unwind_cls, marker):
                     # A frame stopped in a call reports the call's last
                     # inline cache entry as its last instruction.
                     caches = dis._inline_cache_entries[ins.opcode]
-                    offsets = range(ins.offset, ins.offset + 2 * caches + 1, 2)
+                    start = ins.offset
+                    # A builtin is called by the PRECALL before the CALL:
+                    # a frame stopped in it reports the PRECALL.
+                    if position and listing[position - 1].opname == "PRECALL":
+                        start = listing[position - 1].offset
+                    offsets = range(start, ins.offset + 2 * caches + 1, 2)
                     guarded.update(offsets)
                     if [i.opname for i in listing[position + 1:position + 3]] == \
                             ["COPY", "LOAD_CONST"] and listing[position + 2].argval is marker:

@@ -1,0 +1,9 @@
+"""The optional C extension; everything else is in pyproject.toml."""
+
+from setuptools import Extension, setup
+
+setup(ext_modules=[
+    # The scheduler's hot path (see stacklessxf/runtime/native_loop.py).  The
+    # package works without it, more slowly, where it cannot be built.
+    Extension("_stacklessxf_switch", ["stacklessxf/runtime/_switch.c"], optional=True),
+])

@@ -1,0 +1,482 @@
+/* The scheduler's hot path in C: the loop that runs tasklets, and
+ * schedule().  An optional accelerator of runtime/scheduler.py and
+ * runtime/trampoline.py, which do the same in Python when this module is
+ * not built; runtime/native_loop.py configures it and says what it covers.
+ *
+ * Frames the loop calls are entry frames whose caller is the Python frame
+ * that called the loop (its *base*).  A switch primitive called by such a
+ * frame, stopped at a call that tests for SWITCHED, can switch by returning
+ * SWITCHED: nothing but this loop lies beneath the frame.  schedule() checks
+ * exactly that in C and otherwise calls the Python schedule(), whose check
+ * walks any stack.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#define Py_BUILD_CORE 1
+#include "internal/pycore_frame.h"
+#undef Py_BUILD_CORE
+
+/* What configure() hands over (the runtime's shared objects). */
+static struct {
+    PyObject *chain, *tails;        /* records and tail sites of an unwinding */
+    PyObject *sites, *site_counts;
+    PyObject *switched, *unwind_type, *switch_unwind;
+    PyObject *tested_calls;         /* id(code) + offset of each tested call */
+    PyObject *slow_schedule;        /* the Python schedule() */
+    PyObject *count_unwound;        /* records.count_unwound */
+    PyObject *take_depth_unwinding; /* trampoline.take_depth_unwinding */
+} rt;
+
+static PyObject *s_function, *s_resume_function, *s_current, *s_main, *s_queue,
+    *s_interrupted, *s_append, *s_popleft, *s__value, *s__error, *s__queued, *s__call, *s__stack;
+
+/* One running loop, on the C stack; loops on one thread nest. */
+typedef struct loop_state {
+    struct loop_state *outer;
+    _PyInterpreterFrame *base;
+    PyObject *sched, *main, *queue;
+    PyObject *append, *popleft;     /* the queue's bound methods */
+} loop_state;
+
+static Py_tss_t loop_key = Py_tss_NEEDS_INIT;
+
+/* Outcomes of run(). */
+enum { STOPPED, MAIN_IS_NEXT, ENDED };
+
+static PyObject *
+configure(PyObject *module, PyObject *args)
+{
+    PyObject *objects[11];
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOO:configure", &objects[0], &objects[1],
+                          &objects[2], &objects[3], &objects[4], &objects[5],
+                          &objects[6], &objects[7], &objects[8], &objects[9],
+                          &objects[10]))
+        return NULL;
+    PyObject **slots[11] = {&rt.chain, &rt.tails, &rt.sites, &rt.site_counts,
+                            &rt.switched, &rt.unwind_type, &rt.switch_unwind,
+                            &rt.tested_calls, &rt.slow_schedule, &rt.count_unwound,
+                            &rt.take_depth_unwinding};
+    if (!PyList_Check(objects[0]) || !PyList_Check(objects[1]) ||
+        !PyList_Check(objects[2]) || !PyList_Check(objects[3]) ||
+        !PyType_Check(objects[5]) || !PyAnySet_Check(objects[7])) {
+        PyErr_SetString(PyExc_TypeError, "configure: unexpected runtime objects");
+        return NULL;
+    }
+    for (int i = 0; i < 11; i++)
+        Py_XSETREF(*slots[i], Py_NewRef(objects[i]));
+    Py_RETURN_NONE;
+}
+
+/* A new list holding what ``list`` held; ``list`` is left empty. */
+static PyObject *
+take_all(PyObject *list)
+{
+    Py_ssize_t n = PyList_GET_SIZE(list);
+    PyObject *taken = PyList_GetSlice(list, 0, n);
+    if (taken != NULL && n && PyList_SetSlice(list, 0, n, NULL) < 0)
+        Py_CLEAR(taken);
+    return taken;
+}
+
+static int
+clear_list(PyObject *list)
+{
+    Py_ssize_t n = PyList_GET_SIZE(list);
+    return n ? PyList_SetSlice(list, 0, n, NULL) : 0;
+}
+
+/* A new reference to a list's last item, removed from it. */
+static PyObject *
+pop_last(PyObject *list)
+{
+    Py_ssize_t n = PyList_GET_SIZE(list);
+    PyObject *item = Py_NewRef(PyList_GET_ITEM(list, n - 1));
+    if (PyList_SetSlice(list, n - 1, n, NULL) < 0)
+        Py_CLEAR(item);
+    return item;
+}
+
+/* A tasklet's __dict__ (borrowed): its fields are read and written there,
+ * which costs less than attribute access. */
+static PyObject *
+fields_of(PyObject *task)
+{
+    PyObject **dict = _PyObject_GetDictPtr(task);
+    if (dict == NULL || *dict == NULL) {
+        PyErr_SetString(PyExc_TypeError, "a tasklet has no __dict__");
+        return NULL;
+    }
+    return *dict;
+}
+
+/* fields[name] replaced by value; the old value is returned (new ref). */
+static PyObject *
+swap_field(PyObject *fields, PyObject *name, PyObject *value)
+{
+    PyObject *old = PyDict_GetItemWithError(fields, name);
+    if (old == NULL) {
+        if (!PyErr_Occurred())
+            PyErr_SetObject(PyExc_AttributeError, name);
+        return NULL;
+    }
+    Py_INCREF(old);
+    if (PyDict_SetItem(fields, name, value) < 0)
+        Py_CLEAR(old);
+    return old;
+}
+
+/* The site number of a record, checked; -1 with an exception if it is not
+ * a record. */
+static Py_ssize_t
+site_number(PyObject *record)
+{
+    Py_ssize_t number = -1;
+    if (PyTuple_Check(record) && PyTuple_GET_SIZE(record) > 0)
+        number = PyLong_AsSsize_t(PyTuple_GET_ITEM(record, 0));
+    if (number >= 0 && number < PyList_GET_SIZE(rt.sites) &&
+        number < PyList_GET_SIZE(rt.site_counts))
+        return number;
+    if (!PyErr_Occurred())
+        PyErr_Format(PyExc_SystemError, "not a record: %R", record);
+    return -1;
+}
+
+/* The records of a switch (in CHAIN, innermost first, and the tail sites it
+ * passed in TAILS) go back on the tasklet's stack, innermost last, and into
+ * the statistics; CHAIN and TAILS are left empty. */
+static int
+keep_switched_records(PyObject *stack)
+{
+    if (PyList_GET_SIZE(rt.chain) == 1 && PyList_GET_SIZE(rt.tails) == 0) {
+        /* The common case, in which nothing runs Python code: one more
+         * record at its site. */
+        PyObject *record = PyList_GET_ITEM(rt.chain, 0);
+        Py_ssize_t number = site_number(record);
+        if (number < 0)
+            return -1;
+        Py_ssize_t count = PyLong_AsSsize_t(PyList_GET_ITEM(rt.site_counts, number));
+        PyObject *counted = count == -1 && PyErr_Occurred() ? NULL
+                                                            : PyLong_FromSsize_t(count + 1);
+        if (counted == NULL || PyList_SetItem(rt.site_counts, number, counted) < 0 ||
+            PyList_Append(stack, record) < 0)
+            return -1;
+        return PyList_SetSlice(rt.chain, 0, 1, NULL);
+    }
+    /* Taken out before anything is called: a call lets other threads run,
+     * and they may start an unwinding of their own. */
+    PyObject *chain = take_all(rt.chain);
+    PyObject *tails = chain == NULL ? NULL : take_all(rt.tails);
+    PyObject *done = tails == NULL ? NULL : PyObject_CallFunctionObjArgs(
+        rt.count_unwound, chain, tails, NULL);
+    int status = done == NULL ? -1 : 0;
+    Py_XDECREF(done);
+    for (Py_ssize_t i = PyList_GET_SIZE(chain) - 1; status == 0 && i >= 0; i--)
+        status = PyList_Append(stack, PyList_GET_ITEM(chain, i));
+    Py_XDECREF(chain);
+    Py_XDECREF(tails);
+    return status;
+}
+
+/* The tasklet that runs next, as the scheduler's Python next_task does it:
+ * made current, its stack, value, error and call in the out-arguments (new
+ * references).  Returns STOPPED, MAIN_IS_NEXT, -1 on error, or ENDED+1
+ * ("go on") when a tasklet was found. */
+#define GO_ON (ENDED + 1)
+static int
+next_task(loop_state *state, int until_main, PyObject **stack, PyObject **value,
+          PyObject **error, PyObject **call)
+{
+    if (!until_main) {
+        PyObject *interrupted = PyObject_GetAttr(state->sched, s_interrupted);
+        if (interrupted == NULL)
+            return -1;
+        Py_DECREF(interrupted);
+        if (interrupted != Py_None)
+            return STOPPED;
+    }
+    while (PyObject_Length(state->queue) > 0) {
+        PyObject *task = PyObject_CallNoArgs(state->popleft);
+        PyObject *fields = task == NULL ? NULL : fields_of(task);
+        if (fields == NULL || PyDict_SetItem(fields, s__queued, Py_False) < 0) {
+            Py_XDECREF(task);
+            return -1;
+        }
+        if (task == state->main) {
+            Py_DECREF(task);
+            if (until_main)
+                return MAIN_IS_NEXT;
+            continue;
+        }
+        int status = PyObject_SetAttr(state->sched, s_current, task);
+        *call = status < 0 ? NULL : swap_field(fields, s__call, Py_None);
+        *value = *call == NULL ? NULL : swap_field(fields, s__value, Py_None);
+        *error = *value == NULL ? NULL : swap_field(fields, s__error, Py_None);
+        *stack = *error == NULL ? NULL : PyDict_GetItemWithError(fields, s__stack);
+        if (*stack != NULL && PyList_Check(*stack) &&
+            (*call == Py_None || (PyTuple_Check(*call) && PyTuple_GET_SIZE(*call) == 3)))
+            Py_INCREF(*stack);
+        else if (!PyErr_Occurred()) {
+            PyErr_Format(PyExc_TypeError, "tasklet %R has no list of records or a bad call",
+                         task);
+            *stack = NULL;
+        }
+        else
+            *stack = NULL;
+        Py_DECREF(task);
+        if (*stack == NULL) {
+            Py_CLEAR(*call);
+            Py_CLEAR(*value);
+            Py_CLEAR(*error);
+            return -1;
+        }
+        return GO_ON;
+    }
+    return PyErr_Occurred() ? -1 : STOPPED;
+}
+
+/* Resume the innermost record of ``stack`` with value and error. */
+static PyObject *
+resume_innermost(PyObject *stack, PyObject *value, PyObject *error)
+{
+    PyObject *record = pop_last(stack);
+    if (record == NULL)
+        return NULL;
+    PyObject *result = NULL, *resume = NULL;
+    Py_ssize_t number = site_number(record);
+    if (number >= 0) {
+        PyObject *site = PyList_GET_ITEM(rt.sites, number);
+        resume = PyObject_GetAttr(site, s_function);
+        if (resume == Py_None) {
+            Py_DECREF(resume);
+            resume = PyObject_CallMethodOneArg(site, s_resume_function, record);
+        }
+    }
+    if (resume != NULL) {
+        /* The first argument stands for the function's own first argument,
+         * which the resume entry restores from the record. */
+        PyObject *args[4] = {Py_None, record, value, error};
+        result = PyObject_Vectorcall(resume, args, 4, NULL);
+        Py_DECREF(resume);
+    }
+    Py_DECREF(record);
+    return result;
+}
+
+/* The exception being raised, normalized, with its traceback attached. */
+static PyObject *
+fetch_exception(void)
+{
+    PyObject *type, *exc, *tb;
+    PyErr_Fetch(&type, &exc, &tb);
+    PyErr_NormalizeException(&type, &exc, &tb);
+    if (tb != NULL)
+        PyException_SetTraceback(exc, tb);
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return exc;
+}
+
+/* run(sched, until_main): run the queued tasklets from their records until
+ * one ends (ENDED, with its value and error), the queue is empty or the
+ * watchdog interrupted one (STOPPED), or main is taken from the queue
+ * (MAIN_IS_NEXT, with ``until_main``).  Returns (outcome, value, error). */
+static PyObject *
+run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "run(sched, until_main)");
+        return NULL;
+    }
+    int until_main = PyObject_IsTrue(args[1]);
+    if (until_main < 0)
+        return NULL;
+    loop_state state = {PyThread_tss_get(&loop_key),
+                        PyThreadState_GET()->cframe->current_frame, args[0]};
+    state.main = PyObject_GetAttr(state.sched, s_main);
+    state.queue = state.main == NULL ? NULL : PyObject_GetAttr(state.sched, s_queue);
+    state.append = state.queue == NULL ? NULL : PyObject_GetAttr(state.queue, s_append);
+    state.popleft = state.append == NULL ? NULL : PyObject_GetAttr(state.queue, s_popleft);
+    if (state.popleft == NULL) {
+        Py_XDECREF(state.main);
+        Py_XDECREF(state.queue);
+        Py_XDECREF(state.append);
+        return NULL;
+    }
+    PyObject *stack = NULL, *value = NULL, *error = NULL, *call = NULL, *out = NULL;
+    int outcome = next_task(&state, until_main, &stack, &value, &error, &call);
+    if (outcome != GO_ON) {
+        if (outcome >= 0)
+            out = Py_BuildValue("iOO", outcome, Py_None, Py_None);
+        goto done;
+    }
+    if (PyThread_tss_set(&loop_key, &state) != 0) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot keep the loop's state");
+        goto done;
+    }
+    for (;;) {
+        PyObject *result;
+        if (call != Py_None) {
+            result = PyObject_Call(PyTuple_GET_ITEM(call, 0), PyTuple_GET_ITEM(call, 1),
+                                   PyTuple_GET_ITEM(call, 2));
+            Py_SETREF(call, Py_NewRef(Py_None));
+        }
+        else if (PyList_GET_SIZE(stack) > 0) {
+            result = resume_innermost(stack, value, error);
+        }
+        else {
+            out = Py_BuildValue("iOO", ENDED, value, error);
+            break;
+        }
+        if (result != NULL) {
+            Py_SETREF(value, result);
+            Py_SETREF(error, Py_NewRef(Py_None));
+            if (result != rt.switched)
+                continue;
+            /* A switch passed the frames by returning. */
+        }
+        else {
+            PyObject *exc = fetch_exception();
+            if (!PyObject_TypeCheck(exc, (PyTypeObject *)rt.unwind_type)) {
+                Py_SETREF(value, Py_NewRef(Py_None));
+                Py_SETREF(error, exc);
+                continue;
+            }
+            PyException_SetTraceback(exc, Py_None);
+            if (exc != rt.switch_unwind) {
+                /* Too deep: the records go on here, from a shallow stack. */
+                PyObject *chain = take_all(rt.chain);
+                PyObject *tails = chain == NULL ? NULL : take_all(rt.tails);
+                PyObject *refused = tails == NULL ? NULL : PyObject_CallFunctionObjArgs(
+                    rt.take_depth_unwinding, stack, exc, chain, tails,
+                    (PyObject *)state.base->f_code, NULL);
+                Py_DECREF(exc);
+                Py_XDECREF(chain);
+                Py_XDECREF(tails);
+                if (refused == NULL)
+                    break;
+                Py_SETREF(value, Py_NewRef(Py_None));
+                Py_SETREF(error, refused);
+                continue;
+            }
+            Py_DECREF(exc);
+        }
+        /* A tasklet switch: its records go back on its stack, and the loop
+         * goes on with the next tasklet. */
+        if (keep_switched_records(stack) < 0)
+            break;
+        Py_CLEAR(stack);
+        Py_CLEAR(value);
+        Py_CLEAR(error);
+        Py_CLEAR(call);
+        outcome = next_task(&state, until_main, &stack, &value, &error, &call);
+        if (outcome != GO_ON) {
+            if (outcome >= 0)
+                out = Py_BuildValue("iOO", outcome, Py_None, Py_None);
+            break;
+        }
+    }
+    PyThread_tss_set(&loop_key, state.outer);
+done:
+    Py_XDECREF(stack);
+    Py_XDECREF(value);
+    Py_XDECREF(error);
+    Py_XDECREF(call);
+    Py_DECREF(state.main);
+    Py_DECREF(state.queue);
+    Py_DECREF(state.append);
+    Py_DECREF(state.popleft);
+    return out;
+}
+
+/* Whether ``frame`` is stopped at a call whose result it tests for SWITCHED. */
+static int
+at_tested_call(_PyInterpreterFrame *frame)
+{
+    PyCodeObject *code = frame->f_code;
+    size_t offset = (char *)frame->prev_instr - (char *)_PyCode_CODE(code);
+    PyObject *key = PyLong_FromSize_t((size_t)code + offset);
+    if (key == NULL)
+        return -1;
+    int found = PySet_Contains(rt.tested_calls, key);
+    Py_DECREF(key);
+    return found;
+}
+
+/* schedule(retval=None), as the Python one, which it calls unless the caller
+ * is a frame this loop called, stopped at a tested call. */
+static PyObject *
+schedule(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    loop_state *state = PyThread_tss_get(&loop_key);
+    if (state == NULL || kwnames != NULL || nargs > 1)
+        goto slow;
+    _PyInterpreterFrame *caller = PyThreadState_GET()->cframe->current_frame;
+    if (caller == NULL || caller->previous != state->base)
+        goto slow;
+    int tested = at_tested_call(caller);
+    if (tested < 0)
+        return NULL;
+    if (!tested)
+        goto slow;
+    PyObject *current = PyObject_GetAttr(state->sched, s_current);
+    if (current == NULL)
+        return NULL;
+    PyObject *fields = fields_of(current), *appended = NULL;
+    if (fields != NULL && PyDict_SetItem(fields, s__value, nargs ? args[0] : Py_None) == 0 &&
+        PyDict_SetItem(fields, s__queued, Py_True) == 0)
+        appended = PyObject_CallOneArg(state->append, current);
+    Py_DECREF(current);
+    if (appended == NULL)
+        return NULL;
+    Py_DECREF(appended);
+    if (clear_list(rt.chain) < 0 || clear_list(rt.tails) < 0)
+        return NULL;
+    return Py_NewRef(rt.switched);
+slow:
+    if (rt.slow_schedule == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "the switch module is not configured");
+        return NULL;
+    }
+    return PyObject_Vectorcall(rt.slow_schedule, args, nargs, kwnames);
+}
+
+PyDoc_STRVAR(schedule_doc,
+"schedule(retval=None)\n--\n\n"
+"Let the other runnable tasklets run; the current one goes to the end\n"
+"of the queue.");
+
+static PyMethodDef methods[] = {
+    {"configure", configure, METH_VARARGS, NULL},
+    {"run", (PyCFunction)(void (*)(void))run, METH_FASTCALL, NULL},
+    {"schedule", (PyCFunction)(void (*)(void))schedule, METH_FASTCALL | METH_KEYWORDS,
+     schedule_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "_stacklessxf_switch",
+    "The scheduler's hot path in C (see stacklessxf.runtime.native_loop).", -1, methods,
+};
+
+static int
+intern_names(void)
+{
+    struct { PyObject **slot; const char *text; } names[] = {
+        {&s_function, "function"}, {&s_resume_function, "resume_function"},
+        {&s_current, "current"}, {&s_main, "main"}, {&s_queue, "queue"},
+        {&s_interrupted, "interrupted"}, {&s_append, "append"}, {&s_popleft, "popleft"}, {&s__value, "_value"}, {&s__error, "_error"},
+        {&s__queued, "_queued"}, {&s__call, "_call"}, {&s__stack, "_stack"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if ((*names[i].slot = PyUnicode_InternFromString(names[i].text)) == NULL)
+            return -1;
+    return 0;
+}
+
+PyMODINIT_FUNC
+PyInit__stacklessxf_switch(void)
+{
+    if (PyThread_tss_create(&loop_key) != 0 || intern_names() < 0)
+        return NULL;
+    return PyModule_Create(&module_def);
+}

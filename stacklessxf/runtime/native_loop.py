@@ -1,0 +1,50 @@
+"""The scheduler's hot path in C, when the extension module is built.
+
+``_stacklessxf_switch`` (built from ``_switch.c`` by ``pip install`` where a
+C compiler and Python's headers are available; optional) holds:
+
+- ``run(sched, until_main)``: the trampoline loop of ``trampoline`` and the
+  scheduler's ``next_task``, going from tasklet to tasklet in C;
+- ``schedule(retval=None)``: the switch when the calling frame is one that
+  loop runs, stopped at a call that tests for ``SWITCHED``, and otherwise a
+  call of the Python ``schedule``.
+
+The Python code does the same when the module is absent, and in the cases
+the C loop leaves to it (the watchdog's ticked code, every switch other than
+the one-frame ``schedule()``).
+"""
+
+from .records import CHAIN, SITE_COUNTS, SITES, SWITCH_UNWIND, SWITCHED, TAILS, Unwind, \
+    count_unwound
+from .trampoline import TESTED_CALLS, mark_transformed, take_depth_unwinding
+
+try:
+    import _stacklessxf_switch as _switch
+except ImportError:
+    _switch = None
+
+# Whether the scheduler runs the C loop (tests turn it off to compare).
+available = _switch is not None
+
+
+def configure(slow_schedule):
+    """Give the C module the runtime's objects; ``slow_schedule`` is the
+    Python ``schedule``, which the C one calls for every case it does not
+    take itself.  Returns the C ``schedule``."""
+    _switch.configure(CHAIN, TAILS, SITES, SITE_COUNTS, SWITCHED, Unwind, SWITCH_UNWIND,
+                      TESTED_CALLS, slow_schedule, count_unwound, take_depth_unwinding)
+    return _switch.schedule
+
+
+def run_tasklets(sched, until_main):
+    """Run the C loop; this frame is the one its tasklets' frames return to
+    (their *base*): marked as transformed code, so that an unwinding passes
+    it to the loop, as it would to the Python trampoline."""
+    return _switch.run(sched, until_main)
+
+
+run_tasklets.__code__ = mark_transformed(run_tasklets.__code__)
+BASE_CODE = run_tasklets.__code__
+
+# What run_tasklets returns first: how the loop stopped.
+STOPPED, MAIN_IS_NEXT, ENDED = 0, 1, 2
