@@ -24,9 +24,14 @@ loop, the event loop). Each run makes SWITCHES switches:
    a primitive that queues it and returns a marker; the side then saves its
    state in a record and returns; the loop takes the next side and calls it
    with its record. Two calls per switch, and no checks.
+7. Where the C extension is built, which makes the scheduler's loop and
+   schedule() C code: the first run again with the Python loop.
+
+The floor is a reference for the Python loop; the C loop's switches cost
+little more than the floor's, whose loop is Python.
 
 Starting and ending the two sides is outside the count (two or three
-switches per run). The six runs are interleaved, in an order that rotates
+switches per run). The runs are interleaved, in an order that rotates
 from round to round, and the best time of each over ROUNDS rounds is kept.
 """
 
@@ -43,6 +48,9 @@ if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
 import stacklessxf as sx  # noqa: E402
+from stacklessxf.runtime import native_loop  # noqa: E402
+
+NATIVE_LOOP = native_loop.available     # the C loop is built and used
 
 SWITCHES = 100_000          # per run; each side makes half of them
 ROUNDS = 7
@@ -85,6 +93,16 @@ def run_schedule(half):
     elapsed = time.perf_counter() - start
     check("schedule()", done == [half, half])
     return elapsed
+
+
+def run_schedule_python_loop(half):
+    """The schedule() ping-pong with the scheduler's Python loop, for
+    comparison where the C loop is built."""
+    native_loop.available = False
+    try:
+        return run_schedule(half)
+    finally:
+        native_loop.available = NATIVE_LOOP
 
 
 def run_channel(half):
@@ -221,7 +239,7 @@ RUNS = [
     ("generator", run_generator),
     ("asyncio", run_asyncio),
     ("floor", run_python_floor),
-]
+] + ([("schedule, Python loop", run_schedule_python_loop)] if NATIVE_LOOP else [])
 
 
 def best_per_switch():
@@ -239,6 +257,8 @@ def best_per_switch():
 def main():
     print(f"stacklessxf {sx.__version__}, greenlet {greenlet.__version__},"
           f" Python {sys.version.split()[0]}")
+    print("scheduler loop: " + ("C (the _stacklessxf_switch extension)" if NATIVE_LOOP else
+                                "Python (the C extension is not built)"))
     print(f"one switch = control passing from one side of a ping-pong to the other;"
           f" {SWITCHES:,} switches per run, best of {ROUNDS} interleaved runs")
     ns = best_per_switch()
@@ -255,6 +275,10 @@ def main():
     floor = ns["floor"]
     print(f"Python floor switch: {floor:.0f} ns; vs greenlet: {floor / glet:.2f}x;"
           f" schedule()/floor: {sched / floor:.2f}x")
+    if NATIVE_LOOP:
+        slow = ns["schedule, Python loop"]
+        print(f"schedule() switch under the Python loop: {slow:.0f} ns; vs greenlet:"
+              f" {slow / glet:.2f}x; vs the C loop: {slow / sched:.2f}x")
     print(f"  [per switch: schedule() {sched:.0f} ns, channel {chan:.0f} ns,"
           f" greenlet {glet:.0f} ns, generator {gen:.0f} ns, asyncio {aio:.0f} ns,"
           f" Python floor {floor:.0f} ns]")
