@@ -154,3 +154,32 @@ def counted_switches(n, out):
     for i in range(n):
         schedule()
         out.append(i)
+
+
+@stackless
+def echo_switches(n, value, error_type):
+    # Each switch hands value back through schedule(); every tenth one
+    # raises and catches an exception across the switch.
+    for i in range(n):
+        if schedule(value) is not value:
+            raise AssertionError("schedule() returned another value")
+        if i % 10 == 0:
+            try:
+                raise error_type(value)
+            except error_type:
+                schedule()
+
+
+@stackless
+def channel_actor(name, ops, channels, log):
+    # Runs one generated program of channel operations (see
+    # tests/test_scheduler_loops.py), logging what it sees.
+    for op, number in ops:
+        if op == "send":
+            channels[number].send((name, len(log)))
+            log.append((name, "sent", number))
+        elif op == "receive":
+            log.append((name, "got", number, channels[number].receive()))
+        else:
+            schedule()
+            log.append((name, "scheduled"))

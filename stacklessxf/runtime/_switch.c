@@ -23,12 +23,14 @@ static struct {
     PyObject *switched, *unwind_type, *switch_unwind;
     PyObject *tested_calls;         /* id(code) + offset of each tested call */
     PyObject *slow_schedule;        /* the Python schedule() */
+    PyObject *slow_send, *slow_receive; /* the Python channel methods */
     PyObject *count_unwound;        /* records.count_unwound */
     PyObject *take_depth_unwinding; /* trampoline.take_depth_unwinding */
 } rt;
 
 static PyObject *s_function, *s_resume_function, *s_current, *s_main, *s_queue,
-    *s_interrupted, *s_append, *s_popleft, *s__value, *s__error, *s__queued, *s__call, *s__stack;
+    *s_interrupted, *s_append, *s_appendleft, *s_popleft, *s__value, *s__error, *s__queued,
+    *s__call, *s__stack, *s_preference, *s_closing, *s_blocked, *s_blocked_on, *s_tempval;
 
 /* One running loop, on the C stack; loops on one thread nest. */
 typedef struct loop_state {
@@ -402,42 +404,298 @@ at_tested_call(_PyInterpreterFrame *frame)
     return found;
 }
 
+/* The running loop, when the frame that called the running builtin is one
+ * it called itself and is stopped at a tested call: such a frame can switch
+ * by returning SWITCHED.  NULL (with no exception) when it is not, and NULL
+ * with an exception on error. */
+static loop_state *
+loop_of_caller(void)
+{
+    loop_state *state = PyThread_tss_get(&loop_key);
+    if (state == NULL)
+        return NULL;
+    _PyInterpreterFrame *caller = PyThreadState_GET()->cframe->current_frame;
+    if (caller == NULL || caller->previous != state->base)
+        return NULL;
+    return at_tested_call(caller) == 1 ? state : NULL;
+}
+
+/* The current tasklet is switched away from: the primitive returns SWITCHED
+ * to the frames it passes (and the loop), with CHAIN and TAILS empty for
+ * their records. */
+static PyObject *
+switch_away(void)
+{
+    if (clear_list(rt.chain) < 0 || clear_list(rt.tails) < 0)
+        return NULL;
+    return Py_NewRef(rt.switched);
+}
+
+/* ``task`` joins the run queue, at its end or (``first``) its front. */
+static int
+enqueue(loop_state *state, PyObject *task, int first)
+{
+    PyObject *fields = fields_of(task);
+    if (fields == NULL || PyDict_SetItem(fields, s__queued, Py_True) < 0)
+        return -1;
+    PyObject *done = first ? PyObject_CallMethodOneArg(state->queue, s_appendleft, task)
+                           : PyObject_CallOneArg(state->append, task);
+    Py_XDECREF(done);
+    return done == NULL ? -1 : 0;
+}
+
+/* The current tasklet of the running loop (new reference). */
+static PyObject *
+current_of(loop_state *state)
+{
+    return PyObject_GetAttr(state->sched, s_current);
+}
+
+/* The Python version of a primitive, for the cases the C one leaves. */
+static PyObject *
+call_python(PyObject *function, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    if (PyErr_Occurred())
+        return NULL;
+    if (function == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "_stacklessxf_switch is not configured");
+        return NULL;
+    }
+    return PyObject_Vectorcall(function, args, nargs, kwnames);
+}
+
 /* schedule(retval=None), as the Python one, which it calls unless the caller
  * is a frame this loop called, stopped at a tested call. */
 static PyObject *
 schedule(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    loop_state *state = PyThread_tss_get(&loop_key);
-    if (state == NULL || kwnames != NULL || nargs > 1)
-        goto slow;
-    _PyInterpreterFrame *caller = PyThreadState_GET()->cframe->current_frame;
-    if (caller == NULL || caller->previous != state->base)
-        goto slow;
-    int tested = at_tested_call(caller);
-    if (tested < 0)
+    loop_state *state = kwnames == NULL && nargs <= 1 ? loop_of_caller() : NULL;
+    if (state == NULL)
+        return call_python(rt.slow_schedule, args, nargs, kwnames);
+    PyObject *current = current_of(state);
+    PyObject *fields = current == NULL ? NULL : fields_of(current);
+    int status = fields == NULL ? -1 : PyDict_SetItem(fields, s__value, nargs ? args[0] : Py_None);
+    if (status == 0)
+        status = enqueue(state, current, 0);
+    Py_XDECREF(current);
+    return status < 0 ? NULL : switch_away();
+}
+
+/* -- channels ---------------------------------------------------------------
+ * The usual cases of channel.send and channel.receive, as channel.py does
+ * them: a partner waits (and no exception is in the payload), or none does
+ * and the caller blocks.  Everything else (a closing channel, an exception
+ * to deliver, a caller the loop cannot switch by return, an odd preference)
+ * goes to the Python method before anything changes. */
+
+enum { SENDING = 1, RECEIVING = -1 };
+
+/* What a channel operation reads of the channel, checked. */
+typedef struct {
+    PyObject *queue;            /* borrowed, as the others */
+    long preference;
+    int closing;
+    PyObject *partner_entry;    /* the head of the queue if it waits the other way */
+} channel_view;
+
+/* 1 when ``ch`` can be handled here (``view`` filled), 0 when the Python
+ * method must handle it, -1 on error. */
+static int
+view_channel(loop_state *state, PyObject *ch, int direction, channel_view *view)
+{
+    PyObject **dict = _PyObject_GetDictPtr(ch);
+    if (dict == NULL || *dict == NULL)
+        return 0;
+    PyObject *queue = PyDict_GetItemWithError(*dict, s_queue);
+    PyObject *preference = queue ? PyDict_GetItemWithError(*dict, s_preference) : NULL;
+    PyObject *closing = preference ? PyDict_GetItemWithError(*dict, s_closing) : NULL;
+    if (closing == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    /* The queue is a deque, as the run queue is. */
+    if (!PyLong_CheckExact(preference) || !PyBool_Check(closing) ||
+        Py_TYPE(queue) != Py_TYPE(state->queue))
+        return 0;
+    view->queue = queue;
+    view->preference = PyLong_AsLong(preference);
+    view->closing = closing == Py_True;
+    view->partner_entry = NULL;
+    Py_ssize_t waiting = PyObject_Length(queue);
+    if (waiting <= 0)
+        return waiting < 0 ? -1 : !view->closing;     /* the caller blocks */
+    PyObject *head = PySequence_GetItem(queue, 0);
+    if (head == NULL)
+        return -1;
+    int usable = 0;
+    if (PyTuple_CheckExact(head) && PyTuple_GET_SIZE(head) == 3 &&
+        PyLong_CheckExact(PyTuple_GET_ITEM(head, 1))) {
+        if (PyLong_AsLong(PyTuple_GET_ITEM(head, 1)) == direction) {
+            usable = !view->closing;                   /* the caller blocks too */
+        }
+        else {
+            /* A partner waits; a sender's payload is (value, error). */
+            PyObject *payload = PyTuple_GET_ITEM(head, 2);
+            usable = direction == SENDING ||
+                     (PyTuple_CheckExact(payload) && PyTuple_GET_SIZE(payload) == 2 &&
+                      PyTuple_GET_ITEM(payload, 1) == Py_None);
+            view->partner_entry = head;     /* the queue keeps it alive */
+        }
+    }
+    Py_DECREF(head);
+    return usable;
+}
+
+/* The waiting partner, taken from the channel's queue and unblocked, its
+ * value and error set (new reference). */
+static PyObject *
+take_partner(channel_view *view, PyObject *value)
+{
+    PyObject *entry = PyObject_CallMethodNoArgs(view->queue, s_popleft);
+    if (entry == NULL)
         return NULL;
-    if (!tested)
-        goto slow;
-    PyObject *current = PyObject_GetAttr(state->sched, s_current);
-    if (current == NULL)
-        return NULL;
-    PyObject *fields = fields_of(current), *appended = NULL;
-    if (fields != NULL && PyDict_SetItem(fields, s__value, nargs ? args[0] : Py_None) == 0 &&
-        PyDict_SetItem(fields, s__queued, Py_True) == 0)
-        appended = PyObject_CallOneArg(state->append, current);
-    Py_DECREF(current);
-    if (appended == NULL)
-        return NULL;
-    Py_DECREF(appended);
-    if (clear_list(rt.chain) < 0 || clear_list(rt.tails) < 0)
-        return NULL;
-    return Py_NewRef(rt.switched);
-slow:
-    if (rt.slow_schedule == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "the switch module is not configured");
+    PyObject *partner = Py_NewRef(PyTuple_GET_ITEM(entry, 0));
+    Py_DECREF(entry);
+    PyObject *fields = fields_of(partner);
+    if (fields == NULL || PyDict_SetItem(fields, s_blocked, Py_False) < 0 ||
+        PyDict_SetItem(fields, s_blocked_on, Py_None) < 0 ||
+        PyDict_SetItem(fields, s__value, value) < 0 ||
+        PyDict_SetItem(fields, s__error, Py_None) < 0) {
+        Py_DECREF(partner);
         return NULL;
     }
-    return PyObject_Vectorcall(rt.slow_schedule, args, nargs, kwnames);
+    return partner;
+}
+
+/* The current tasklet blocks on the channel, waiting with ``payload``. */
+static PyObject *
+block_on(loop_state *state, PyObject *ch, channel_view *view, int direction,
+         PyObject *payload)
+{
+    PyObject *current = current_of(state);
+    PyObject *fields = current == NULL ? NULL : fields_of(current);
+    PyObject *entry = fields == NULL ? NULL : Py_BuildValue("(OiO)", current, direction, payload);
+    int status = entry == NULL ? -1 : 0;
+    if (status == 0 && direction == SENDING)
+        status = PyDict_SetItem(fields, s__value, Py_None);
+    if (status == 0 && (PyDict_SetItem(fields, s_blocked, Py_True) < 0 ||
+                        PyDict_SetItem(fields, s_blocked_on, ch) < 0))
+        status = -1;
+    if (status == 0) {
+        PyObject *done = PyObject_CallMethodOneArg(view->queue, s_append, entry);
+        status = done == NULL ? -1 : 0;
+        Py_XDECREF(done);
+    }
+    Py_XDECREF(entry);
+    Py_XDECREF(current);
+    return status < 0 ? NULL : switch_away();
+}
+
+/* ``partner`` runs next, then the current tasklet, which gets ``value``
+ * when it goes on. */
+static PyObject *
+hand_over(loop_state *state, PyObject *partner, PyObject *value)
+{
+    PyObject *current = current_of(state);
+    PyObject *fields = current == NULL ? NULL : fields_of(current);
+    int status = fields == NULL || PyDict_SetItem(fields, s__value, value) < 0 ||
+                 PyDict_SetItem(fields, s__error, Py_None) < 0 ? -1 : 0;
+    if (status == 0)
+        status = enqueue(state, current, 1);
+    if (status == 0)
+        status = enqueue(state, partner, 1);
+    Py_XDECREF(current);
+    return status < 0 ? NULL : switch_away();
+}
+
+/* 1 when the C code takes a call of send (``direction`` SENDING, arguments
+ * channel and value) or receive (channel), with ``state`` and ``view``
+ * filled; 0 when the Python method must take it; -1 on error. */
+static int
+take_channel_call(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, int direction,
+                  loop_state **state, channel_view *view)
+{
+    Py_ssize_t expected = direction == SENDING ? 2 : 1;
+    *state = kwnames == NULL && nargs == expected ? loop_of_caller() : NULL;
+    if (*state == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    return view_channel(*state, args[0], direction, view);
+}
+
+static PyObject *
+channel_send(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    channel_view view;
+    loop_state *state;
+    int taken = take_channel_call(args, nargs, kwnames, SENDING, &state, &view);
+    if (taken <= 0)
+        return taken < 0 ? NULL : call_python(rt.slow_send, args, nargs, kwnames);
+    PyObject *value = args[1];
+    if (view.partner_entry == NULL) {
+        PyObject *payload = PyTuple_Pack(2, value, Py_None);
+        PyObject *result = payload == NULL ? NULL
+                                           : block_on(state, args[0], &view, SENDING, payload);
+        Py_XDECREF(payload);
+        return result;
+    }
+    PyObject *receiver = take_partner(&view, value);
+    if (receiver == NULL)
+        return NULL;
+    PyObject *result = NULL;
+    if (PyObject_SetAttr(receiver, s_tempval, value) == 0) {
+        if (view.preference == RECEIVING)
+            result = hand_over(state, receiver, Py_None);
+        else if (enqueue(state, receiver, 0) == 0)
+            result = Py_NewRef(Py_None);
+    }
+    Py_DECREF(receiver);
+    return result;
+}
+
+static PyObject *
+channel_receive(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    channel_view view;
+    loop_state *state;
+    int taken = take_channel_call(args, nargs, kwnames, RECEIVING, &state, &view);
+    if (taken <= 0)
+        return taken < 0 ? NULL : call_python(rt.slow_receive, args, nargs, kwnames);
+    if (view.partner_entry == NULL)
+        return block_on(state, args[0], &view, RECEIVING, Py_None);
+    PyObject *value = Py_NewRef(PyTuple_GET_ITEM(PyTuple_GET_ITEM(view.partner_entry, 2), 0));
+    PyObject *sender = take_partner(&view, Py_None);
+    PyObject *result = NULL;
+    if (sender != NULL) {
+        if (view.preference == SENDING)
+            result = hand_over(state, sender, value);
+        else if (enqueue(state, sender, 0) == 0)
+            result = Py_NewRef(value);
+        Py_DECREF(sender);
+    }
+    Py_DECREF(value);
+    return result;
+}
+
+/* configure_channels(send, receive): the Python methods, for the cases not
+ * taken here; returns the C ones as methods for the channel class. */
+static PyObject *
+configure_channels(PyObject *module, PyObject *args)
+{
+    PyObject *send, *receive, *methods[2] = {NULL, NULL};
+    if (!PyArg_ParseTuple(args, "OO:configure_channels", &send, &receive))
+        return NULL;
+    Py_XSETREF(rt.slow_send, Py_NewRef(send));
+    Py_XSETREF(rt.slow_receive, Py_NewRef(receive));
+    PyObject *functions[2] = {PyObject_GetAttrString(module, "channel_send"),
+                              PyObject_GetAttrString(module, "channel_receive")};
+    for (int i = 0; i < 2; i++)
+        methods[i] = functions[i] == NULL ? NULL : PyInstanceMethod_New(functions[i]);
+    Py_XDECREF(functions[0]);
+    Py_XDECREF(functions[1]);
+    if (methods[0] == NULL || methods[1] == NULL) {
+        Py_XDECREF(methods[0]);
+        Py_XDECREF(methods[1]);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", methods[0], methods[1]);
 }
 
 PyDoc_STRVAR(schedule_doc,
@@ -450,6 +708,12 @@ static PyMethodDef methods[] = {
     {"run", (PyCFunction)(void (*)(void))run, METH_FASTCALL, NULL},
     {"schedule", (PyCFunction)(void (*)(void))schedule, METH_FASTCALL | METH_KEYWORDS,
      schedule_doc},
+    {"configure_channels", configure_channels, METH_VARARGS, NULL},
+    {"channel_send", (PyCFunction)(void (*)(void))channel_send, METH_FASTCALL | METH_KEYWORDS,
+     "channel_send(self, value)\n--\n\nSend value to a receiver, waiting for one if none waits."},
+    {"channel_receive", (PyCFunction)(void (*)(void))channel_receive,
+     METH_FASTCALL | METH_KEYWORDS,
+     "channel_receive(self)\n--\n\nReceive a value from a sender, waiting for one if none waits."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -466,6 +730,9 @@ intern_names(void)
         {&s_current, "current"}, {&s_main, "main"}, {&s_queue, "queue"},
         {&s_interrupted, "interrupted"}, {&s_append, "append"}, {&s_popleft, "popleft"}, {&s__value, "_value"}, {&s__error, "_error"},
         {&s__queued, "_queued"}, {&s__call, "_call"}, {&s__stack, "_stack"},
+        {&s_appendleft, "appendleft"}, {&s_preference, "preference"},
+        {&s_closing, "closing"}, {&s_blocked, "blocked"}, {&s_blocked_on, "blocked_on"},
+        {&s_tempval, "tempval"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if ((*names[i].slot = PyUnicode_InternFromString(names[i].text)) == NULL)

@@ -10,6 +10,7 @@ import collections
 import sys
 
 from ..core import stackless
+from . import native_loop
 from .records import SWITCHED
 from .scheduler import (
     _check_can_switch,
@@ -161,3 +162,7 @@ def _send_sequence(self, values):
 
 
 channel.send_sequence = stackless(_send_sequence)
+
+if native_loop.available:
+    # The C methods take the usual cases and call these for the rest.
+    channel.send, channel.receive = native_loop.channel_methods(channel.send, channel.receive)

@@ -7,15 +7,18 @@ C compiler and Python's headers are available; optional) holds:
   scheduler's ``next_task``, going from tasklet to tasklet in C;
 - ``schedule(retval=None)``: the switch when the calling frame is one that
   loop runs, stopped at a call that tests for ``SWITCHED``, and otherwise a
-  call of the Python ``schedule``.
+  call of the Python ``schedule``;
+- ``channel_send`` and ``channel_receive``: the channel methods' usual
+  cases for such a frame (a partner waits, or the caller blocks), and
+  otherwise calls of the Python methods.
 
 The Python code does the same when the module is absent, and in the cases
-the C loop leaves to it (the watchdog's ticked code, every switch other than
-the one-frame ``schedule()``).
+the C code leaves to it (the watchdog's ticked code, deeper stacks, closing
+channels, exceptions sent over a channel, the main tasklet).
 """
 
-from .records import CHAIN, SITE_COUNTS, SITES, SWITCH_UNWIND, SWITCHED, TAILS, Unwind, \
-    count_unwound
+from .records import CHAIN, SITE_COUNTS, SITES, SWITCH_BUILTINS, SWITCH_UNWIND, SWITCHED, \
+    TAILS, Unwind, count_unwound
 from .trampoline import TESTED_CALLS, mark_transformed, take_depth_unwinding
 
 try:
@@ -33,7 +36,16 @@ def configure(slow_schedule):
     take itself.  Returns the C ``schedule``."""
     _switch.configure(CHAIN, TAILS, SITES, SITE_COUNTS, SWITCHED, Unwind, SWITCH_UNWIND,
                       TESTED_CALLS, slow_schedule, count_unwound, take_depth_unwinding)
+    SWITCH_BUILTINS.add(_switch.schedule)
     return _switch.schedule
+
+
+def channel_methods(send, receive):
+    """The C ``send`` and ``receive`` for the channel class, given its
+    Python ones, which they call for every case they do not take."""
+    c_send, c_receive = _switch.configure_channels(send, receive)
+    SWITCH_BUILTINS.update((_switch.channel_send, _switch.channel_receive))
+    return c_send, c_receive
 
 
 def run_tasklets(sched, until_main):

@@ -28,7 +28,7 @@ import types
 from ..errors import SwitchError
 from . import native_loop, portable
 from .frames import called_from_c, calls_run_inline
-from .records import CHAIN, SITES, SWITCH_BUILTINS, SWITCH_UNWIND, SWITCHED, TAILS
+from .records import CHAIN, SITES, SWITCH_UNWIND, SWITCHED, TAILS
 from .trampoline import (RESUMING_OFFSETS, SUSPENSION_POINTS, TESTED_CALLS, is_transformed,
                          resume_records)
 
@@ -495,7 +495,6 @@ def schedule(retval=None):
 if native_loop.available:
     # The C schedule() takes the usual case and calls this one for the rest.
     schedule = native_loop.configure(schedule)
-    SWITCH_BUILTINS.add(schedule)
 
 
 @_switch_primitive
