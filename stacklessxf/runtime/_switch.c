@@ -1,14 +1,15 @@
-/* The scheduler's hot path in C: the loop that runs tasklets, and
- * schedule().  An optional accelerator of runtime/scheduler.py and
- * runtime/trampoline.py, which do the same in Python when this module is
- * not built; runtime/native_loop.py configures it and says what it covers.
+/* The scheduler's hot path in C: the loop that runs tasklets, schedule(),
+ * and the usual cases of channel send and receive.  An optional
+ * accelerator of runtime/scheduler.py, runtime/trampoline.py and
+ * runtime/channel.py, which do the same in Python when this module is not
+ * built; runtime/native_loop.py configures it and says what it covers.
  *
  * Frames the loop calls are entry frames whose caller is the Python frame
  * that called the loop (its *base*).  A switch primitive called by such a
  * frame, stopped at a call that tests for SWITCHED, can switch by returning
- * SWITCHED: nothing but this loop lies beneath the frame.  schedule() checks
- * exactly that in C and otherwise calls the Python schedule(), whose check
- * walks any stack.
+ * SWITCHED: nothing but this loop lies beneath the frame.  The primitives
+ * here check exactly that and otherwise call their Python versions, whose
+ * check walks any stack.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -745,5 +746,10 @@ PyInit__stacklessxf_switch(void)
 {
     if (PyThread_tss_create(&loop_key) != 0 || intern_names() < 0)
         return NULL;
-    return PyModule_Create(&module_def);
+    PyObject *module = PyModule_Create(&module_def);
+    if (module != NULL && (PyModule_AddIntConstant(module, "STOPPED", STOPPED) < 0 ||
+                           PyModule_AddIntConstant(module, "MAIN_IS_NEXT", MAIN_IS_NEXT) < 0 ||
+                           PyModule_AddIntConstant(module, "ENDED", ENDED) < 0))
+        Py_CLEAR(module);
+    return module;
 }

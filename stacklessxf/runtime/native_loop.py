@@ -58,5 +58,6 @@ def run_tasklets(sched, until_main):
 run_tasklets.__code__ = mark_transformed(run_tasklets.__code__)
 BASE_CODE = run_tasklets.__code__
 
-# What run_tasklets returns first: how the loop stopped.
-STOPPED, MAIN_IS_NEXT, ENDED = 0, 1, 2
+if _switch is not None:
+    # How run_tasklets says its loop stopped, when not for an empty queue.
+    MAIN_IS_NEXT, ENDED = _switch.MAIN_IS_NEXT, _switch.ENDED
