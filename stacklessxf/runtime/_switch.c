@@ -16,6 +16,7 @@
 #define Py_BUILD_CORE 1
 #include "internal/pycore_frame.h"
 #undef Py_BUILD_CORE
+#include "structmember.h"
 
 /* What configure() hands over (the runtime's shared objects). */
 static struct {
@@ -30,8 +31,7 @@ static struct {
 } rt;
 
 static PyObject *s_function, *s_resume_function, *s_current, *s_main, *s_queue,
-    *s_interrupted, *s_append, *s_appendleft, *s_popleft, *s__value, *s__error, *s__queued,
-    *s__call, *s__stack, *s_preference, *s_closing, *s_blocked, *s_blocked_on, *s_tempval;
+    *s_interrupted, *s_append, *s_appendleft, *s_popleft, *s_preference, *s_closing;
 
 /* One running loop, on the C stack; loops on one thread nest. */
 typedef struct loop_state {
@@ -46,14 +46,49 @@ static Py_tss_t loop_key = Py_tss_NEEDS_INIT;
 /* Outcomes of run(). */
 enum { STOPPED, MAIN_IS_NEXT, ENDED };
 
+/* The tasklet fields the C code reads and writes, in the tasklet class's
+ * slots, at these offsets. */
+enum { F_VALUE, F_ERROR, F_CALL, F_STACK, F_QUEUED, F_BLOCKED, F_BLOCKED_ON, F_TEMPVAL,
+       FIELD_COUNT };
+static const char *const field_names[FIELD_COUNT] = {
+    "_value", "_error", "_call", "_stack", "_queued", "blocked", "blocked_on", "tempval"};
+static Py_ssize_t field_offsets[FIELD_COUNT];
+static PyTypeObject *tasklet_type;
+
+static int
+find_fields(PyObject *cls)
+{
+    if (!PyType_Check(cls)) {
+        PyErr_SetString(PyExc_TypeError, "configure: the tasklet class is not a class");
+        return -1;
+    }
+    for (int i = 0; i < FIELD_COUNT; i++) {
+        PyObject *slot = PyObject_GetAttrString(cls, field_names[i]);
+        if (slot == NULL)
+            return -1;
+        int usable = Py_IS_TYPE(slot, &PyMemberDescr_Type) &&
+                     ((PyMemberDescrObject *)slot)->d_member->type == T_OBJECT_EX;
+        if (usable)
+            field_offsets[i] = ((PyMemberDescrObject *)slot)->d_member->offset;
+        Py_DECREF(slot);
+        if (!usable) {
+            PyErr_Format(PyExc_TypeError, "configure: %s is not a slot of the tasklet class",
+                         field_names[i]);
+            return -1;
+        }
+    }
+    Py_XSETREF(tasklet_type, (PyTypeObject *)Py_NewRef(cls));
+    return 0;
+}
+
 static PyObject *
 configure(PyObject *module, PyObject *args)
 {
-    PyObject *objects[11];
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOOO:configure", &objects[0], &objects[1],
+    PyObject *objects[12];
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOO:configure", &objects[0], &objects[1],
                           &objects[2], &objects[3], &objects[4], &objects[5],
                           &objects[6], &objects[7], &objects[8], &objects[9],
-                          &objects[10]))
+                          &objects[10], &objects[11]))
         return NULL;
     PyObject **slots[11] = {&rt.chain, &rt.tails, &rt.sites, &rt.site_counts,
                             &rt.switched, &rt.unwind_type, &rt.switch_unwind,
@@ -65,6 +100,8 @@ configure(PyObject *module, PyObject *args)
         PyErr_SetString(PyExc_TypeError, "configure: unexpected runtime objects");
         return NULL;
     }
+    if (find_fields(objects[11]) < 0)
+        return NULL;
     for (int i = 0; i < 11; i++)
         Py_XSETREF(*slots[i], Py_NewRef(objects[i]));
     Py_RETURN_NONE;
@@ -99,32 +136,44 @@ pop_last(PyObject *list)
     return item;
 }
 
-/* A tasklet's __dict__ (borrowed): its fields are read and written there,
- * which costs less than attribute access. */
-static PyObject *
-fields_of(PyObject *task)
+/* Where a tasklet's field lies; the caller has checked it is a tasklet. */
+static inline PyObject **
+field_of(PyObject *task, int field)
 {
-    PyObject **dict = _PyObject_GetDictPtr(task);
-    if (dict == NULL || *dict == NULL) {
-        PyErr_SetString(PyExc_TypeError, "a tasklet has no __dict__");
-        return NULL;
-    }
-    return *dict;
+    return (PyObject **)((char *)task + field_offsets[field]);
 }
 
-/* fields[name] replaced by value; the old value is returned (new ref). */
-static PyObject *
-swap_field(PyObject *fields, PyObject *name, PyObject *value)
+/* 0 when ``task`` is a tasklet, -1 with an exception if not. */
+static int
+check_tasklet(PyObject *task)
 {
-    PyObject *old = PyDict_GetItemWithError(fields, name);
+    if (tasklet_type != NULL && PyObject_TypeCheck(task, tasklet_type))
+        return 0;
+    PyErr_Format(PyExc_TypeError, "not a tasklet: %R", task);
+    return -1;
+}
+
+static void
+set_field(PyObject *task, int field, PyObject *value)
+{
+    PyObject **slot = field_of(task, field);
+    PyObject *old = *slot;
+    *slot = Py_NewRef(value);
+    Py_XDECREF(old);
+}
+
+/* A tasklet's field replaced by ``value``; the old value is returned (new
+ * reference). */
+static PyObject *
+swap_field(PyObject *task, int field, PyObject *value)
+{
+    PyObject **slot = field_of(task, field);
+    PyObject *old = *slot;
     if (old == NULL) {
-        if (!PyErr_Occurred())
-            PyErr_SetObject(PyExc_AttributeError, name);
+        PyErr_SetString(PyExc_AttributeError, field_names[field]);
         return NULL;
     }
-    Py_INCREF(old);
-    if (PyDict_SetItem(fields, name, value) < 0)
-        Py_CLEAR(old);
+    *slot = Py_NewRef(value);
     return old;
 }
 
@@ -199,11 +248,11 @@ next_task(loop_state *state, int until_main, PyObject **stack, PyObject **value,
     }
     while (PyObject_Length(state->queue) > 0) {
         PyObject *task = PyObject_CallNoArgs(state->popleft);
-        PyObject *fields = task == NULL ? NULL : fields_of(task);
-        if (fields == NULL || PyDict_SetItem(fields, s__queued, Py_False) < 0) {
+        if (task == NULL || check_tasklet(task) < 0) {
             Py_XDECREF(task);
             return -1;
         }
+        set_field(task, F_QUEUED, Py_False);
         if (task == state->main) {
             Py_DECREF(task);
             if (until_main)
@@ -211,10 +260,10 @@ next_task(loop_state *state, int until_main, PyObject **stack, PyObject **value,
             continue;
         }
         int status = PyObject_SetAttr(state->sched, s_current, task);
-        *call = status < 0 ? NULL : swap_field(fields, s__call, Py_None);
-        *value = *call == NULL ? NULL : swap_field(fields, s__value, Py_None);
-        *error = *value == NULL ? NULL : swap_field(fields, s__error, Py_None);
-        *stack = *error == NULL ? NULL : PyDict_GetItemWithError(fields, s__stack);
+        *call = status < 0 ? NULL : swap_field(task, F_CALL, Py_None);
+        *value = *call == NULL ? NULL : swap_field(task, F_VALUE, Py_None);
+        *error = *value == NULL ? NULL : swap_field(task, F_ERROR, Py_None);
+        *stack = *error == NULL ? NULL : *field_of(task, F_STACK);
         if (*stack != NULL && PyList_Check(*stack) &&
             (*call == Py_None || (PyTuple_Check(*call) && PyTuple_GET_SIZE(*call) == 3)))
             Py_INCREF(*stack);
@@ -436,9 +485,9 @@ switch_away(void)
 static int
 enqueue(loop_state *state, PyObject *task, int first)
 {
-    PyObject *fields = fields_of(task);
-    if (fields == NULL || PyDict_SetItem(fields, s__queued, Py_True) < 0)
+    if (check_tasklet(task) < 0)
         return -1;
+    set_field(task, F_QUEUED, Py_True);
     PyObject *done = first ? PyObject_CallMethodOneArg(state->queue, s_appendleft, task)
                            : PyObject_CallOneArg(state->append, task);
     Py_XDECREF(done);
@@ -474,11 +523,12 @@ schedule(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kw
     if (state == NULL)
         return call_python(rt.slow_schedule, args, nargs, kwnames);
     PyObject *current = current_of(state);
-    PyObject *fields = current == NULL ? NULL : fields_of(current);
-    int status = fields == NULL ? -1 : PyDict_SetItem(fields, s__value, nargs ? args[0] : Py_None);
+    if (current == NULL)
+        return NULL;
+    int status = enqueue(state, current, 0);
     if (status == 0)
-        status = enqueue(state, current, 0);
-    Py_XDECREF(current);
+        set_field(current, F_VALUE, nargs ? args[0] : Py_None);
+    Py_DECREF(current);
     return status < 0 ? NULL : switch_away();
 }
 
@@ -555,14 +605,14 @@ take_partner(channel_view *view, PyObject *value)
         return NULL;
     PyObject *partner = Py_NewRef(PyTuple_GET_ITEM(entry, 0));
     Py_DECREF(entry);
-    PyObject *fields = fields_of(partner);
-    if (fields == NULL || PyDict_SetItem(fields, s_blocked, Py_False) < 0 ||
-        PyDict_SetItem(fields, s_blocked_on, Py_None) < 0 ||
-        PyDict_SetItem(fields, s__value, value) < 0 ||
-        PyDict_SetItem(fields, s__error, Py_None) < 0) {
+    if (check_tasklet(partner) < 0) {
         Py_DECREF(partner);
         return NULL;
     }
+    set_field(partner, F_BLOCKED, Py_False);
+    set_field(partner, F_BLOCKED_ON, Py_None);
+    set_field(partner, F_VALUE, value);
+    set_field(partner, F_ERROR, Py_None);
     return partner;
 }
 
@@ -572,22 +622,20 @@ block_on(loop_state *state, PyObject *ch, channel_view *view, int direction,
          PyObject *payload)
 {
     PyObject *current = current_of(state);
-    PyObject *fields = current == NULL ? NULL : fields_of(current);
-    PyObject *entry = fields == NULL ? NULL : Py_BuildValue("(OiO)", current, direction, payload);
-    int status = entry == NULL ? -1 : 0;
-    if (status == 0 && direction == SENDING)
-        status = PyDict_SetItem(fields, s__value, Py_None);
-    if (status == 0 && (PyDict_SetItem(fields, s_blocked, Py_True) < 0 ||
-                        PyDict_SetItem(fields, s_blocked_on, ch) < 0))
-        status = -1;
-    if (status == 0) {
-        PyObject *done = PyObject_CallMethodOneArg(view->queue, s_append, entry);
-        status = done == NULL ? -1 : 0;
-        Py_XDECREF(done);
+    int usable = current != NULL && check_tasklet(current) == 0;
+    PyObject *entry = usable ? Py_BuildValue("(OiO)", current, direction, payload) : NULL;
+    PyObject *done = entry == NULL ? NULL
+                                   : PyObject_CallMethodOneArg(view->queue, s_append, entry);
+    if (done != NULL) {
+        if (direction == SENDING)
+            set_field(current, F_VALUE, Py_None);
+        set_field(current, F_BLOCKED, Py_True);
+        set_field(current, F_BLOCKED_ON, ch);
     }
+    Py_XDECREF(done);
     Py_XDECREF(entry);
     Py_XDECREF(current);
-    return status < 0 ? NULL : switch_away();
+    return done == NULL ? NULL : switch_away();
 }
 
 /* ``partner`` runs next, then the current tasklet, which gets ``value``
@@ -596,14 +644,15 @@ static PyObject *
 hand_over(loop_state *state, PyObject *partner, PyObject *value)
 {
     PyObject *current = current_of(state);
-    PyObject *fields = current == NULL ? NULL : fields_of(current);
-    int status = fields == NULL || PyDict_SetItem(fields, s__value, value) < 0 ||
-                 PyDict_SetItem(fields, s__error, Py_None) < 0 ? -1 : 0;
-    if (status == 0)
-        status = enqueue(state, current, 1);
-    if (status == 0)
+    if (current == NULL)
+        return NULL;
+    int status = enqueue(state, current, 1);
+    if (status == 0) {
+        set_field(current, F_VALUE, value);
+        set_field(current, F_ERROR, Py_None);
         status = enqueue(state, partner, 1);
-    Py_XDECREF(current);
+    }
+    Py_DECREF(current);
     return status < 0 ? NULL : switch_away();
 }
 
@@ -641,12 +690,11 @@ channel_send(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
     if (receiver == NULL)
         return NULL;
     PyObject *result = NULL;
-    if (PyObject_SetAttr(receiver, s_tempval, value) == 0) {
-        if (view.preference == RECEIVING)
-            result = hand_over(state, receiver, Py_None);
-        else if (enqueue(state, receiver, 0) == 0)
-            result = Py_NewRef(Py_None);
-    }
+    set_field(receiver, F_TEMPVAL, value);
+    if (view.preference == RECEIVING)
+        result = hand_over(state, receiver, Py_None);
+    else if (enqueue(state, receiver, 0) == 0)
+        result = Py_NewRef(Py_None);
     Py_DECREF(receiver);
     return result;
 }
@@ -729,11 +777,9 @@ intern_names(void)
     struct { PyObject **slot; const char *text; } names[] = {
         {&s_function, "function"}, {&s_resume_function, "resume_function"},
         {&s_current, "current"}, {&s_main, "main"}, {&s_queue, "queue"},
-        {&s_interrupted, "interrupted"}, {&s_append, "append"}, {&s_popleft, "popleft"}, {&s__value, "_value"}, {&s__error, "_error"},
-        {&s__queued, "_queued"}, {&s__call, "_call"}, {&s__stack, "_stack"},
-        {&s_appendleft, "appendleft"}, {&s_preference, "preference"},
-        {&s_closing, "closing"}, {&s_blocked, "blocked"}, {&s_blocked_on, "blocked_on"},
-        {&s_tempval, "tempval"},
+        {&s_interrupted, "interrupted"}, {&s_append, "append"},
+        {&s_appendleft, "appendleft"}, {&s_popleft, "popleft"},
+        {&s_preference, "preference"}, {&s_closing, "closing"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if ((*names[i].slot = PyUnicode_InternFromString(names[i].text)) == NULL)

@@ -30,12 +30,14 @@ except ImportError:
 available = _switch is not None
 
 
-def configure(slow_schedule):
+def configure(slow_schedule, tasklet_class):
     """Give the C module the runtime's objects; ``slow_schedule`` is the
     Python ``schedule``, which the C one calls for every case it does not
-    take itself.  Returns the C ``schedule``."""
+    take itself, and the C code reads and writes the fields of
+    ``tasklet_class``'s slots.  Returns the C ``schedule``."""
     _switch.configure(CHAIN, TAILS, SITES, SITE_COUNTS, SWITCHED, Unwind, SWITCH_UNWIND,
-                      TESTED_CALLS, slow_schedule, count_unwound, take_depth_unwinding)
+                      TESTED_CALLS, slow_schedule, count_unwound, take_depth_unwinding,
+                      tasklet_class)
     SWITCH_BUILTINS.add(_switch.schedule)
     return _switch.schedule
 

@@ -72,7 +72,10 @@ class FrameInfo:
 class Tasklet:
     """A microthread running a callable, in the manner of Stackless Python."""
 
-    _queued = False     # in its thread's run queue
+    # Fixed fields take less memory than a dictionary's entries, and the C
+    # loop reads them where they lie; other attributes go to __dict__.
+    __slots__ = ("func", "is_main", "alive", "blocked", "blocked_on", "tempval", "_call",
+                 "_stack", "_value", "_error", "_queued", "__dict__", "__weakref__")
 
     def __init__(self, func=None, _main=False):
         self.func = func
@@ -85,6 +88,7 @@ class Tasklet:
         self._stack = []
         self._value = None
         self._error = None
+        self._queued = False    # in its thread's run queue
 
     def bind(self, func):
         self.func = func
@@ -245,7 +249,8 @@ class Tasklet:
         return Tasklet, (), state
 
     def __setstate__(self, state):
-        self.__dict__.update(state)
+        for name, value in state.items():
+            setattr(self, name, value)
         self._stack = list(self._stack)
 
     @property
@@ -494,7 +499,7 @@ def schedule(retval=None):
 
 if native_loop.available:
     # The C schedule() takes the usual case and calls this one for the rest.
-    schedule = native_loop.configure(schedule)
+    schedule = native_loop.configure(schedule, Tasklet)
 
 
 @_switch_primitive
