@@ -107,22 +107,34 @@ configure(PyObject *module, PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* A new list holding what ``list`` held; ``list`` is left empty. */
-static PyObject *
-take_all(PyObject *list)
-{
-    Py_ssize_t n = PyList_GET_SIZE(list);
-    PyObject *taken = PyList_GetSlice(list, 0, n);
-    if (taken != NULL && n && PyList_SetSlice(list, 0, n, NULL) < 0)
-        Py_CLEAR(taken);
-    return taken;
-}
-
 static int
 clear_list(PyObject *list)
 {
     Py_ssize_t n = PyList_GET_SIZE(list);
     return n ? PyList_SetSlice(list, 0, n, NULL) : 0;
+}
+
+/* A new list holding what ``list`` held; ``list`` is left empty. */
+static PyObject *
+take_all(PyObject *list)
+{
+    PyObject *taken = PyList_GetSlice(list, 0, PyList_GET_SIZE(list));
+    if (taken != NULL && clear_list(list) < 0)
+        Py_CLEAR(taken);
+    return taken;
+}
+
+/* The records and tail sites of an unwinding, taken out of CHAIN and TAILS
+ * (new references) before anything is called: a call lets other threads
+ * run, and they may start an unwinding of their own.  -1 on error. */
+static int
+take_unwinding(PyObject **chain, PyObject **tails)
+{
+    *chain = take_all(rt.chain);
+    *tails = *chain == NULL ? NULL : take_all(rt.tails);
+    if (*tails == NULL)
+        Py_CLEAR(*chain);
+    return *chain == NULL ? -1 : 0;
 }
 
 /* A new reference to a list's last item, removed from it. */
@@ -214,18 +226,16 @@ keep_switched_records(PyObject *stack)
             return -1;
         return PyList_SetSlice(rt.chain, 0, 1, NULL);
     }
-    /* Taken out before anything is called: a call lets other threads run,
-     * and they may start an unwinding of their own. */
-    PyObject *chain = take_all(rt.chain);
-    PyObject *tails = chain == NULL ? NULL : take_all(rt.tails);
-    PyObject *done = tails == NULL ? NULL : PyObject_CallFunctionObjArgs(
-        rt.count_unwound, chain, tails, NULL);
+    PyObject *chain, *tails;
+    if (take_unwinding(&chain, &tails) < 0)
+        return -1;
+    PyObject *done = PyObject_CallFunctionObjArgs(rt.count_unwound, chain, tails, NULL);
     int status = done == NULL ? -1 : 0;
     Py_XDECREF(done);
     for (Py_ssize_t i = PyList_GET_SIZE(chain) - 1; status == 0 && i >= 0; i--)
         status = PyList_Append(stack, PyList_GET_ITEM(chain, i));
-    Py_XDECREF(chain);
-    Py_XDECREF(tails);
+    Py_DECREF(chain);
+    Py_DECREF(tails);
     return status;
 }
 
@@ -396,11 +406,11 @@ run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             PyException_SetTraceback(exc, Py_None);
             if (exc != rt.switch_unwind) {
                 /* Too deep: the records go on here, from a shallow stack. */
-                PyObject *chain = take_all(rt.chain);
-                PyObject *tails = chain == NULL ? NULL : take_all(rt.tails);
-                PyObject *refused = tails == NULL ? NULL : PyObject_CallFunctionObjArgs(
-                    rt.take_depth_unwinding, stack, exc, chain, tails,
-                    (PyObject *)state.base->f_code, NULL);
+                PyObject *chain, *tails, *refused = NULL;
+                if (take_unwinding(&chain, &tails) == 0)
+                    refused = PyObject_CallFunctionObjArgs(
+                        rt.take_depth_unwinding, stack, exc, chain, tails,
+                        (PyObject *)state.base->f_code, NULL);
                 Py_DECREF(exc);
                 Py_XDECREF(chain);
                 Py_XDECREF(tails);
