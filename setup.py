@@ -6,4 +6,7 @@ setup(ext_modules=[
     # The scheduler's hot path (see stacklessxf/runtime/native_loop.py).  The
     # package works without it, more slowly, where it cannot be built.
     Extension("_stacklessxf_switch", ["stacklessxf/runtime/_switch.c"], optional=True),
+    # The depth probe that keeps stackless frames below half the recursion
+    # limit (see stacklessxf/runtime/depth.py).
+    Extension("_stacklessxf_depth", ["stacklessxf/runtime/_depth.c"], optional=True),
 ])

@@ -7,6 +7,7 @@ import types
 from astroid import nodes
 
 from .analysis import analyze
+from .analysis.callgraph import may_switch
 from .backends.bytecode import instrument
 from .errors import TransformError
 from .frontend.calls import Classifier
@@ -23,7 +24,7 @@ class FunctionInfo:
     """Everything the transform knows about one stackless function."""
 
     def __init__(self, function, filename, funcdef):
-        self.original = function
+        self.original_code = function.__code__   # CPython's, before the transform
         self.qualname = function.__qualname__
         self.module = function.__module__
         self.filename = filename
@@ -34,6 +35,7 @@ class FunctionInfo:
         self.analysis = None
         self.sites = []
         self.code = None
+        self.switch_arrives = None    # ids of the resume points a switch may reach
         self.function = None          # the transformed function object
         self._ticked = None           # (code, sites) of the watchdog variant
         self.native = None            # the NativeFunction, for the native backend
@@ -48,8 +50,8 @@ class FunctionInfo:
         slots), so records of either variant resume under either."""
         if self._ticked is None:
             from .runtime.scheduler import tick
-            code, sites = instrument(self.original, self.analysis.resume_points,
-                                     self, tick=tick)
+            code, sites = instrument(self.original_code, self.analysis.resume_points,
+                                     self, tick=tick, switch_arrives=self.switch_arrives)
             twins = {rs.name: rs for rs in _resume_sites(sites)}
             for resume_site in _resume_sites(self.sites):
                 twin = twins.get(resume_site.name)
@@ -109,18 +111,14 @@ def stackless(function=None, *, backend="bytecode"):
     info = transform(function)
     if backend == "native":
         return _native(function, info)
-    new = types.FunctionType(info.code, function.__globals__, function.__name__,
-                             function.__defaults__, function.__closure__)
-    new.__kwdefaults__ = function.__kwdefaults__
-    new.__qualname__ = function.__qualname__
-    new.__doc__ = function.__doc__
-    new.__module__ = function.__module__
-    new.__annotations__ = function.__annotations__
-    new.__dict__.update(function.__dict__)
-    new.__stackless__ = info
-    info.function = new
+    # In place, so that every reference to the function (its own recursive
+    # call, default arguments, dispatch tables, partials, bound methods)
+    # reaches the stackless code, whenever the decorator was applied.
+    function.__code__ = info.code
+    function.__stackless__ = info
+    info.function = function
     _registry.setdefault(info.module, []).append(info)
-    return new
+    return function
 
 
 def _native(function, info):
@@ -167,8 +165,32 @@ def transform(function):
     info.ir = lower(funcdef, filename, classify, function.__qualname__)  # checks the subset first
     verify(info.ir)
     info.analysis = analyze(info.ir)
-    info.code, info.sites = instrument(function, info.analysis.resume_points, info)
+    info.switch_arrives = _switch_arrives(info)
+    info.code, info.sites = instrument(function.__code__, info.analysis.resume_points, info,
+                                       switch_arrives=info.switch_arrives)
     return info
+
+
+def _switch_arrives(info):
+    """Ids of the resume points whose call may end in a tasklet switch: a
+    switch primitive, an unknown callee, or a stackless function that may
+    switch (one not transformed yet may).  A guarded call's callee is plain
+    today; if it becomes stackless and switches, the switch passes this
+    frame by exception instead of by return."""
+    analyses = {other.qualname: other.analysis for other in _registry.get(info.module, ())}
+    analyses[info.qualname] = info.analysis
+    switching = may_switch(analyses)
+    arrives = set()
+    for point, call in zip(info.analysis.resume_points, _calls_by_resume_point(info.analysis)):
+        if call.kind in ("switch", "unknown") or call.kind == "stackless" and (
+                call.target not in analyses or call.target in switching):
+            arrives.add(point.id)
+    return frozenset(arrives)
+
+
+def _calls_by_resume_point(analysis):
+    by_id = {call.resume_point: call for call in analysis.calls if call.resume_point is not None}
+    return [by_id[point.id] for point in analysis.resume_points]
 
 
 def explain(function, llvm=False):

@@ -317,10 +317,13 @@ EDITS = {
         lambda text: text + "\n\ndef more():\n    return 1\n", None),
     "body changed": (lambda text: text.replace("n + 1", "n + 2"), "target"),
     "moved down a line": (lambda text: "# first line\n" + text, "deep"),
-    # helper's call becomes rp0, saving the same slots as the saved rp0
-    # (the call to deep): only the fingerprint tells them apart.
+    # helper's call is guarded (a resume point) while helper is plain, so
+    # target's records mean the same when helper becomes stackless.
     "callee became stackless": (
-        lambda text: text.replace("def helper", "@stackless\ndef helper"), "target"),
+        lambda text: text.replace("def helper", "@stackless\ndef helper"), None),
+    "plain callee added": (
+        lambda text: text.replace("    helper(n)\n", "    helper(n)\n    helper(n)\n"),
+        "target"),
 }
 
 

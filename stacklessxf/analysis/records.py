@@ -17,7 +17,7 @@ class ResumePoint:
     id: int
     span: tuple  # (lineno, col_offset, end_lineno, end_col_offset) of the call
     callee: str
-    reason: str  # 'stackless' | 'switch' | 'unknown callee'
+    reason: str  # 'stackless' | 'switch' | 'unknown callee' | 'guarded: ...'
     kind: str  # 'tail' | 'stateless' | 'stateful'
     live: tuple  # live slots after the call, without the call's own result
     naive_slots: int  # every user variable, plus the temps live across the call

@@ -2,14 +2,19 @@
 
 A call *may unwind* when its callee is a stackless function, a switch
 primitive, or something that cannot be identified when the function is
-transformed.  Builtins, classes and ordinary (not transformed) Python
-functions are plain: their frames run to completion, so they can never
-unwind the caller.  Names are resolved in the function's real globals at
-transform time, falling back to astroid for names bound later in the module
-(forward references, the function's own name during decoration).
+transformed.  A call of an ordinary Python function is *guarded*: that
+function is plain today, but it may be made stackless later, in place (names
+are bound late: ``f = stackless(f)`` after the definition), so the call gets
+a resume point like a may-unwind one, without the test for a switch passing
+by return.  Builtins and classes are plain: their frames run to completion,
+so they can never unwind the caller.  Names are resolved in the function's
+real globals at transform time, falling back to astroid for names bound later
+in the module (forward references, the function's own name during
+decoration).
 """
 
 import builtins
+import functools
 import types
 
 from astroid import nodes
@@ -17,7 +22,7 @@ from astroid.exceptions import InferenceError
 
 from ..runtime.records import SWITCH_BUILTINS
 
-PLAIN, STACKLESS, SWITCH, UNKNOWN = "plain", "stackless", "switch", "unknown"
+PLAIN, GUARDED, STACKLESS, SWITCH, UNKNOWN = "plain", "guarded", "stackless", "switch", "unknown"
 
 
 def classify_object(obj):
@@ -32,6 +37,11 @@ def classify_object(obj):
             return STACKLESS
     if isinstance(obj, (classmethod, staticmethod)):
         return classify_object(obj.__func__)
+    if isinstance(obj, functools.partial):
+        return GUARDED if classify_object(obj.func) != PLAIN else PLAIN
+    if isinstance(obj, types.FunctionType) or \
+            isinstance(getattr(obj, "__func__", None), types.FunctionType):
+        return GUARDED
     return PLAIN
 
 
@@ -56,6 +66,7 @@ class Classifier:
     """``classify(call_node)`` for the calls of one function."""
 
     def __init__(self, function, funcdef):
+        self.function = function
         self.globals = function.__globals__
         self.funcdef = funcdef
         self.local_names = set(funcdef.locals)
@@ -66,6 +77,15 @@ class Classifier:
         if key not in self._cache:
             self._cache[key] = self._classify(call.func)
         return self._cache[key]
+
+    def target(self, call):
+        """The function's own qualname for a call of itself by its global
+        name (inference may see several bindings of that name), else None."""
+        func = call.func
+        if isinstance(func, nodes.Name) and func.lookup(func.name)[0] is call.root() and \
+                self.globals.get(func.name, _MISSING) is self.function:
+            return self.function.__qualname__
+        return None
 
     def _classify(self, func):
         if isinstance(func, nodes.Name):
@@ -80,7 +100,9 @@ class Classifier:
         if not isinstance(frame, nodes.Module):
             return self._classify_by_inference(name_node)
         if name in self.globals:
-            return classify_object(self.globals[name])
+            value = self.globals[name]
+            # The function's own name: it is being made stackless in place.
+            return STACKLESS if value is self.function else classify_object(value)
         module_defs = frame.locals.get(name)
         if module_defs:
             return self._classify_definitions(module_defs)
@@ -92,7 +114,8 @@ class Classifier:
         kinds = set()
         for definition in definitions:
             if isinstance(definition, nodes.FunctionDef):
-                kinds.add(STACKLESS if is_stackless_def(definition) else PLAIN)
+                kinds.add(STACKLESS if is_stackless_def(definition) else
+                          PLAIN if definition.root().name == "builtins" else GUARDED)
             elif isinstance(definition, nodes.ClassDef):
                 kinds.add(PLAIN)
             else:
@@ -135,7 +158,9 @@ class Classifier:
             if UNKNOWN in kinds:
                 return UNKNOWN
         if len(kinds) != 1:
-            return UNKNOWN if kinds != {PLAIN, STACKLESS} else STACKLESS
+            if SWITCH in kinds:
+                return UNKNOWN
+            return STACKLESS if STACKLESS in kinds else GUARDED
         return kinds.pop()
 
     def _classify_inferred(self, value):
@@ -150,8 +175,8 @@ class Classifier:
             if value.root().name == "builtins":
                 return PLAIN
             # A method may be overridden by a stackless one in a subclass;
-            # a plain module-level function is what it is.
-            return PLAIN if value.parent is value.root() else UNKNOWN
+            # a plain module-level function may be made stackless in place.
+            return GUARDED if value.parent is value.root() else UNKNOWN
         if isinstance(value, nodes.ClassDef):
             return PLAIN
         return UNKNOWN

@@ -12,7 +12,7 @@ from astroid import nodes
 
 from stacklessxf.errors import TransformError
 
-MAY_UNWIND = frozenset({"stackless", "switch", "unknown"})
+MAY_UNWIND = frozenset({"guarded", "stackless", "switch", "unknown"})
 SUSPENDING = frozenset({"stackless", "switch"})
 
 NESTED_SCOPES = (nodes.Lambda, nodes.FunctionDef, nodes.ClassDef, nodes.ComprehensionScope)

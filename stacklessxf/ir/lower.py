@@ -54,7 +54,8 @@ from stacklessxf.ir.model import (
     variable_names,
 )
 
-REASONS = {"stackless": "stackless", "switch": "switch", "unknown": "unknown callee"}
+REASONS = {"stackless": "stackless", "switch": "switch", "unknown": "unknown callee",
+           "guarded": "guarded: plain when transformed"}
 
 # Selector values of a finally body; the exits through it number from 2.
 FALL_THROUGH = 0
@@ -175,6 +176,8 @@ class _Lowering:
         self.scope = FunctionScope(funcdef)
         calls = frame_calls(funcdef)
         self.kinds = {call: classify(call) for call in calls}
+        # A classifier may know some callees better than inference does.
+        self.known_target = getattr(classify, "target", lambda call: None)
         may_unwind = sorted((c for c in calls if self.kinds[c] in MAY_UNWIND), key=source_span)
         self.resume_ids = {call: number for number, call in enumerate(may_unwind)}
         # Nodes lowered piece by piece rather than kept whole: those holding a
@@ -200,7 +203,9 @@ class _Lowering:
 
     def _call_site(self, call):
         kind = self.kinds[call]
-        target = called_qualname(call) if kind != "plain" else None
+        target = None
+        if kind != "plain":
+            target = self.known_target(call) or called_qualname(call)
         return CallSite(
             source_span(call), call.func.as_string(), kind, target, self.resume_ids.get(call)
         )

@@ -113,7 +113,7 @@ class Call(Op):
     reads: tuple
     writes: tuple
     resume_point: int
-    reason: str  # 'stackless' | 'switch' | 'unknown callee'
+    reason: str  # 'stackless' | 'switch' | 'unknown callee' | 'guarded: ...'
     lineno: int
 
     @property

@@ -30,7 +30,7 @@ from . import native_loop, portable
 from .frames import called_from_c, calls_run_inline
 from .records import CHAIN, SITES, SWITCH_UNWIND, SWITCHED, TAILS
 from .trampoline import (RESUMING_OFFSETS, SUSPENSION_POINTS, TESTED_CALLS, is_transformed,
-                         resume_records)
+                         resume_for_plain_caller, resume_records, run_unwound)
 
 
 class TaskletExit(SystemExit):
@@ -423,6 +423,8 @@ def _check_can_switch(sched, caller_frame):
     code = frame.f_code
     by_return = True
     while code is not _TRAMPOLINE_CODE and code is not native_loop.BASE_CODE:
+        if code is _PLAIN_CALLER_TRAMPOLINE_CODE:
+            _refuse_plain_caller_of_trampoline(frame)
         if frame.f_lasti not in SUSPENSION_POINTS.get(id(code), ()):
             what = ("the plain (not stackless) function" if not is_transformed(code)
                     else "the stackless function")
@@ -449,6 +451,21 @@ def _check_can_switch(sched, caller_frame):
 
 
 _TRAMPOLINE_CODE = resume_records.__code__
+_PLAIN_CALLER_TRAMPOLINE_CODE = resume_for_plain_caller.__code__
+
+
+def _refuse_plain_caller_of_trampoline(frame):
+    """``frame`` runs the records of stackless frames that unwound for depth
+    up to one called by plain code: that plain caller is in the way."""
+    caller = frame.f_back
+    while caller is not None and (caller.f_code is run_unwound.__code__ or
+                                  is_transformed(caller.f_code)):
+        caller = caller.f_back
+    where = "" if caller is None else (
+        f" {caller.f_code.co_qualname} at {caller.f_code.co_filename}:{caller.f_lineno}")
+    raise SwitchError(
+        f"cannot switch tasklets: the plain (not stackless) function{where} is on the "
+        "stack and cannot be suspended there (only at a call it makes directly)")
 
 
 def _wait(sched, by_return=False):

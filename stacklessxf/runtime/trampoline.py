@@ -1,6 +1,8 @@
 """The trampoline: resumes records innermost-first until none is left."""
 
 import dis
+import sys
+import types
 
 from .records import (CHAIN, SITE_COUNTS, SITES, SWITCH_UNWIND, SWITCHED, TAILS, Unwind,
                       count_unwound)
@@ -56,7 +58,7 @@ def run_unwound(chain):
     tails = TAILS[:]
     del TAILS[:]
     count_unwound(chain, tails)
-    value, error, switched = resume_records(chain[::-1], None, None)
+    value, error, switched = resume_for_plain_caller(chain[::-1], None, None)
     assert not switched, "a switch cannot unwind past a plain caller"
     if error is not None:
         try:
@@ -77,6 +79,7 @@ def resume_records(stack, value, error, call=None, ticking=False, next_task=None
     The scheduler passes ``next_task``: after a switch, the loop goes on
     with the (stack, value, error, call) it returns, the next tasklet's,
     and returns only when it returns None."""
+    loop_code = sys._getframe().f_code  # this loop's, or its copy's
     while True:
         try:
             if call is not None:
@@ -108,8 +111,7 @@ def resume_records(stack, value, error, call=None, ticking=False, next_task=None
             del CHAIN[:], TAILS[:]
             unwound.__traceback__ = None
             if unwound is not SWITCH_UNWIND:
-                error = take_depth_unwinding(stack, unwound, chain, tails,
-                                             resume_records.__code__)
+                error = take_depth_unwinding(stack, unwound, chain, tails, loop_code)
                 if error is not None:
                     return None, error, False
                 value = None
@@ -134,6 +136,15 @@ def resume_records(stack, value, error, call=None, ticking=False, next_task=None
 
 
 resume_records.__code__ = mark_transformed(resume_records.__code__)
+
+# The same loop under a code object of its own, for the records of frames
+# whose outermost was called by plain code (``run_unwound``): a switch that
+# finds this loop beneath it knows a plain frame is in its way, where the
+# scheduler's loop would mean the tasklet's base.
+resume_for_plain_caller = types.FunctionType(
+    resume_records.__code__.replace(co_name="resume_for_plain_caller",
+                                    co_qualname="resume_for_plain_caller"),
+    resume_records.__globals__, "resume_for_plain_caller", resume_records.__defaults__)
 
 
 def take_depth_unwinding(stack, unwound, chain, tails, loop_code):

@@ -35,6 +35,7 @@ from ...runtime.trampoline import (
     mark_transformed,
     run_unwound,
 )
+from ...runtime import depth
 from . import flow as dataflow
 from . import py311 as ops
 
@@ -67,24 +68,31 @@ class CallSite:
         self.labels = {}
 
 
-def instrument(function, resume_points, function_info, tick=None):
-    """Return (code, sites) for ``function`` with ``resume_points``.
+def instrument(code, resume_points, function_info, tick=None, switch_arrives=None):
+    """Return (code, sites) for the function whose code is ``code``, with
+    ``resume_points``.
+
+    Only the calls of the resume points whose ids are in ``switch_arrives``
+    (all of them when it is None) test their result for ``SWITCHED``: a
+    switch reaching any other call passes its frame by exception.
 
     With ``tick`` (a function), the code also calls it on entry and at every
     loop back-edge, each such call a site where the activation can be
     suspended: the variant the scheduler's watchdog runs."""
-    bc = Bytecode.from_code(function.__code__, conserve_exception_block_stackdepth=True)
+    bc = Bytecode.from_code(code, conserve_exception_block_stackdepth=True)
     instrs = list(bc)
-    tick_calls = set()
+    added_calls = {}
     if tick is not None:
-        instrs = _insert_ticks(instrs, tick, tick_calls)
+        instrs = _insert_ticks(instrs, tick, added_calls)
+    if resume_points and depth.PROBE is not None:
+        instrs = _insert_depth_probe(instrs, added_calls)
     sites = _find_call_sites(instrs, resume_points, function_info)
     if not sites and tick is None:
-        return function.__code__, []
+        return code, []
     instrs = _make_method_calls_plain(instrs, sites)
     flow = dataflow.InstructionFlow(instrs)
     states = dataflow.stack_states(flow, ops)
-    sites += _plain_call_sites(instrs, flow, states, sites, tick_calls)
+    sites += _plain_call_sites(instrs, flow, states, sites, added_calls)
     live_in = dataflow.live_variables(flow, ops)
     bound = dataflow.certainly_bound(flow, ops, bc.argnames)
     index_of = {id(ins): i for i, ins in enumerate(instrs)}
@@ -98,8 +106,11 @@ def instrument(function, resume_points, function_info, tick=None):
         site.always_live = always_live
         _lay_out(site, index_of[id(site.call)], instrs, flow, states, live_in,
                  bound, function_info)
-    returns_switched = ops.RETURN_MAY_LEAVE_STACK and not bc.flags & ops.RESUMABLE_FLAGS
-    body = _add_handlers(instrs, flow, sites, returns_switched)
+    tested = set()
+    if ops.RETURN_MAY_LEAVE_STACK and not bc.flags & ops.RESUMABLE_FLAGS:
+        tested = {id(site.call) for site in sites if site.rp is not None and
+                  (switch_arrives is None or site.rp.id in switch_arrives)}
+    body = _add_handlers(instrs, flow, sites, tested)
     loops = _loop_sites(function_info, instrs, states, live_in, bound, body)
     _note_loop_equivalents(sites, loops, instrs)
     code = _assemble(bc, body)
@@ -138,28 +149,46 @@ def _find_call_sites(instrs, resume_points, function_info):
     return sites
 
 
-def _insert_ticks(instrs, tick, tick_calls):
+def _insert_ticks(instrs, tick, added_calls):
     """Instructions calling ``tick`` after RESUME and before every backward
-    jump; the ids of those calls go into ``tick_calls``."""
+    jump; the ids of those calls go into ``added_calls``."""
     out = []
     for ins in instrs:
         is_back_edge = isinstance(ins, Instr) and "BACKWARD" in ins.name
         if is_back_edge:
-            out += _tick_call(tick, ins.location, tick_calls)
+            out += _added_call(tick, "tick", ins.location, added_calls)
         out.append(ins)
         if isinstance(ins, Instr) and ins.name == "RESUME":
-            out += _tick_call(tick, ins.location, tick_calls)
+            out += _added_call(tick, "tick", ins.location, added_calls)
     return out
 
 
-def _tick_call(tick, loc, tick_calls):
+def _insert_depth_probe(instrs, added_calls):
+    """After RESUME: when the depth probe is true, call
+    ``start_depth_unwinding`` (a call site like any other, whose record holds
+    the arguments); see runtime/depth.py."""
+    at = next(i for i, ins in enumerate(instrs)
+              if isinstance(ins, Instr) and ins.name == "RESUME") + 1
+    loc = instrs[at - 1].location
+    deep, shallow = Label(), Label()
+    # Out of line, so that the normal path falls through the test.
+    probe = [Instr("LOAD_CONST", depth.PROBE, location=loc),
+             Instr("POP_JUMP_FORWARD_IF_TRUE", deep, location=loc), shallow]
+    unwind = [deep, *_added_call(depth.start_depth_unwinding, "depth", loc, added_calls),
+              Instr("JUMP_BACKWARD", shallow, location=loc)]
+    return instrs[:at] + probe + instrs[at:] + unwind
+
+
+def _added_call(function, kind, loc, added_calls):
+    """A call of ``function`` whose result is dropped; its id goes into
+    ``added_calls`` with ``kind``, the prefix of its site's name."""
     call = Instr("CALL", 0, location=loc)
-    tick_calls.add(id(call))
-    return [Instr("PUSH_NULL", location=loc), Instr("LOAD_CONST", tick, location=loc),
+    added_calls[id(call)] = kind
+    return [Instr("PUSH_NULL", location=loc), Instr("LOAD_CONST", function, location=loc),
             Instr("PRECALL", 0, location=loc), call, Instr("POP_TOP", location=loc)]
 
 
-def _plain_call_sites(instrs, flow, states, may_unwind_sites, tick_calls):
+def _plain_call_sites(instrs, flow, states, may_unwind_sites, added_calls):
     """Sites for the other calls whose callee and arguments can be computed
     again, so that one refused at the recursion limit is retried."""
     taken = {id(site.call) for site in may_unwind_sites}
@@ -177,7 +206,7 @@ def _plain_call_sites(instrs, flow, states, may_unwind_sites, tick_calls):
             # CPython copies a finally body once per exit path: number the
             # copies of the same call as the resume points' copies are.
             loc = ins.location
-            kind = "tick" if id(ins) in tick_calls else "call"
+            kind = added_calls.get(id(ins), "call")
             position = (kind, loc.lineno, loc.col_offset)
             site = CallSite(None, copies[position], ins)
             site.name = f"{kind}@{loc.lineno}:{loc.col_offset}"
@@ -270,10 +299,9 @@ def _resume_site(info, site, live, retry, kind=None):
 
 # -- the instrumented body -----------------------------------------------
 
-def _add_handlers(instrs, flow, sites, returns_switched):
-    """The instruction list with every call site guarded by its handler.
-    With ``returns_switched`` (the code is a plain function's, not a
-    generator's), each may-unwind call is also followed by a test for a
+def _add_handlers(instrs, flow, sites, tested):
+    """The instruction list with every call site guarded by its handler;
+    each call whose id is in ``tested`` is also followed by a test for a
     switch passing by return (``SWITCHED``)."""
     by_call = {id(site.call): site for site in sites}
     region_starts = {id(s.region_start): s for s in sites if s.region_start is not None}
@@ -304,7 +332,7 @@ def _add_handlers(instrs, flow, sites, returns_switched):
         guard = TryBegin(site.labels["handler"], False, len(site.prefix))
         site.labels["after"] = Label()
         body += [guard, ins, TryEnd(guard)]
-        if returns_switched and site.rp is not None:
+        if id(ins) in tested:
             site.labels["switched"] = Label()
             body += ops.test_for(SWITCHED, site.labels["switched"], ins.location)
             tail += _switched_return(site)

@@ -1,0 +1,158 @@
+"""Unlimited recursion wherever the recursion limit is met.
+
+Each recursion below is far deeper than the limit, and each step does
+something that itself needs a few levels of stack: a plain helper (or a
+chain of them), a property, an operator method, an ABC check, a tuple or
+string comparison (C-level recursion checks count against the same limit),
+a trace or profile function, the watchdog's tick.  The depth probe keeps
+stackless frames in the lower half of the limit, so all of these find room.
+"""
+
+import cProfile
+import sys
+
+import pytest
+
+import stacklessxf as sx
+from stacklessxf.runtime import depth
+from tests import headroom_cases as cases
+
+pytestmark = pytest.mark.skipif(
+    depth.PROBE is None, reason="the depth probe is part of the C extension, not built here")
+
+DEEP = 20_000
+
+
+@pytest.fixture(autouse=True)
+def default_limit():
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)
+    yield
+    sys.setrecursionlimit(old)
+
+
+CASES = {
+    "plain helper calling a plain function": (lambda: cases.through_helper(DEEP), DEEP),
+    "chain of 300 plain calls": (lambda: cases.through_helper_chain(DEEP // 10, 300), DEEP // 10),
+    "property": (lambda: cases.through_property(DEEP, cases.Box(1)), DEEP),
+    "operator method": (lambda: cases.through_operator(DEEP, cases.Box(0))._value, DEEP),
+    "isinstance with an ABC": (lambda: cases.through_abc(DEEP, [1]), DEEP),
+    "tuple comparison": (lambda: cases.through_tuple_compare(DEEP), DEEP),
+    "string comparison": (lambda: cases.through_string_compare(DEEP, "x"), DEEP),
+}
+
+
+@pytest.mark.parametrize("run,expected", CASES.values(), ids=CASES.keys())
+def test_limit_met_beyond_a_stackless_call(run, expected):
+    assert run() == expected
+
+
+def test_stackless_frames_stay_in_the_lower_half():
+    seen = []
+
+    def spy(x):
+        seen.append(depth.PROBE.levels_left())
+        return x + 1
+
+    cases.inner, real = spy, cases.inner
+    try:
+        assert cases.through_helper(3000) == 3000
+    finally:
+        cases.inner = real
+    assert min(seen) >= sys.getrecursionlimit() // 2 - depth.MIN_GAIN - 5
+
+
+def _traced(run, install, remove):
+    install()
+    try:
+        return run()
+    finally:
+        remove()
+
+
+def test_under_settrace():
+    events = []
+
+    def tracer(frame, event, arg):
+        events.append(event)
+        return None
+
+    got = _traced(lambda: cases.through_helper(5000), lambda: sys.settrace(tracer),
+                  lambda: sys.settrace(None))
+    assert got == 5000 and events.count("call") > 5000
+
+
+def test_under_setprofile():
+    calls = [0]
+
+    def profiler(frame, event, arg):
+        if event == "call":
+            calls[0] += 1
+
+    got = _traced(lambda: cases.through_helper(5000), lambda: sys.setprofile(profiler),
+                  lambda: sys.setprofile(None))
+    assert got == 5000 and calls[0] > 5000
+
+
+def test_under_cprofile():
+    profile = cProfile.Profile()
+    got = _traced(lambda: cases.through_helper(5000), profile.enable, profile.disable)
+    assert got == 5000
+    stats = {key[2]: value for key, value in profile.getstats_by_name().items()} \
+        if hasattr(profile, "getstats_by_name") else None
+    assert stats is None or stats
+
+
+def test_under_coverage():
+    coverage = pytest.importorskip("coverage")
+    cov = coverage.Coverage(data_file=None, include=[cases.__file__])
+    got = _traced(lambda: cases.through_helper(5000), cov.start, cov.stop)
+    assert got == 5000
+    _, statements, _, missing, _ = cov.analysis2(cases.__file__)
+    assert 38 not in missing  # through_helper's recursive line ran
+
+
+def test_deep_switching_tasklets(scheduler_loop):
+    out = []
+    sx.tasklet(cases.record_result)(out, cases.through_helper, DEEP)
+    sx.tasklet(cases.record_result)(out, cases.switching_deep, DEEP)
+    sx.run()
+    assert sorted(out) == [DEEP, DEEP]
+
+
+def test_deep_tasklet_under_the_watchdog():
+    out = []
+    t = sx.tasklet(cases.record_result)(out, cases.busy_deep, 3000)
+    while sx.run(500) is not None:
+        pass
+    assert not t.alive and out == [sum(range(2000))]
+
+
+def test_switch_under_a_plain_caller_names_it(scheduler_loop):
+    """A deep recursion called by a plain function in a tasklet runs from a
+    trampoline of that plain call; a switch there has the plain frame in
+    its way."""
+    errors = []
+
+    def plain_caller():
+        try:
+            cases.switching_deep(DEEP)
+        except sx.SwitchError as exc:
+            errors.append(str(exc))
+
+    sx.tasklet(plain_caller)()
+    sx.run()
+    assert len(errors) == 1 and "plain_caller" in errors[0]
+
+
+def test_deep_plain_caller_still_gets_its_result():
+    """Stackless code called by plain code that is already more than half
+    the limit deep: an unwinding gains little there, so the probe keeps
+    quiet for a while, and the results stay right."""
+
+    def plain(k):
+        if k == 0:
+            return cases.through_helper(2000)
+        return plain(k - 1)
+
+    assert plain(700) == 2000

@@ -1,0 +1,106 @@
+"""The normal path's cost, counted: bytecodes executed by a stackless
+function that never unwinds, against the plain function it came from.
+
+The only instructions the transform may add on that path are the depth
+probe's two (a constant and a jump) at the entry of a function that makes
+may-unwind calls; a call whose callee may switch also tests its result for
+SWITCHED, but fib's calls cannot switch.  Counting executed instructions is
+deterministic, so a regression fails here instead of waiting for a
+benchmark run.
+"""
+
+import collections
+import sys
+
+from stacklessxf import schedule, stackless
+from stacklessxf.runtime import depth
+
+PROBE_INSTRUCTIONS = 2 if depth.PROBE is not None else 0
+
+
+def fib(n):
+    if n < 2:
+        return n
+    return fib(n - 1) + fib(n - 2)
+
+
+def sfib(n):
+    if n < 2:
+        return n
+    return sfib(n - 1) + sfib(n - 2)
+
+
+sfib = stackless(sfib)
+
+
+def tree(n):
+    if n == 0:
+        return None
+    return (tree(n - 1), tree(n - 1))
+
+
+def walk(node):
+    if node is None:
+        return 0
+    return 1 + walk(node[0]) + walk(node[1])
+
+
+@stackless
+def swalk(node):
+    if node is None:
+        return 0
+    return 1 + swalk(node[0]) + swalk(node[1])
+
+
+@stackless
+def pause():
+    schedule()
+
+
+@stackless
+def pausing_sum(n):
+    if n == 0:
+        pause()
+        return 0
+    return n + pausing_sum(n - 1)
+
+
+def executed(function, *args):
+    """(instructions executed, activations) by ``function(*args)``."""
+    counts = collections.Counter()
+
+    def tracer(frame, event, arg):
+        frame.f_trace_opcodes = True
+        frame.f_trace_lines = False
+        counts[event] += 1
+        return tracer
+
+    sys.settrace(tracer)
+    try:
+        function(*args)
+    finally:
+        sys.settrace(None)
+    return counts["opcode"], counts["call"]
+
+
+def test_fib_adds_only_the_probe():
+    plain, activations = executed(fib, 15)
+    transformed, same = executed(sfib, 15)
+    assert same == activations
+    assert transformed - plain <= PROBE_INSTRUCTIONS * activations, \
+        f"fib(15): {transformed} instructions transformed, {plain} plain"
+
+
+def test_tree_walk_adds_only_the_probe():
+    node = tree(10)
+    plain, activations = executed(walk, node)
+    transformed, _ = executed(swalk, node)
+    assert transformed - plain <= PROBE_INSTRUCTIONS * activations
+
+
+def test_calls_that_may_switch_are_tested():
+    """pausing_sum may switch (through pause), so both its calls test for
+    SWITCHED (four instructions each, which the bounds above would catch
+    in fib or the walk); fib's cannot switch."""
+    assert pausing_sum.__stackless__.switch_arrives == {0, 1}
+    assert sfib.__stackless__.switch_arrives == frozenset()
