@@ -3,8 +3,9 @@ its target.
 
     python bench/bench_calls.py
 
-1. fib(25): the same function, plain and transformed, timed in turn in the
-   same process; the ratio of the best times.
+1. fib(25) and a walk of a complete binary tree of depth 16: the same
+   function, plain and transformed, timed in turn in the same process; the
+   ratio of the best times.
 2. Recursion 1,000,000 deep through a stackless function (which unwinds into
    records and resumes from the trampoline many times on the way), time per
    call, against a plain call of the same function in shallow recursion.
@@ -28,7 +29,8 @@ from stacklessxf import stackless  # noqa: E402
 
 FIB_N = 25
 FIB_ROUNDS = 7
-FIB_TARGET = 1.15
+FIB_TARGET = 1.10
+TREE_DEPTH = 16
 
 DEEP_N = 1_000_000
 DEEP_ROUNDS = 3
@@ -58,6 +60,25 @@ def sfib(n):
     return sfib(n - 1) + sfib(n - 2)
 
 
+def walk(node):
+    if node is None:
+        return 0
+    return 1 + walk(node[0]) + walk(node[1])
+
+
+@stackless
+def swalk(node):
+    if node is None:
+        return 0
+    return 1 + swalk(node[0]) + swalk(node[1])
+
+
+def tree(depth):
+    if depth == 0:
+        return None
+    return (tree(depth - 1), tree(depth - 1))
+
+
 def plain_total(xs, i):
     if i == len(xs):
         return 0
@@ -80,23 +101,31 @@ def timed(fn, *args):
     return time.perf_counter() - start, result
 
 
-def bench_fib():
-    expected = fib(FIB_N)
+def compare(label, plain, transformed, *args):
+    expected = plain(*args)
     best_plain = best_stackless = float("inf")
     for _ in range(FIB_ROUNDS):
         # Interleaved, so that a slow patch of the machine hits both sides.
-        elapsed, result = timed(fib, FIB_N)
+        elapsed, result = timed(plain, *args)
         best_plain = min(best_plain, elapsed)
-        elapsed, result = timed(sfib, FIB_N)
+        elapsed, result = timed(transformed, *args)
         if result != expected:
-            raise AssertionError(f"sfib({FIB_N}) = {result}, expected {expected}")
+            raise AssertionError(f"{label} = {result}, expected {expected}")
         best_stackless = min(best_stackless, elapsed)
     ratio = best_stackless / best_plain
     print(
-        f"fib({FIB_N}) transformed/plain: {ratio:.2f}x (target <= {FIB_TARGET:.2f}x)"
+        f"{label} transformed/plain: {ratio:.2f}x (target <= {FIB_TARGET:.2f}x)"
         f"  [plain {best_plain * 1e3:.1f} ms, transformed {best_stackless * 1e3:.1f} ms,"
         f" best of {FIB_ROUNDS}]"
     )
+
+
+def bench_fib():
+    compare(f"fib({FIB_N})", fib, sfib, FIB_N)
+
+
+def bench_tree_walk():
+    compare(f"binary tree walk, depth {TREE_DEPTH}", walk, swalk, tree(TREE_DEPTH))
 
 
 def bench_deep():
@@ -178,6 +207,7 @@ def bench_transform():
 def main():
     print(f"stacklessxf {stacklessxf.__version__}, Python {sys.version.split()[0]}")
     bench_fib()
+    bench_tree_walk()
     bench_deep()
     bench_transform()
 

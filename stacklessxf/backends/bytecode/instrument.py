@@ -84,12 +84,12 @@ def instrument(code, resume_points, function_info, tick=None, switch_arrives=Non
     added_calls = {}
     if tick is not None:
         instrs = _insert_ticks(instrs, tick, added_calls)
-    if resume_points and depth.PROBE is not None:
-        instrs = _insert_depth_probe(instrs, added_calls)
     sites = _find_call_sites(instrs, resume_points, function_info)
     if not sites and tick is None:
         return code, []
     instrs = _make_method_calls_plain(instrs, sites)
+    if sites and depth.PROBE is not None:
+        instrs = _insert_depth_probe(instrs, sites, added_calls)
     flow = dataflow.InstructionFlow(instrs)
     states = dataflow.stack_states(flow, ops)
     sites += _plain_call_sites(instrs, flow, states, sites, added_calls)
@@ -163,20 +163,58 @@ def _insert_ticks(instrs, tick, added_calls):
     return out
 
 
-def _insert_depth_probe(instrs, added_calls):
-    """After RESUME: when the depth probe is true, call
-    ``start_depth_unwinding`` (a call site like any other, whose record holds
-    the arguments); see runtime/depth.py."""
-    at = next(i for i, ins in enumerate(instrs)
-              if isinstance(ins, Instr) and ins.name == "RESUME") + 1
-    loc = instrs[at - 1].location
-    deep, shallow = Label(), Label()
-    # Out of line, so that the normal path falls through the test.
+def _insert_depth_probe(instrs, sites, added_calls):
+    """Where the depth probe goes (see runtime/depth.py): when it is true,
+    ``start_depth_unwinding`` is called, a call site like any other, whose
+    record holds what is live there.  A frame's depth does not change, so
+    one probe before its first may-unwind call is enough when that call
+    comes before all the others on every path and is not in a loop (a
+    function's base case then skips it); otherwise it goes after RESUME."""
+    at = _probe_before_first_call(instrs, sites)
+    if at is None:
+        at = next(i for i, ins in enumerate(instrs)
+                  if isinstance(ins, Instr) and ins.name == "RESUME") + 1
+    loc = instrs[at].location if isinstance(instrs[at], Instr) else instrs[at - 1].location
+    shallow = Label()
     probe = [Instr("LOAD_CONST", depth.PROBE, location=loc),
-             Instr("POP_JUMP_FORWARD_IF_TRUE", deep, location=loc), shallow]
-    unwind = [deep, *_added_call(depth.start_depth_unwinding, "depth", loc, added_calls),
-              Instr("JUMP_BACKWARD", shallow, location=loc)]
-    return instrs[:at] + probe + instrs[at:] + unwind
+             Instr("POP_JUMP_FORWARD_IF_FALSE", shallow, location=loc)]
+    probe += _added_call(depth.start_depth_unwinding, "depth", loc, added_calls)
+    return instrs[:at] + probe + [shallow] + instrs[at:]
+
+
+def _probe_before_first_call(instrs, sites):
+    """Index of the instruction that starts computing the callee of the
+    first may-unwind call, when that call dominates the others and is not
+    in a loop; None otherwise."""
+    flow = dataflow.InstructionFlow(instrs)
+    index_of = {id(ins): i for i, ins in enumerate(instrs)}
+    first = min(index_of[id(site.call)] for site in sites)
+    others = {index_of[id(site.call)] for site in sites} - {first}
+    # Everything reachable without passing the first call: if that takes in
+    # another call, or the first one again (a loop), the first is not enough.
+    reached, work = set(), [0]
+    while work:
+        i = work.pop()
+        if i in reached:
+            continue
+        reached.add(i)
+        if i != first:
+            work += flow.successors(i)
+    after_first, work = set(), list(flow.successors(first))
+    while work:
+        i = work.pop()
+        if i not in after_first:
+            after_first.add(i)
+            work += flow.successors(i)
+    if reached & others or first in after_first:
+        return None
+    states = dataflow.stack_states(flow, ops)
+    prefix = states[first][:-ops.call_segment_size(instrs[first])]
+    if any(kind in (ops.METHOD, ops.MIXED) for kind, _, _ in prefix):
+        return None
+    # An instruction (past any label before it): every path into the call
+    # passes the probe.
+    return _reevaluable_start(instrs, states, len(prefix), first)
 
 
 def _added_call(function, kind, loc, added_calls):
