@@ -18,6 +18,7 @@ from astroid import nodes as _nodes
 from bytecode import Bytecode, CellVar, FreeVar, Instr, Label, TryBegin, TryEnd
 
 from ...errors import TransformError
+from ...ir.model import FRAME_READERS
 from ...runtime.records import (
     CHAIN,
     DEPTH_UNWIND,
@@ -64,6 +65,7 @@ class CallSite:
         self.tail = False
         self.region_start = None      # Instr starting a re-evaluable callee/args
         self.spill_names = ()         # locals holding callee/args otherwise
+        self.reads_frame = False      # the code calls locals(), eval(), ...
         self.labels = {}
 
 
@@ -93,9 +95,14 @@ def instrument(function, resume_points, function_info, tick=None):
     always_live = frozenset()
     if "__class__" in bc.freevars:
         always_live = frozenset(bc.argnames[:1]) | {("cell", "__class__")}
+    # locals(), eval() and the like see every variable without naming it.
+    reads_frame = bool(ops.global_names(instrs) & FRAME_READERS)
+    if reads_frame:
+        always_live |= ops.local_names(bc, instrs)
     for site in sites:
         site.freevars = frozenset(bc.freevars)
         site.always_live = always_live
+        site.reads_frame = reads_frame
         _lay_out(site, index_of[id(site.call)], instrs, flow, states, live_in,
                  bound, function_info)
     returns_switched = ops.RETURN_MAY_LEAVE_STACK and not bc.flags & ops.RESUMABLE_FLAGS
@@ -308,6 +315,10 @@ def _add_handlers(instrs, flow, sites, returns_switched):
             site.labels["switched"] = Label()
             body += ops.test_for(SWITCHED, site.labels["switched"], ins.location)
             tail += _switched_return(site)
+        if site.spill_names and site.reads_frame:
+            # Only code that can see them pays for hiding them again.
+            body += [Instr("DELETE_FAST", name, location=ins.location)
+                     for name in site.spill_names]
         body.append(site.labels["after"])
         if open_entry is not None:
             reopened = TryBegin(open_entry.target, open_entry.push_lasti,
@@ -585,7 +596,8 @@ def _loop_resume_builder(bc, body, site):
         new = _bytecode_like(bc, body)
         instrs, at = ops.resume_prelude(new, RESUME_ARGS)
         em = ops.Emitter(0, site.call.location)
-        _restore_slots(em, site, resume_site)
+        _restore_slots(em, site, resume_site, new.argnames[0])
+        em.forget(*RESUME_ARGS[1:])
         em.op("JUMP_FORWARD", site.label)
         new.clear()
         new.extend(instrs[:at] + em.out + instrs[at:])
@@ -599,17 +611,21 @@ def _resume_builder(bc, body, site):
     def build(resume_site):
         new = _bytecode_like(bc, body)
         instrs, at = ops.resume_prelude(new, RESUME_ARGS)
-        prologue, stubs = _resume_prologue(site, resume_site)
+        prologue, stubs = _resume_prologue(site, resume_site, new.argnames[0])
         new.clear()
         new.extend(instrs[:at] + prologue + instrs[at:] + stubs)
         return _finish(new.to_code(compute_exception_stack_depths=False))
     return build
 
 
-def _restore_slots(em, site, resume_site):
+def _restore_slots(em, site, resume_site, first):
     """Emit the restoring of a record's locals, value-stack items and
-    handled exception (the record is the resume entry's first argument)."""
+    handled exception from the record, the resume entry's second argument.
+    The first argument ``first`` (a placeholder) and the record are deleted,
+    so that a frame reading its variables (locals(), eval()) sees the
+    user's only."""
     record = RESUME_ARGS[0]
+    em.forget(first)
     for index, slot in enumerate(resume_site.slots, start=1):
         if slot.kind == Slot.LOCAL:
             em.restore_local(record, index, slot.name,
@@ -628,13 +644,16 @@ def _restore_slots(em, site, resume_site):
     for index, slot in enumerate(resume_site.slots, start=1):
         if slot.kind == Slot.HANDLED:
             em.set_handled_exception(record, index)
+    em.forget(record)
 
 
-def _resume_prologue(site, resume_site):
-    record, value, error = RESUME_ARGS
+def _resume_prologue(site, resume_site, first):
+    _, value, error = RESUME_ARGS
     em = ops.Emitter(0, site.call.location)
-    _restore_slots(em, site, resume_site)
+    _restore_slots(em, site, resume_site, first)
     stubs = []
+    if resume_site.retry:
+        em.forget(value, error)
     if resume_site.retry and site.region_start is not None:
         em.op("JUMP_FORWARD", site.labels["retry"])
     elif resume_site.retry:
@@ -645,7 +664,7 @@ def _resume_prologue(site, resume_site):
         em.deliver(value, error, site.labels["after"], raise_stub)
         stub = ops.Emitter(len(site.prefix) + 1, site.call.location)
         stub.label(raise_stub)
-        stub.covered(site.cover, [Instr("LOAD_FAST", error, location=site.call.location),
-                                  Instr("RAISE_VARARGS", 1, location=site.call.location)])
+        stub.covered(site.cover, ops.Emitter(0, site.call.location)
+                     .raise_delivered(value, error).out)
         stubs = stub.out
     return em.out, stubs
