@@ -37,6 +37,7 @@ class FunctionInfo:
         self.function = None          # the transformed function object
         self._ticked = None           # (code, sites) of the watchdog variant
         self.native = None            # the NativeFunction, for the native backend
+        self.dropped = ()             # ids of resume points in code the compiler dropped
 
     def __repr__(self):
         return f"<stackless {self.qualname} at {self.filename}:{self.lineno}>"
@@ -73,6 +74,8 @@ class FunctionInfo:
             slots = ", ".join(slot.name for slot in resume_site.slots) or "-"
             what = "retry" if resume_site.retry else resume_site.kind
             lines.append(f"  {resume_site.name:<24} {what:<10} [{slots}]")
+        for rp_id in self.dropped:
+            lines.append(f"  rp{rp_id:<22} none: the compiler dropped the call (dead code)")
         return "\n".join(lines) + "\n"
 
 

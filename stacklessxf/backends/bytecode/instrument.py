@@ -18,6 +18,8 @@ from astroid import nodes as _nodes
 from bytecode import Bytecode, CellVar, FreeVar, Instr, Label, TryBegin, TryEnd
 
 from ...errors import TransformError
+from ...frontend.source import compiles_to_loaded_code
+from ...frontend.subset import compiled_spans, frame_calls, source_span
 from ...ir.model import FRAME_READERS
 from ...runtime.records import (
     CHAIN,
@@ -122,7 +124,13 @@ def instrument(function, resume_points, function_info, tick=None):
 # -- finding and describing the call sites ---------------------------------
 
 def _find_call_sites(instrs, resume_points, function_info):
-    by_span = {rp.span: rp for rp in resume_points}
+    """A CallSite for every call instruction of a resume point (a call in a
+    ``finally`` body has one per copy).  A resume point with none is a call
+    the compiler dropped (dead code, an assert under -O) if the loaded code
+    is what the source compiles to; otherwise the file was edited."""
+    spans = {source_span(call): compiled_spans(call)
+             for call in frame_calls(function_info.funcdef)}
+    by_span = {span: rp for rp in resume_points for span in spans.get(rp.span, [rp.span])}
     copies = {}
     sites = []
     for ins in instrs:
@@ -135,13 +143,14 @@ def _find_call_sites(instrs, resume_points, function_info):
                 copies[rp.id] = copy + 1
                 sites.append(CallSite(rp, copy, ins))
     missing = [rp for rp in resume_points if rp.id not in copies]
-    if missing:
+    function_info.dropped = tuple(rp.id for rp in missing)
+    if missing and not compiles_to_loaded_code(function_info.original):
         rp = missing[0]
         raise TransformError(
             f"the loaded code of {function_info.qualname} has no call matching "
-            f"'{rp.callee}(...)' at this position; was the file edited after "
-            "it was imported?", function_info.filename, rp.span[0], rp.span[1],
-            "call")
+            f"'{rp.callee}(...)' at this position, and its source no longer "
+            "compiles to that code: the file was edited after it was imported",
+            function_info.filename, rp.span[0], rp.span[1], "call")
     return sites
 
 
