@@ -10,7 +10,7 @@ from .analysis import analyze
 from .backends.bytecode import instrument
 from .errors import TransformError
 from .frontend.calls import Classifier
-from .frontend.source import locate
+from .frontend.source import has_stackless_decorator, locate
 from .ir.lower import lower
 from .ir.verify import verify
 
@@ -136,7 +136,13 @@ def _native(function, info):
 
 
 def _check_is_plain_function(function):
-    if getattr(function, "__stackless__", None) is not None:
+    info = getattr(function, "__stackless__", None)
+    if info is not None and info.function is function:
+        raise TypeError(f"{function.__qualname__} is already stackless")
+    if getattr(function, "__wrapped__", None) is not None and not \
+            _written_as_stackless(function):
+        _refuse_wrapper(function)
+    if info is not None:
         raise TypeError(f"{function.__qualname__} is already stackless")
     if not isinstance(function, types.FunctionType):
         raise TypeError("stackless expects a function defined with def, got "
@@ -145,6 +151,45 @@ def _check_is_plain_function(function):
         _refuse_suspending_function(function, "generator", "yield")
     if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
         _refuse_suspending_function(function, "async function", "async def")
+
+
+def _written_as_stackless(wrapper):
+    """A wrapper whose own def carries ``@stackless`` is the function the
+    user asked for."""
+    try:
+        _, funcdef = locate(wrapper)
+    except (TransformError, AttributeError):
+        return False
+    return has_stackless_decorator(funcdef)
+
+
+def _refuse_wrapper(wrapper):
+    """``functools.wraps`` and its kind made ``wrapper`` around another
+    function.  Transforming the wrapper would leave that function plain,
+    and a wrapper (a closure, a C object) cannot in general be rebuilt
+    around a transformed function: the order of decorators must change."""
+    inner = inspect.unwrap(wrapper)
+    name = getattr(inner, "__qualname__", repr(inner))
+    code = getattr(inner, "__code__", None)
+    raise TransformError(
+        f"stackless was given {_wrapper_kind(wrapper)} around {name}; "
+        f"transforming the wrapper would leave {name} itself plain. Apply "
+        f"@stackless to {name} first (write it beneath the other decorator)"
+        + (", or write @stackless on the wrapper's own def to transform the wrapper"
+           if isinstance(wrapper, types.FunctionType) else ""),
+        code.co_filename if code else None, code.co_firstlineno if code else None,
+        None, "decorator")
+
+
+def _wrapper_kind(wrapper):
+    """Names the decorator that made ``wrapper`` (the function whose local
+    it is), or the wrapper's type for a wrapper written in C."""
+    if isinstance(wrapper, types.FunctionType):
+        module = wrapper.__globals__.get("__name__", "?")
+        decorator = wrapper.__code__.co_qualname.split(".<locals>")[0]
+        return f"the wrapper that the decorator {module}.{decorator} made"
+    kind = type(wrapper)
+    return f"a {kind.__module__}.{kind.__qualname__} object (a wrapper written in C)"
 
 
 def _refuse_suspending_function(function, kind, construct):

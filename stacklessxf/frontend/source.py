@@ -41,6 +41,18 @@ def _first_line(node):
     return node.lineno
 
 
+def has_stackless_decorator(funcdef):
+    """Whether ``@stackless`` (or ``@x.stackless``, with or without
+    arguments) is among the decorators written on ``funcdef``."""
+    for decorator in funcdef.decorators.nodes if funcdef.decorators else ():
+        if isinstance(decorator, nodes.Call):
+            decorator = decorator.func
+        name = getattr(decorator, "attrname", None) or getattr(decorator, "name", None)
+        if name == "stackless":
+            return True
+    return False
+
+
 def locate(function):
     """Return (filename, funcdef node) for ``function``."""
     code = function.__code__
