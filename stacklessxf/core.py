@@ -137,10 +137,10 @@ def _native(function, info):
 
 def _check_is_plain_function(function):
     info = getattr(function, "__stackless__", None)
-    if info is not None and info.function is function:
-        raise TypeError(f"{function.__qualname__} is already stackless")
-    if getattr(function, "__wrapped__", None) is not None and not \
-            _written_as_stackless(function):
+    # functools.wraps copies __stackless__ from a wrapped stackless function.
+    is_stackless = info is not None and info.function is function
+    if not is_stackless and getattr(function, "__wrapped__", None) is not None \
+            and not _written_as_stackless(function):
         _refuse_wrapper(function)
     if info is not None:
         raise TypeError(f"{function.__qualname__} is already stackless")
