@@ -11,7 +11,7 @@ from .analysis.callgraph import may_switch
 from .backends.bytecode import instrument
 from .errors import TransformError
 from .frontend.calls import Classifier
-from .frontend.source import locate
+from .frontend.source import has_stackless_decorator, locate
 from .ir.lower import lower
 from .ir.verify import verify
 
@@ -39,6 +39,7 @@ class FunctionInfo:
         self.function = None          # the transformed function object
         self._ticked = None           # (code, sites) of the watchdog variant
         self.native = None            # the NativeFunction, for the native backend
+        self.dropped = ()             # ids of resume points in code the compiler dropped
 
     def __repr__(self):
         return f"<stackless {self.qualname} at {self.filename}:{self.lineno}>"
@@ -75,6 +76,8 @@ class FunctionInfo:
             slots = ", ".join(slot.name for slot in resume_site.slots) or "-"
             what = "retry" if resume_site.retry else resume_site.kind
             lines.append(f"  {resume_site.name:<24} {what:<10} [{slots}]")
+        for rp_id in self.dropped:
+            lines.append(f"  rp{rp_id:<22} none: the compiler dropped the call (dead code)")
         return "\n".join(lines) + "\n"
 
 
@@ -131,7 +134,13 @@ def _native(function, info):
 
 
 def _check_is_plain_function(function):
-    if getattr(function, "__stackless__", None) is not None:
+    info = getattr(function, "__stackless__", None)
+    # functools.wraps copies __stackless__ from a wrapped stackless function.
+    is_stackless = info is not None and info.function is function
+    if not is_stackless and getattr(function, "__wrapped__", None) is not None \
+            and not _written_as_stackless(function):
+        _refuse_wrapper(function)
+    if info is not None:
         raise TypeError(f"{function.__qualname__} is already stackless")
     if not isinstance(function, types.FunctionType):
         raise TypeError("stackless expects a function defined with def, got "
@@ -140,6 +149,45 @@ def _check_is_plain_function(function):
         _refuse_suspending_function(function, "generator", "yield")
     if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
         _refuse_suspending_function(function, "async function", "async def")
+
+
+def _written_as_stackless(wrapper):
+    """A wrapper whose own def carries ``@stackless`` is the function the
+    user asked for."""
+    try:
+        _, funcdef = locate(wrapper)
+    except (TransformError, AttributeError):
+        return False
+    return has_stackless_decorator(funcdef)
+
+
+def _refuse_wrapper(wrapper):
+    """``functools.wraps`` and its kind made ``wrapper`` around another
+    function.  Transforming the wrapper would leave that function plain,
+    and a wrapper (a closure, a C object) cannot in general be rebuilt
+    around a transformed function: the order of decorators must change."""
+    inner = inspect.unwrap(wrapper)
+    name = getattr(inner, "__qualname__", repr(inner))
+    code = getattr(inner, "__code__", None)
+    raise TransformError(
+        f"stackless was given {_wrapper_kind(wrapper)} around {name}; "
+        f"transforming the wrapper would leave {name} itself plain. Apply "
+        f"@stackless to {name} first (write it beneath the other decorator)"
+        + (", or write @stackless on the wrapper's own def to transform the wrapper"
+           if isinstance(wrapper, types.FunctionType) else ""),
+        code.co_filename if code else None, code.co_firstlineno if code else None,
+        None, "decorator")
+
+
+def _wrapper_kind(wrapper):
+    """Names the decorator that made ``wrapper`` (the function whose local
+    it is), or the wrapper's type for a wrapper written in C."""
+    if isinstance(wrapper, types.FunctionType):
+        module = wrapper.__globals__.get("__name__", "?")
+        decorator = wrapper.__code__.co_qualname.split(".<locals>")[0]
+        return f"the wrapper that the decorator {module}.{decorator} made"
+    kind = type(wrapper)
+    return f"a {kind.__module__}.{kind.__qualname__} object (a wrapper written in C)"
 
 
 def _refuse_suspending_function(function, kind, construct):

@@ -231,6 +231,44 @@ def test_super_outside_a_class_is_a_global():
     assert function.freevars == frozenset() and function.always_live == frozenset()
 
 
+def test_del_is_a_use_of_the_name():
+    rp0, rp1 = points("""
+        def f(x):
+            y = x + 1
+            s_a()
+            del y
+            s_b()
+            return x
+    """)
+    assert rp0.live == ("x", "y")
+    assert rp1.live == ("x",)
+
+
+def test_a_function_reading_its_own_frame_keeps_every_variable():
+    """locals(), vars(), dir(), eval() and exec() read the frame's variables
+    without naming them: every one is kept at every resume point."""
+    for reader in ("locals()", "vars()", "dir()", 'eval("y")', 'exec("print(y)")'):
+        function = lower_source(f"""
+            def f(x):
+                y = x + 1
+                s_a()
+                later = 2
+                return {reader}
+        """)
+        assert function.always_live == {"x", "y", "later"}, reader
+        rp = analyze(function).resume_points[0]
+        assert rp.live == ("later", "x", "y"), reader
+
+
+def test_a_local_named_like_a_frame_reader_is_just_a_local():
+    function = lower_source("""
+        def f(x, eval):
+            s_a()
+            return eval(x)
+    """)
+    assert function.always_live == frozenset()
+
+
 def test_globals_are_not_slots():
     analysis = analyze_source("""
         def f(x):

@@ -1,5 +1,8 @@
 """Bad input to the decorator: each is a clear error naming what and where."""
 
+import contextlib
+import functools
+
 import pytest
 
 import stacklessxf as sx
@@ -116,3 +119,63 @@ def test_async_refusal_points_at_the_await():
         stackless(coro)
     assert info.value.lineno == coro.__code__.co_firstlineno + 2
     assert info.value.construct == "await"
+
+
+def passing_through(function):
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        return function(*args, **kwargs)
+    return wrapper
+
+
+def _plain_sum(n):
+    return n + 1
+
+
+def _numbers():
+    yield 1
+
+
+@pytest.mark.parametrize("wrap,decorator", [
+    (passing_through, f"{__name__}.passing_through"),
+    (functools.lru_cache(maxsize=None), "functools._lru_cache_wrapper"),
+    (functools.cache, "functools._lru_cache_wrapper"),
+    (functools.singledispatch, "functools.singledispatch"),
+])
+def test_a_wrapper_made_by_another_decorator_is_refused(wrap, decorator):
+    """Transforming the wrapper would leave the wrapped function plain, and
+    a wrapper cannot in general be rebuilt around a transformed function."""
+    with pytest.raises(TransformError) as info:
+        stackless(wrap(_plain_sum))
+    message = str(info.value)
+    assert decorator in message and "_plain_sum" in message
+    assert info.value.construct == "decorator"
+    assert info.value.filename == __file__
+    assert info.value.lineno == _plain_sum.__code__.co_firstlineno
+
+
+def test_a_context_manager_is_refused_naming_contextmanager():
+    with pytest.raises(TransformError, match="contextlib.contextmanager"):
+        stackless(contextlib.contextmanager(_numbers))
+
+
+def test_stackless_beneath_the_other_decorator_works():
+    cached = functools.lru_cache(maxsize=None)(stackless(_plain_sum))
+    assert cached(2) == 3
+    wrapped = passing_through(stackless(_plain_sum))
+    assert wrapped(4) == 5
+
+
+def make_stackless_wrapper(function):
+    @stackless
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        return function(*args, **kwargs) * 10
+    return wrapper
+
+
+def test_a_wrapper_written_with_stackless_on_its_def_is_transformed():
+    wrapper = make_stackless_wrapper(_plain_sum)
+    assert wrapper(1) == 20
+    assert wrapper.__stackless__.original.__code__.co_name == "wrapper"
+    assert wrapper.__wrapped__ is _plain_sum

@@ -2,7 +2,11 @@
 reported, never compiled into something else."""
 
 import importlib.util
+import json
 import linecache
+import os
+import pprint
+import subprocess
 import sys
 import textwrap
 
@@ -48,3 +52,42 @@ def test_file_with_syntax_error_is_reported(tmp_path):
         stackless(module.target)
     assert info.value.filename == str(path)
     assert info.value.lineno is not None
+
+
+@pytest.mark.parametrize("function,args,kwargs", [
+    (textwrap.dedent, ("    a\n      b\n",), {}),
+    (pprint.pformat, ({"b": [1, 2], "a": (3, {"c": None})},), {"width": 10}),
+    (json.dumps, ({"k": [1, 2.5, None]},), {"indent": 2, "sort_keys": True}),
+    (json.dumps, ([1, "x"],), {}),
+])
+def test_library_functions_with_dropped_or_moved_calls_transform(function, args, kwargs):
+    """textwrap.dedent has a call in ``if 0 and ...:``, which the compiler
+    drops; json.dumps and pprint.pformat end with a method call on a
+    constructor call spread over lines, which the compiler places at the
+    method's name.  Neither is an edited file."""
+    transformed = stackless(function)
+    assert transformed(*args, **kwargs) == function(*args, **kwargs)
+
+
+ASSERTING = textwrap.dedent("""
+    from stacklessxf import stackless
+
+    def positive(n):
+        return n > 0
+
+    @stackless
+    def checked(n):
+        assert positive(n), "not positive"
+        return n * 2
+    """)
+
+
+def test_asserts_dropped_under_optimization_are_not_an_edit(tmp_path):
+    path = tmp_path / "asserting.py"
+    path.write_text(ASSERTING)
+    run = subprocess.run(
+        [sys.executable, "-O", "-c", "import asserting; print(asserting.checked(-4))"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["-8"]

@@ -2,6 +2,7 @@
 
 import hashlib
 import linecache
+import types
 
 import astroid
 from astroid import nodes
@@ -40,6 +41,18 @@ def _first_line(node):
     return node.lineno
 
 
+def has_stackless_decorator(funcdef):
+    """Whether ``@stackless`` (or ``@x.stackless``, with or without
+    arguments) is among the decorators written on ``funcdef``."""
+    for decorator in funcdef.decorators.nodes if funcdef.decorators else ():
+        if isinstance(decorator, nodes.Call):
+            decorator = decorator.func
+        name = getattr(decorator, "attrname", None) or getattr(decorator, "name", None)
+        if name == "stackless":
+            return True
+    return False
+
+
 def locate(function):
     """Return (filename, funcdef node) for ``function``."""
     code = function.__code__
@@ -62,3 +75,29 @@ def locate(function):
         f"cannot find the definition of {qualname} at line "
         f"{code.co_firstlineno} of its file (was it edited after import?)",
         filename, code.co_firstlineno, None, "source")
+
+
+def compiles_to_loaded_code(function):
+    """Whether the source the transform reads (the function's file as
+    ``linecache`` has it) compiles to the function's code object: same
+    instructions at the same positions.  Decides between a call the compiler
+    dropped and a file edited after import."""
+    code = function.__code__
+    lines = linecache.getlines(code.co_filename, function.__globals__)
+    try:
+        module = compile("".join(lines), code.co_filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return False
+    return any(_same_code(candidate, code) for candidate in _code_objects(module))
+
+
+def _code_objects(code):
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _code_objects(const)
+
+
+def _same_code(a, b):
+    return (a.co_qualname == b.co_qualname and a.co_firstlineno == b.co_firstlineno
+            and a.co_code == b.co_code and list(a.co_positions()) == list(b.co_positions()))

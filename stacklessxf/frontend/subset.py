@@ -179,6 +179,18 @@ def source_span(node):
     return (node.lineno, node.col_offset, node.end_lineno, node.end_col_offset)
 
 
+def compiled_spans(call):
+    """The positions CPython may give ``call``'s call instruction: its own
+    span, and for a method call whose method name is not on the call's first
+    line (a chain split over lines), a span that starts at the method's name."""
+    spans = [source_span(call)]
+    func = call.func
+    if isinstance(func, nodes.Attribute) and func.end_lineno != call.lineno:
+        start = func.end_col_offset - len(func.attrname)
+        spans.append((func.end_lineno, start, call.end_lineno, call.end_col_offset))
+    return spans
+
+
 # ---------------------------------------------------------------- scopes
 
 

@@ -37,6 +37,7 @@ from stacklessxf.frontend.subset import (
     walk_frame,
 )
 from stacklessxf.ir.model import (
+    FRAME_READERS,
     Block,
     Branch,
     Call,
@@ -185,7 +186,8 @@ class _Lowering:
         # its op would seem to bind the name on every path).
         self.split_nodes = self._containing(may_unwind + _walruses_on_some_paths(funcdef))
         self.call_sites = tuple(self._call_site(call) for call in calls)
-        self.always_live = _read_by_super(self.scope, calls)
+        self.always_live = _read_by_super(self.scope, calls) | _read_by_frame_readers(
+            self.scope, funcdef)
         self.blocks = []
         self.current = None
         self.handler = None
@@ -309,7 +311,11 @@ class _Lowering:
                     writes.append(node.name)
             elif isinstance(node, nodes.Name):
                 reads.append(node.name)
-            elif isinstance(node, (nodes.AssignName, nodes.DelName)):
+            elif isinstance(node, nodes.AssignName):
+                writes.append(node.name)
+            elif isinstance(node, nodes.DelName):
+                # ``del x`` fails when x is unbound: it reads the binding.
+                reads.append(node.name)
                 writes.append(node.name)
             elif isinstance(node, nodes.AugAssign) and isinstance(node.target, nodes.AssignName):
                 reads.append(node.target.name)
@@ -843,6 +849,17 @@ def _read_by_super(scope, calls):
     frame without naming them; a function calling it keeps them at every point."""
     if "__class__" in scope.freevars and any(map(is_zero_argument_super, calls)):
         return frozenset(("__class__",) + scope.params[:1])
+    return frozenset()
+
+
+def _read_by_frame_readers(scope, funcdef):
+    """locals(), vars(), dir(), eval() and exec() see every variable of the
+    frame: a function naming one of them keeps all of its variables."""
+    for statement in funcdef.body:
+        for node in walk_frame(statement):
+            if isinstance(node, nodes.Name) and node.name in FRAME_READERS \
+                    and node.name not in scope.variable_set:
+                return frozenset(scope.variables)
     return frozenset()
 
 

@@ -25,6 +25,9 @@ from dataclasses import dataclass, field
 
 TEMP_PATTERN = re.compile(r"\$t(\d+)\Z")
 
+# Builtins that read the calling frame's variables without naming them.
+FRAME_READERS = frozenset({"locals", "vars", "dir", "eval", "exec"})
+
 
 def is_temp(name):
     return name.startswith("$")

@@ -18,6 +18,9 @@ from astroid import nodes as _nodes
 from bytecode import Bytecode, CellVar, FreeVar, Instr, Label, TryBegin, TryEnd
 
 from ...errors import TransformError
+from ...frontend.source import compiles_to_loaded_code
+from ...frontend.subset import compiled_spans, frame_calls, source_span
+from ...ir.model import FRAME_READERS
 from ...runtime.records import (
     CHAIN,
     DEPTH_UNWIND,
@@ -65,6 +68,7 @@ class CallSite:
         self.tail = False
         self.region_start = None      # Instr starting a re-evaluable callee/args
         self.spill_names = ()         # locals holding callee/args otherwise
+        self.reads_frame = False      # the code calls locals(), eval(), ...
         self.labels = {}
 
 
@@ -101,9 +105,14 @@ def instrument(code, resume_points, function_info, tick=None, switch_arrives=Non
     always_live = frozenset()
     if "__class__" in bc.freevars:
         always_live = frozenset(bc.argnames[:1]) | {("cell", "__class__")}
+    # locals(), eval() and the like see every variable without naming it.
+    reads_frame = bool(ops.global_names(instrs) & FRAME_READERS)
+    if reads_frame:
+        always_live |= ops.local_names(bc, instrs)
     for site in sites:
         site.freevars = frozenset(bc.freevars)
         site.always_live = always_live
+        site.reads_frame = reads_frame
         _lay_out(site, index_of[id(site.call)], instrs, flow, states, live_in,
                  bound, function_info)
     tested = set()
@@ -126,7 +135,13 @@ def instrument(code, resume_points, function_info, tick=None, switch_arrives=Non
 # -- finding and describing the call sites ---------------------------------
 
 def _find_call_sites(instrs, resume_points, function_info):
-    by_span = {rp.span: rp for rp in resume_points}
+    """A CallSite for every call instruction of a resume point (a call in a
+    ``finally`` body has one per copy).  A resume point with none is a call
+    the compiler dropped (dead code, an assert under -O) if the loaded code
+    is what the source compiles to; otherwise the file was edited."""
+    spans = {source_span(call): compiled_spans(call)
+             for call in frame_calls(function_info.funcdef)}
+    by_span = {span: rp for rp in resume_points for span in spans.get(rp.span, [rp.span])}
     copies = {}
     sites = []
     for ins in instrs:
@@ -139,13 +154,14 @@ def _find_call_sites(instrs, resume_points, function_info):
                 copies[rp.id] = copy + 1
                 sites.append(CallSite(rp, copy, ins))
     missing = [rp for rp in resume_points if rp.id not in copies]
-    if missing:
+    function_info.dropped = tuple(rp.id for rp in missing)
+    if missing and not compiles_to_loaded_code(function_info.original):
         rp = missing[0]
         raise TransformError(
             f"the loaded code of {function_info.qualname} has no call matching "
-            f"'{rp.callee}(...)' at this position; was the file edited after "
-            "it was imported?", function_info.filename, rp.span[0], rp.span[1],
-            "call")
+            f"'{rp.callee}(...)' at this position, and its source no longer "
+            "compiles to that code: the file was edited after it was imported",
+            function_info.filename, rp.span[0], rp.span[1], "call")
     return sites
 
 
@@ -374,6 +390,10 @@ def _add_handlers(instrs, flow, sites, tested):
             site.labels["switched"] = Label()
             body += ops.test_for(SWITCHED, site.labels["switched"], ins.location)
             tail += _switched_return(site)
+        if site.spill_names and site.reads_frame:
+            # Only code that can see them pays for hiding them again.
+            body += [Instr("DELETE_FAST", name, location=ins.location)
+                     for name in site.spill_names]
         body.append(site.labels["after"])
         if open_entry is not None:
             reopened = TryBegin(open_entry.target, open_entry.push_lasti,
@@ -651,7 +671,8 @@ def _loop_resume_builder(bc, body, site):
         new = _bytecode_like(bc, body)
         instrs, at = ops.resume_prelude(new, RESUME_ARGS)
         em = ops.Emitter(0, site.call.location)
-        _restore_slots(em, site, resume_site)
+        _restore_slots(em, site, resume_site, new.argnames[0])
+        em.forget(*RESUME_ARGS[1:])
         em.op("JUMP_FORWARD", site.label)
         new.clear()
         new.extend(instrs[:at] + em.out + instrs[at:])
@@ -665,17 +686,21 @@ def _resume_builder(bc, body, site):
     def build(resume_site):
         new = _bytecode_like(bc, body)
         instrs, at = ops.resume_prelude(new, RESUME_ARGS)
-        prologue, stubs = _resume_prologue(site, resume_site)
+        prologue, stubs = _resume_prologue(site, resume_site, new.argnames[0])
         new.clear()
         new.extend(instrs[:at] + prologue + instrs[at:] + stubs)
         return _finish(new.to_code(compute_exception_stack_depths=False))
     return build
 
 
-def _restore_slots(em, site, resume_site):
+def _restore_slots(em, site, resume_site, first):
     """Emit the restoring of a record's locals, value-stack items and
-    handled exception (the record is the resume entry's first argument)."""
+    handled exception from the record, the resume entry's second argument.
+    The first argument ``first`` (a placeholder) and the record are deleted,
+    so that a frame reading its variables (locals(), eval()) sees the
+    user's only."""
     record = RESUME_ARGS[0]
+    em.forget(first)
     for index, slot in enumerate(resume_site.slots, start=1):
         if slot.kind == Slot.LOCAL:
             em.restore_local(record, index, slot.name,
@@ -694,13 +719,16 @@ def _restore_slots(em, site, resume_site):
     for index, slot in enumerate(resume_site.slots, start=1):
         if slot.kind == Slot.HANDLED:
             em.set_handled_exception(record, index)
+    em.forget(record)
 
 
-def _resume_prologue(site, resume_site):
-    record, value, error = RESUME_ARGS
+def _resume_prologue(site, resume_site, first):
+    _, value, error = RESUME_ARGS
     em = ops.Emitter(0, site.call.location)
-    _restore_slots(em, site, resume_site)
+    _restore_slots(em, site, resume_site, first)
     stubs = []
+    if resume_site.retry:
+        em.forget(value, error)
     if resume_site.retry and site.region_start is not None:
         em.op("JUMP_FORWARD", site.labels["retry"])
     elif resume_site.retry:
@@ -711,7 +739,7 @@ def _resume_prologue(site, resume_site):
         em.deliver(value, error, site.labels["after"], raise_stub)
         stub = ops.Emitter(len(site.prefix) + 1, site.call.location)
         stub.label(raise_stub)
-        stub.covered(site.cover, [Instr("LOAD_FAST", error, location=site.call.location),
-                                  Instr("RAISE_VARARGS", 1, location=site.call.location)])
+        stub.covered(site.cover, ops.Emitter(0, site.call.location)
+                     .raise_delivered(value, error).out)
         stubs = stub.out
     return em.out, stubs

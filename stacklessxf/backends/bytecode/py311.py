@@ -121,9 +121,33 @@ def uses_and_defs(instr):
     name = instr.name
     if name == "LOAD_FAST":
         return ({arg}, set())
-    if name in ("STORE_FAST", "DELETE_FAST"):
+    if name == "STORE_FAST":
         return (set(), {arg})
+    if name == "DELETE_FAST":
+        # It fails when the local is unbound: it reads the binding.
+        return ({arg}, {arg})
     return (set(), set())
+
+
+def global_names(instrs):
+    """Names the instructions load as globals or builtins."""
+    found = set()
+    for ins in instrs:
+        if isinstance(ins, Instr) and ins.name == "LOAD_GLOBAL":
+            found.add(ins.arg[1])
+        elif isinstance(ins, Instr) and ins.name == "LOAD_NAME":
+            found.add(ins.arg)
+    return found
+
+
+def local_names(bytecode_obj, instrs):
+    """Every local variable of the code: fast locals and cells."""
+    fast = list(bytecode_obj.argnames)
+    fast += [ins.arg for ins in instrs if isinstance(ins, Instr) and
+             ins.name in ("LOAD_FAST", "STORE_FAST", "DELETE_FAST")]
+    cells = [("cell", name) for name in
+             list(bytecode_obj.cellvars) + list(bytecode_obj.freevars)]
+    return frozenset(name for name in fast if name not in bytecode_obj.cellvars) | set(cells)
 
 
 def method_as_attribute(instr):
@@ -336,10 +360,24 @@ class Emitter:
         self.op("PUSH_EXC_INFO", effect=1).op("POP_TOP", effect=-1)
         self.op("POP_TOP", effect=-1)
 
+    def forget(self, *names):
+        """Unbind locals that are bound."""
+        for name in names:
+            self.op("DELETE_FAST", name)
+        return self
+
     def deliver(self, value_local, error_local, after_call, raise_stub):
+        """Go to ``after_call`` with the value, or to ``raise_stub`` (which
+        ``raise_delivered`` fills) when there is an exception; both locals
+        are unbound on the way."""
         self.op("LOAD_FAST", error_local, 1)
         self.op("POP_JUMP_FORWARD_IF_NOT_NONE", raise_stub, -1)
-        self.op("LOAD_FAST", value_local, 1).op("JUMP_FORWARD", after_call)
+        self.op("LOAD_FAST", value_local, 1).forget(value_local, error_local)
+        self.op("JUMP_FORWARD", after_call)
+
+    def raise_delivered(self, value_local, error_local):
+        self.op("LOAD_FAST", error_local, 1).forget(value_local, error_local)
+        return self.op("RAISE_VARARGS", 1, -1)
 
 
 def test_for(marker, target, loc):
