@@ -7,6 +7,7 @@ import pytest
 
 import stacklessxf as sx
 from stacklessxf import TransformError, stackless
+from tests.plain_copies import plain_copy
 
 
 def test_generator_is_refused():
@@ -160,9 +161,9 @@ def test_a_context_manager_is_refused_naming_contextmanager():
 
 
 def test_stackless_beneath_the_other_decorator_works():
-    cached = functools.lru_cache(maxsize=None)(stackless(_plain_sum))
+    cached = functools.lru_cache(maxsize=None)(stackless(plain_copy(_plain_sum)))
     assert cached(2) == 3
-    wrapped = passing_through(stackless(_plain_sum))
+    wrapped = passing_through(stackless(plain_copy(_plain_sum)))
     assert wrapped(4) == 5
 
 
@@ -177,5 +178,5 @@ def make_stackless_wrapper(function):
 def test_a_wrapper_written_with_stackless_on_its_def_is_transformed():
     wrapper = make_stackless_wrapper(_plain_sum)
     assert wrapper(1) == 20
-    assert wrapper.__stackless__.original.__code__.co_name == "wrapper"
+    assert wrapper.__stackless__.original_code.co_name == "wrapper"
     assert wrapper.__wrapped__ is _plain_sum

@@ -10,6 +10,7 @@ import pytest
 import stacklessxf as sx
 from stacklessxf import stackless
 from stacklessxf.testing import low_recursion_limit
+from tests.plain_copies import plain_copy
 
 pytestmark = pytest.mark.usefixtures("scheduler_loop")
 
@@ -65,7 +66,7 @@ def run_in_tasklet(function, *args):
 def test_after_a_switch_the_frame_is_as_before(function, args):
     # In main, with nothing else to run, schedule() returns at once: the
     # plain function gives what is expected.
-    function.__stackless__.original(*args)
+    plain_copy(function)(*args)
     expected = list(OUT)
     OUT.clear()
     run_in_tasklet(function, *args)

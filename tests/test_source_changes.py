@@ -13,6 +13,7 @@ import textwrap
 import pytest
 
 from stacklessxf import TransformError, stackless
+from tests.plain_copies import plain_copy
 
 ORIGINAL = textwrap.dedent("""
     def helper(n):
@@ -65,7 +66,8 @@ def test_library_functions_with_dropped_or_moved_calls_transform(function, args,
     drops; json.dumps and pprint.pformat end with a method call on a
     constructor call spread over lines, which the compiler places at the
     method's name.  Neither is an edited file."""
-    transformed = stackless(function)
+    transformed = stackless(plain_copy(function))
+    assert transformed is not function
     assert transformed(*args, **kwargs) == function(*args, **kwargs)
 
 

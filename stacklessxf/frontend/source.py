@@ -77,13 +77,12 @@ def locate(function):
         filename, code.co_firstlineno, None, "source")
 
 
-def compiles_to_loaded_code(function):
-    """Whether the source the transform reads (the function's file as
-    ``linecache`` has it) compiles to the function's code object: same
-    instructions at the same positions.  Decides between a call the compiler
-    dropped and a file edited after import."""
-    code = function.__code__
-    lines = linecache.getlines(code.co_filename, function.__globals__)
+def compiles_to_loaded_code(code, module_globals):
+    """Whether the source the transform reads (the file of ``code``, a
+    function's code as CPython compiled it, as ``linecache`` has it)
+    compiles to ``code``: same instructions at the same positions.  Decides
+    between a call the compiler dropped and a file edited after import."""
+    lines = linecache.getlines(code.co_filename, module_globals)
     try:
         module = compile("".join(lines), code.co_filename, "exec", dont_inherit=True)
     except (SyntaxError, ValueError):

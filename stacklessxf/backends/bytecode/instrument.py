@@ -155,7 +155,8 @@ def _find_call_sites(instrs, resume_points, function_info):
                 sites.append(CallSite(rp, copy, ins))
     missing = [rp for rp in resume_points if rp.id not in copies]
     function_info.dropped = tuple(rp.id for rp in missing)
-    if missing and not compiles_to_loaded_code(function_info.original):
+    if missing and not compiles_to_loaded_code(function_info.original_code,
+                                                       function_info.globals):
         rp = missing[0]
         raise TransformError(
             f"the loaded code of {function_info.qualname} has no call matching "
