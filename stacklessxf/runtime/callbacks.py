@@ -120,14 +120,17 @@ def _refuse(frame, back, what):
 
 def check_crossing(frame, back):
     """For a switch: ``frame`` (transformed, stopped where it can be
-    suspended) was called from C code by ``back``, transformed code.
-    Returns if the switch can pass that C code; raises SwitchError if not."""
+    suspended) was called from C code by ``back``.  Returns if the switch
+    can pass that C code (or leaves it to the frame walk to refuse
+    ``back``); raises SwitchError naming it if not."""
     if stack_item is None:
         return      # this interpreter's frames cannot be read: as before
     opname, depth = _instruction_at(back.f_code, back.f_lasti)
     code = frame.f_code
     if back.f_lasti not in SUSPENSION_POINTS.get(id(back.f_code), ()):
-        _refuse(frame, back, _CALLBACK_OF.get(opname, f"the instruction {opname}"))
+        if opname in _CALLBACK_OF:
+            _refuse(frame, back, _CALLBACK_OF[opname])
+        return      # the walk refuses ``back`` itself
     if opname in _WITH_SPECIALS:
         exit_ = stack_item(back, depth - (1 if opname == "BEFORE_WITH" else 4))
         expected = (_lookup(type(getattr(exit_, "__self__", None)), "__enter__")

@@ -424,8 +424,8 @@ def _check_can_switch(sched, caller_frame):
     by_return = True
     while code is not _TRAMPOLINE_CODE and code is not native_loop.BASE_CODE:
         if frame.f_lasti not in SUSPENSION_POINTS.get(id(code), ()):
-            what = ("the plain (not stackless) function" if not is_transformed(code)
-                    else "the stackless function")
+            what = ("the function (plain, or stackless with no call that can switch)"
+                    if not is_transformed(code) else "the stackless function")
             raise SwitchError(
                 f"cannot switch tasklets: {what} {code.co_qualname} at "
                 f"{code.co_filename}:{frame.f_lineno} is on the stack and cannot "
@@ -436,7 +436,7 @@ def _check_can_switch(sched, caller_frame):
                               "running under the scheduler")
         beneath_loop = back.f_code is native_loop.BASE_CODE or back.f_code is _TRAMPOLINE_CODE
         from_c = None if beneath_loop else called_from_c(frame)
-        if from_c and is_transformed(back.f_code):
+        if from_c:
             callbacks.check_crossing(frame, back)
         if by_return:
             tested = id(code) + frame.f_lasti in TESTED_CALLS
