@@ -73,7 +73,7 @@ class FunctionInfo:
             slots = ", ".join(slot.name for slot in resume_site.slots) or "-"
             what = "retry" if resume_site.retry else resume_site.kind
             lines.append(f"  {resume_site.name:<24} {what:<10} [{slots}]")
-        if self.sites and self.sites[0].marks_crossing:
+        if any(site.marks_crossing for site in self.sites):
             lines.append("  when a class call runs it, its caller's record is preceded by "
                          "special: `__init__` result check [object]")
         return "\n".join(lines) + "\n"

@@ -100,14 +100,13 @@ def _read_stack_item(frame, depth):
 _STACK_MARK = object()
 
 
-def _stack_probe(a, b=None):
+def _stack_probe(*_):
     """Whether a stack read finds the marker its caller left beneath the call."""
-    def uses_cell():
-        return a
     return _read_stack_item(sys._getframe(1), 0) is _STACK_MARK
 
 
 def _stack_layout_holds(x=0, y=1):
+    """Checks the read on a frame whose locals include a cell argument."""
     def uses_cell():
         return x
     return (_STACK_MARK, _stack_probe(x, y))[1]

@@ -540,6 +540,7 @@ class LoopSite:
     retry = None
     tail = False
     cover = None
+    marks_crossing = False
 
     def __init__(self, node, header, prefix, bound):
         self.node = node
