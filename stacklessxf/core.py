@@ -78,6 +78,9 @@ class FunctionInfo:
             lines.append(f"  {resume_site.name:<24} {what:<10} [{slots}]")
         for rp_id in self.dropped:
             lines.append(f"  rp{rp_id:<22} none: the compiler dropped the call (dead code)")
+        if any(site.marks_crossing for site in self.sites):
+            lines.append("  when a class call runs it, its caller's record is preceded by "
+                         "special: `__init__` result check [object]")
         return "\n".join(lines) + "\n"
 
 

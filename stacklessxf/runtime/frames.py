@@ -28,7 +28,8 @@ class _InterpreterFrame(ctypes.Structure):
                 ("f_builtins", ctypes.c_void_p), ("f_locals", ctypes.c_void_p),
                 ("f_code", ctypes.c_void_p), ("frame_obj", ctypes.c_void_p),
                 ("previous", ctypes.c_void_p), ("prev_instr", ctypes.c_void_p),
-                ("stacktop", ctypes.c_int), ("is_entry", ctypes.c_bool)]
+                ("stacktop", ctypes.c_int), ("is_entry", ctypes.c_bool),
+                ("owner", ctypes.c_char), ("localsplus", ctypes.c_void_p)]
 
 
 class _FrameObject(ctypes.Structure):
@@ -41,6 +42,7 @@ class _FrameObject(ctypes.Structure):
 _F_FRAME = _FrameObject.f_frame.offset
 _IS_ENTRY = _InterpreterFrame.is_entry.offset
 _F_CODE = _InterpreterFrame.f_code.offset
+_LOCALSPLUS = _InterpreterFrame.localsplus.offset
 
 # Every byte of the address space as a sequence (bytes, and aligned words):
 # indexing them is how the fields are read; it is much cheaper than a ctypes
@@ -76,6 +78,40 @@ def _layout_holds():
             and _probe(*args) == (True, True))
 
 
+# What ``stack_item`` gives for an empty (NULL) stack entry.
+EMPTY = type("Empty", (), {"__repr__": lambda self: "<NULL>"})()
+
+
+def _locals_plus(code):
+    """How many locals, cells and free variables precede the value stack
+    (an argument that is also a cell has one entry)."""
+    return (len(set(code.co_varnames) | set(code.co_cellvars)) + len(code.co_freevars))
+
+
+def _read_stack_item(frame, depth):
+    """The object at position ``depth`` (0 is the bottom) of the value stack
+    of ``frame``, a frame stopped in a call: the interpreter keeps the items
+    beneath the call, and the call's own, in place while it runs."""
+    base = _WORDS[(id(frame) + _F_FRAME) >> 3] + _LOCALSPLUS
+    word = _WORDS[(base >> 3) + _locals_plus(frame.f_code) + depth]
+    return EMPTY if word == 0 else ctypes.cast(word, ctypes.py_object).value
+
+
+_STACK_MARK = object()
+
+
+def _stack_probe(*_):
+    """Whether a stack read finds the marker its caller left beneath the call."""
+    return _read_stack_item(sys._getframe(1), 0) is _STACK_MARK
+
+
+def _stack_layout_holds(x=0, y=1):
+    """Checks the read on a frame whose locals include a cell argument."""
+    def uses_cell():
+        return x
+    return (_STACK_MARK, _stack_probe(x, y))[1]
+
+
 def calls_run_inline():
     """True when a ``CALL`` of a Python function runs it in its caller's
     evaluation loop, as CPython 3.11 does unless a frame-evaluation hook
@@ -86,3 +122,7 @@ def calls_run_inline():
 called_from_c = (_read_called_from_c
                  if sys.version_info[:2] == (3, 11) and sys.maxsize > 2**32 and _layout_holds()
                  else _unknown)
+
+# stack_item(frame, depth): see _read_stack_item; None where the layout is unknown.
+stack_item = (_read_stack_item
+              if called_from_c is _read_called_from_c and _stack_layout_holds() else None)

@@ -34,6 +34,7 @@ import sys
 import types
 
 from ..errors import StaleCodeError
+from . import specials
 from .records import SITES, Slot
 
 _INTERPRETER = f"{sys.implementation.name}-{sys.version_info[0]}.{sys.version_info[1]}"
@@ -183,12 +184,15 @@ class PortableRecord:
 
     def __init__(self, record):
         info = SITES[record[0]].function_info
-        if "<locals>" in info.qualname.split("."):
+        if not specials.is_special(SITES[record[0]]) and "<locals>" in info.qualname.split("."):
             raise pickle.PicklingError(
                 _nested_function_message(info.module, info.qualname))
         self.record = record
 
     def __reduce__(self):
+        if specials.is_special(SITES[self.record[0]]):
+            # A special record names its kind, not a function.
+            return specials.from_portable, specials.to_portable(self.record)
         return from_portable, (to_portable(self.record),)
 
 

@@ -70,6 +70,10 @@ CHAIN = RecordChain()
 TAILS = RecordChain()
 
 
+# Not empty when the records in CHAIN include crossing marks (``specials``).
+CROSSED = RecordChain()
+
+
 # Unwinding that starts at the interpreter's recursion limit cannot allocate
 # anything, so it reuses this one instance; the code that catches it takes the
 # records out before anything else runs on this thread.
@@ -187,7 +191,13 @@ class ResumeSite:
 def count_unwound(chain, tails):
     """Add an unwinding's records and tail calls to the statistics.  A
     switch unwinds a few records; deep recursion unwinds hundreds, which are
-    counted per site in C and then added for the few distinct sites."""
+    counted per site in C and then added for the few distinct sites.
+
+    Every code that takes an unwinding's records calls this first, so it
+    also settles the crossing marks the records may hold (see ``specials``)."""
+    if CROSSED:
+        from .specials import settle_crossings
+        settle_crossings(chain)
     if len(chain) <= 8 and not tails:
         counts = SITE_COUNTS
         for record in chain:

@@ -26,7 +26,7 @@ import threading
 import types
 
 from ..errors import SwitchError
-from . import native_loop, portable
+from . import callbacks, native_loop, portable
 from .frames import called_from_c, calls_run_inline
 from .records import CHAIN, SITES, SWITCH_UNWIND, SWITCHED, TAILS
 from .trampoline import (RESUMING_OFFSETS, SUSPENSION_POINTS, TESTED_CALLS, is_transformed,
@@ -426,8 +426,8 @@ def _check_can_switch(sched, caller_frame):
         if code is _PLAIN_CALLER_TRAMPOLINE_CODE:
             _refuse_plain_caller_of_trampoline(frame)
         if frame.f_lasti not in SUSPENSION_POINTS.get(id(code), ()):
-            what = ("the plain (not stackless) function" if not is_transformed(code)
-                    else "the stackless function")
+            what = ("the function (plain, or stackless with no call that can switch)"
+                    if not is_transformed(code) else "the stackless function")
             raise SwitchError(
                 f"cannot switch tasklets: {what} {code.co_qualname} at "
                 f"{code.co_filename}:{frame.f_lineno} is on the stack and cannot "
@@ -436,6 +436,10 @@ def _check_can_switch(sched, caller_frame):
         if back is None:
             raise SwitchError("cannot switch tasklets: the current tasklet is not "
                               "running under the scheduler")
+        beneath_loop = back.f_code is native_loop.BASE_CODE or back.f_code is _TRAMPOLINE_CODE
+        from_c = None if beneath_loop else called_from_c(frame)
+        if from_c:
+            callbacks.check_crossing(frame, back)
         if by_return:
             tested = id(code) + frame.f_lasti in TESTED_CALLS
             # The C loop takes SWITCHED from every frame it calls; directly
@@ -444,8 +448,10 @@ def _check_can_switch(sched, caller_frame):
                 by_return = tested
             elif back.f_code is _TRAMPOLINE_CODE and sched.calls_run_inline:
                 by_return = tested and back.f_lasti in RESUMING_OFFSETS
-            else:
+            elif back.f_code is _TRAMPOLINE_CODE:
                 by_return = tested and called_from_c(frame) is False
+            else:
+                by_return = tested and from_c is False
         frame, code = back, back.f_code
     return by_return
 

@@ -14,21 +14,31 @@ class Stats:
     slots_saved: int          # values held by the records made
     naive_records: int        # one record per unwound activation
     naive_slots: int          # every local (and temporary) of each of them
+    # Of records_saved: (kind, count) of the special records, those standing
+    # for C code the interpreter calls stackless code from, and those saved
+    # at a with statement's calls of its manager.
+    specials: tuple = ()
 
     def format(self):
-        return (f"unwound activations: {self.naive_records}; records: ours "
+        text = (f"unwound activations: {self.naive_records}; records: ours "
                 f"{self.records_saved} ({self.shared_records_used} shared stateless, "
                 f"{self.records_elided} tail calls without one), naive "
                 f"{self.naive_records}; slots: ours {self.slots_saved}, naive "
                 f"{self.naive_slots}")
+        if self.specials:
+            text += "; " + ", ".join(f"{kind} {count}" for kind, count in self.specials)
+        return text
 
 
 def stats():
     """The record statistics since start or the last ``reset_stats()``."""
     saved = elided = shared = slots = naive_slots = 0
+    specials = {}
     for site, count in zip(SITES, SITE_COUNTS):
         if not count:
             continue
+        if site.kind.startswith("special:"):
+            specials[site.kind] = specials.get(site.kind, 0) + count
         naive_slots += count * _naive_slots(site)
         if site.kind == "tail":
             elided += count
@@ -37,7 +47,8 @@ def stats():
         slots += count * len(site.slots)
         if not site.slots:
             shared += count
-    return Stats(saved, elided, shared, slots, saved + elided, naive_slots)
+    return Stats(saved, elided, shared, slots, saved + elided, naive_slots,
+                 tuple(sorted(specials.items())))
 
 
 def reset_stats():

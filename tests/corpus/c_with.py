@@ -1,6 +1,7 @@
 """with statements whose bodies, handlers and surrounding finally blocks call
-stackless functions; context managers that suppress, and ones written with
-contextlib."""
+stackless functions; context managers that suppress, ones written with
+contextlib, and ones whose __enter__/__exit__ (and a class whose __init__) are
+stackless themselves, which the interpreter calls from C."""
 
 import contextlib
 
@@ -168,6 +169,51 @@ def with_in_finally(x):
             work(7)
 
 
+@stackless
+def count_down(n):
+    if n == 0:
+        return 0
+    return count_down(n - 1) + 1
+
+
+class Deep:
+    """A context manager whose stackless methods recurse ``n`` deep; its
+    __exit__ suppresses ValueError."""
+
+    def __init__(self, n):
+        self.n = n
+
+    @stackless
+    def __enter__(self):
+        return count_down(self.n)
+
+    @stackless
+    def __exit__(self, et, ev, tb):
+        LOG.append(("deep exit", count_down(self.n), et.__name__ if et else None))
+        return et is ValueError
+
+
+@stackless
+def with_stackless_manager(n, error=None):
+    with Deep(n) as got:
+        LOG.append(("entered", got))
+        if error is not None:
+            raise error(n)
+    return got
+
+
+class Built:
+    @stackless
+    def __init__(self, n):
+        self.size = count_down(n)
+
+
+@stackless
+def build(n, cls=Built):
+    made = cls(n)
+    return made.size + 1
+
+
 CASES = [
     ("with_body_call", (4,), {}),
     ("with_body_call", (-4,), {}),
@@ -194,4 +240,14 @@ CASES = [
     ("with_exit_sees_handled_state", (-1,), {}),
     ("with_in_finally", (2,), {}),
     ("with_in_finally", (-2,), {}),
+    ("with_stackless_manager", (3,), {}),
+    ("with_stackless_manager", (3, ValueError), {}),
+    ("with_stackless_manager", (3, KeyError), {}),
+    ("build", (4,), {}),
+]
+
+DEEP_CASES = [
+    ("with_stackless_manager", (3000,), {}, 3000),
+    ("with_stackless_manager", (3000, ValueError), {}, 3000),
+    ("build", (3000,), {}, 3001),
 ]

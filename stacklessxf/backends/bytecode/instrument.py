@@ -23,6 +23,7 @@ from ...frontend.subset import compiled_spans, frame_calls, source_span
 from ...ir.model import FRAME_READERS
 from ...runtime.records import (
     CHAIN,
+    CROSSED,
     DEPTH_UNWIND,
     SWITCHED,
     TAILS,
@@ -39,6 +40,7 @@ from ...runtime.trampoline import (
     run_unwound,
 )
 from ...runtime import depth
+from ...runtime.specials import CROSSING
 from . import flow as dataflow
 from . import py311 as ops
 
@@ -70,6 +72,15 @@ class CallSite:
         self.spill_names = ()         # locals holding callee/args otherwise
         self.reads_frame = False      # the code calls locals(), eval(), ...
         self.labels = {}
+        self.special = None           # the kind of a with statement's call site
+        self.marks_crossing = False   # an __init__'s: see runtime.specials
+
+    def prefix_of(self, stack):
+        """The stack items beneath the call, from the stack before it."""
+        with_prefix = ops.with_call_prefix(self.call, stack)
+        if with_prefix is not None:
+            return with_prefix
+        return tuple(stack[:-ops.call_segment_size(self.call)])
 
 
 def instrument(code, resume_points, function_info, tick=None, switch_arrives=None):
@@ -89,14 +100,17 @@ def instrument(code, resume_points, function_info, tick=None, switch_arrives=Non
     if tick is not None:
         instrs = _insert_ticks(instrs, tick, added_calls)
     sites = _find_call_sites(instrs, resume_points, function_info)
-    if not sites and tick is None:
+    if not sites and tick is None and not _has_with(instrs):
         return code, []
     instrs = _make_method_calls_plain(instrs, sites)
     if sites and depth.PROBE is not None:
         instrs = _insert_depth_probe(instrs, sites, added_calls)
     flow = dataflow.InstructionFlow(instrs)
     states = dataflow.stack_states(flow, ops)
+    sites += _with_sites(instrs, states)
     sites += _plain_call_sites(instrs, flow, states, sites, added_calls)
+    for site in sites:
+        site.marks_crossing = code.co_name == "__init__"
     live_in = dataflow.live_variables(flow, ops)
     bound = dataflow.certainly_bound(flow, ops, bc.argnames)
     index_of = {id(ins): i for i, ins in enumerate(instrs)}
@@ -270,6 +284,50 @@ def _plain_call_sites(instrs, flow, states, may_unwind_sites, added_calls):
     return sites
 
 
+def _has_with(instrs):
+    return any(isinstance(ins, Instr) and ins.name == ops.WITH_ENTER for ins in instrs)
+
+
+_WITH_KINDS = {ops.WITH_ENTER: ("with-enter", "special: `with` enter"),
+               ops.WITH_EXIT_ON_ERROR: ("with-exit-error", "special: `with` exit on error"),
+               "CALL": ("with-exit", "special: `with` exit")}
+
+
+def _with_sites(instrs, states):
+    """Sites for the places where a ``with`` statement calls its manager:
+    ``__enter__``, ``__exit__`` at the end of the body (a call whose callable
+    is the ``__exit__`` the enter instruction left) and ``__exit__`` with an
+    exception.  The interpreter calls them from C, so a switch inside one
+    unwinds through that C code and the frame resumes after the instruction."""
+    copies = collections.Counter()
+    sites = []
+    for i, ins in enumerate(instrs):
+        if not isinstance(ins, Instr) or ins.name not in _WITH_KINDS or states[i] is None:
+            continue
+        if ins.name == "CALL" and not _calls_with_exit(instrs, states[i]):
+            continue
+        site = CallSite(None, 0, ins)
+        if any(kind in (ops.METHOD, ops.MIXED) for kind, _, _ in site.prefix_of(states[i])):
+            continue
+        name, site.special = _WITH_KINDS[ins.name]
+        loc = ins.location
+        position = (name, loc.lineno, loc.col_offset)
+        site.copy = copies[position]
+        copies[position] += 1
+        site.name = f"{name}@{loc.lineno}:{loc.col_offset}"
+        sites.append(site)
+    return sites
+
+
+def _calls_with_exit(instrs, stack):
+    """Whether a CALL's callable (beneath its self slot) is a with
+    statement's ``__exit__``, as ``BEFORE_WITH`` pushed it."""
+    if len(stack) < 2 or stack[-2][1] is None:
+        return False
+    producer = instrs[stack[-2][1]]
+    return isinstance(producer, Instr) and producer.name == ops.WITH_ENTER
+
+
 def _make_method_calls_plain(instrs, sites):
     """Rewrite LOAD_METHOD wherever its NULL-or-method output would sit
     beneath or inside a may-unwind call; repeat until none is left."""
@@ -297,15 +355,18 @@ def _make_method_calls_plain(instrs, sites):
 
 def _lay_out(site, index, instrs, flow, states, live_in, bound, info):
     stack = states[index]
-    seg = ops.call_segment_size(site.call)
-    site.prefix = tuple(stack[:-seg])
+    site.prefix = site.prefix_of(stack)
     site.tail = flow.cover[index] is None and not site.prefix and \
         ops.is_tail_return(instrs, index)
     site.cover = flow.cover[index]
     site.bound = bound[index]
     after = dataflow.live_after(flow, live_in, index) | site.always_live
-    kind = "tail" if site.tail else None
+    kind = site.special or ("tail" if site.tail else None)
     site.normal = _resume_site(info, site, after, retry=False, kind=kind)
+    if site.special is not None:
+        # The C code makes the call: a refused call is the RecursionError
+        # the instruction raises.
+        return
     start = _reevaluable_start(instrs, states, len(site.prefix), index)
     if start is None and site.rp is None:
         raise AssertionError("plain call sites are always re-evaluable")
@@ -432,14 +493,19 @@ def _handler(site):
     em = ops.Emitter(p + 1, site.call.location)
     save, passthrough, saved, absorb = Label(), Label(), Label(), Label()
     em.label(site.labels["handler"])
-    em.dispatch_exception(Unwind, save, passthrough, DEPTH_UNWIND, CHAIN, TAILS)
-    em.op("LOAD_CONST", DEPTH_UNWIND, 1).op("STORE_FAST", UNWIND_LOCAL, -1)
-    _emit_save(em, site, site.retry)
-    em.op("JUMP_FORWARD", saved)
-    em.depth = p + 1
+    if site.retry is None:
+        em.dispatch_unwind(Unwind, passthrough)
+    else:
+        em.dispatch_exception(Unwind, save, passthrough, DEPTH_UNWIND, CHAIN, TAILS)
+        em.op("LOAD_CONST", DEPTH_UNWIND, 1).op("STORE_FAST", UNWIND_LOCAL, -1)
+        _emit_save(em, site, site.retry)
+        em.op("JUMP_FORWARD", saved)
+        em.depth = p + 1
     em.label(save).op("STORE_FAST", UNWIND_LOCAL, -1)
     _emit_save_or_tail(em, site)
     em.label(saved)
+    if site.marks_crossing:
+        _emit_crossing_mark(em)
     _emit_restore_exception_state(em, site)
     em.propagate_or_absorb(UNWIND_LOCAL, TRANSFORMED_MARKER, absorb)
     em.label(absorb)
@@ -448,6 +514,24 @@ def _handler(site):
     em.label(passthrough)
     em.covered(site.cover, [Instr("RERAISE", 0, location=site.call.location)])
     return em.out
+
+
+def _emit_crossing_mark(em):
+    """[P] -> [P]: after an ``__init__``'s record, the crossing mark holding
+    its frame and where its caller is stopped, which the code taking the
+    records settles (see runtime.specials).  Calls nothing: it may run at the
+    recursion limit."""
+    no_caller, read = Label(), Label()
+    em.op("LOAD_CONST", CROSSING.number, 1).op("LOAD_FAST", UNWIND_LOCAL, 1)
+    em.op("LOAD_ATTR", "__traceback__").op("LOAD_ATTR", "tb_frame")
+    em.op("COPY", 1, 1).op("LOAD_ATTR", "f_back")
+    entry = TryBegin(no_caller, False, em.depth - 1)
+    em.out += [entry, Instr("LOAD_ATTR", "f_lasti", location=em.loc), TryEnd(entry)]
+    em.op("JUMP_FORWARD", read)
+    em.label(no_caller).op("POP_TOP").op("LOAD_CONST", None)
+    em.label(read)
+    em.op("BUILD_TUPLE", 3, -2).append_to_chain(CHAIN)
+    em.op("LOAD_CONST", None, 1).append_to_chain(CROSSED)
 
 
 def _switched_return(site):
@@ -517,7 +601,7 @@ def _assemble(bc, body):
 def _finish(code):
     code = mark_transformed(code)
     guarded, tested = ops.guarded_calls(code, Unwind, SWITCHED)
-    SUSPENSION_POINTS[id(code)] = guarded
+    SUSPENSION_POINTS[id(code)] = guarded | ops.guarded_with_instructions(code, Unwind)
     TESTED_CALLS.update(id(code) + offset for offset in tested)
     return code
 
@@ -543,6 +627,7 @@ class LoopSite:
     retry = None
     tail = False
     cover = None
+    marks_crossing = False
 
     def __init__(self, node, header, prefix, bound):
         self.node = node

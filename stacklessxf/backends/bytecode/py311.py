@@ -272,6 +272,12 @@ class Emitter:
             self.op("LOAD_CONST", None, 1).op("LOAD_CONST", None, 1)
             self.op("BUILD_SLICE", 2, -1).op("DELETE_SUBSCR", effect=-2)
 
+    def dispatch_unwind(self, unwind_cls, passthrough):
+        """[P, exc] -> falls through with [P, u] for an Unwind; anything else
+        (a RecursionError too) goes to ``passthrough`` with [P, exc]."""
+        self.op("LOAD_CONST", unwind_cls, 1).op("CHECK_EXC_MATCH", effect=0)
+        self.op("POP_JUMP_FORWARD_IF_FALSE", passthrough, -1)
+
     def take_handled_exception(self, name):
         """Store the exception being handled in local ``name``."""
         self.op("LOAD_CONST", None, 1).op("PUSH_EXC_INFO", effect=1)
@@ -453,3 +459,35 @@ def guarded_calls(code, unwind_cls, marker):
                         tested.update(offsets)
                 break
     return frozenset(guarded), frozenset(tested)
+
+
+# Instructions of a ``with`` statement that call its manager's methods from C.
+WITH_ENTER, WITH_EXIT_ON_ERROR = "BEFORE_WITH", "WITH_EXCEPT_START"
+
+
+def with_call_prefix(instr, stack):
+    """The stack beneath a ``with`` instruction's call of ``__enter__`` (the
+    manager replaced by its ``__exit__``) or ``__exit__`` (all of it), from the
+    stack before the instruction; None for any other instruction."""
+    if instr.name == WITH_ENTER:
+        return tuple(stack[:-1]) + (item(OBJ),)
+    if instr.name == WITH_EXIT_ON_ERROR:
+        return tuple(stack)
+    return None
+
+
+def guarded_with_instructions(code, unwind_cls):
+    """Offsets of the ``with`` instructions of ``code`` guarded by an
+    unwinding handler (a frame stopped in one reports its offset)."""
+    entries = dis._parse_exception_table(code)
+    listing = list(dis.get_instructions(code))
+    first_at = {ins.offset: ins for ins in listing}
+    guarded = set()
+    for ins in listing:
+        if ins.opname not in (WITH_ENTER, WITH_EXIT_ON_ERROR):
+            continue
+        entry = next((e for e in entries if e.start <= ins.offset < e.end), None)
+        target = first_at.get(entry.target) if entry is not None else None
+        if target is not None and target.opname == "LOAD_CONST" and target.argval is unwind_cls:
+            guarded.add(ins.offset)
+    return frozenset(guarded)
