@@ -240,6 +240,8 @@ def _probe_before_first_call(instrs, sites):
     if reached & others or first in after_first:
         return None
     states = dataflow.stack_states(flow, ops)
+    if states[first] is None:
+        return None
     prefix = states[first][:-ops.call_segment_size(instrs[first])]
     if any(kind in (ops.METHOD, ops.MIXED) for kind, _, _ in prefix):
         return None
