@@ -32,7 +32,7 @@ import sysconfig
 
 import stacklessxf
 from stacklessxf import reset_stats, stats
-from stacklessxf.analysis.report import format_report
+from stacklessxf.analysis.report import format_functions, format_report, format_totals
 from stacklessxf.core import BACKENDS, registered_functions
 from stacklessxf.errors import StaleCodeError, SwitchError, TransformError
 
@@ -186,7 +186,7 @@ def _user_frame(frames):
     ours = [f for f in frames if not f[0].startswith(_PACKAGE_DIR)
             and not f[0].startswith("<frozen")]
     outside_libraries = [f for f in ours if not f[0].startswith(_LIBRARY_DIRS)]
-    found = (outside_libraries or ours)
+    found = outside_libraries or ours
     return found[-1] if found else None
 
 
@@ -292,12 +292,12 @@ def _format_modules(target, modules):
             without.append(module.__name__)
             continue
         lines.append(f"module {module.__name__}  ({module.__file__})")
-        lines += format_report([f.analysis for f in funcs]).splitlines()[:-1]
+        lines += format_functions([f.analysis for f in funcs])
         analyses += [f.analysis for f in funcs]
     if without:
         lines.append(f"no stackless functions in: {', '.join(without)}")
     if analyses:
-        lines.append(format_report(analyses).splitlines()[-1])
+        lines.append(format_totals(analyses))
     return "\n".join(lines) if lines else f"no modules in {target}"
 
 
