@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 import stacklessxf
-from stacklessxf.cli import main
+from stacklessxf.cli import build_parser, main
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -157,10 +157,195 @@ def test_records_on_a_module_that_raises(tmp_path, capsys):
     path = write(tmp_path, "boom.py", "x = 1\nraise ValueError('boom at import')\n")
     assert main(["records", str(path)]) == 2
     err = capsys.readouterr().err
-    assert f"{path}\", line 2" in err  # the module's own traceback
-    assert err.strip().splitlines()[-1] == (
-        f"stacklessxf: error: importing {path} raised ValueError: boom at import"
-    )
+    assert err.splitlines() == [
+        f"stacklessxf: error: {path}:2: importing {path} raised ValueError: boom at import"
+    ]
+
+
+def test_an_error_raised_in_a_library_names_the_users_line(tmp_path, capsys):
+    path = write(tmp_path, "bad_json.py", "import json\n\nDATA = json.loads('{')\n")
+    assert main(["records", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1
+    assert err.startswith(f"stacklessxf: error: {path}:3: importing {path} raised JSONDecodeError")
+
+
+def test_a_bug_in_stacklessxf_keeps_its_traceback(tmp_path, monkeypatch):
+    import stacklessxf.core
+
+    # A KeyError raised from the transform's own code is no user's doing.
+    monkeypatch.setattr(stacklessxf.core, "transform", {}.__getitem__)
+    path = write(tmp_path, "sample.py", SAMPLE)
+    with pytest.raises(KeyError):
+        main(["records", str(path)])
+
+
+def test_a_deliberate_error_of_stacklessxf_is_one_line(tmp_path, capsys):
+    path = write(tmp_path, "decorates_a_class.py",
+                 "from stacklessxf import stackless\n\n\n@stackless\nclass C:\n    pass\n")
+    assert main(["records", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1
+    assert f"{path}:4: importing {path} raised TypeError: stackless expects a function" in err
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"stacklessxf {stacklessxf.__version__}"
+    assert main(["--version"]) == 0
+
+
+PACKAGE_MODULE = textwrap.dedent(
+    """\
+    from stacklessxf import stackless
+
+    from .limits import LIMIT
+
+
+    @stackless
+    def {name}(n):
+        if n <= LIMIT:
+            return 0
+        return {name}(n - 1)
+    """
+)
+
+
+def make_package(root, name="shapes"):
+    package = root / name
+    (package / "inner").mkdir(parents=True)
+    write(package, "__init__.py", "")
+    write(package, "limits.py", "LIMIT = 0\n")
+    write(package, "walk.py", PACKAGE_MODULE.format(name="walk"))
+    write(package / "inner", "__init__.py", "")
+    write(package / "inner", "run.py",
+          PACKAGE_MODULE.format(name="run").replace(".limits", "..limits"))
+    return package
+
+
+@pytest.fixture
+def clean_modules():
+    before = set(sys.modules)
+    yield
+    for name in set(sys.modules) - before:
+        del sys.modules[name]
+
+
+def test_records_on_a_directory_reports_every_module(tmp_path, capsys, clean_modules):
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    write(folder, "first_sample.py", SAMPLE)
+    write(folder, "plain_module.py", "X = 1\n")
+    make_package(folder, "shapes_in_folder")
+    assert main(["records", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert f"module first_sample  ({folder / 'first_sample.py'})" in out
+    assert "module shapes_in_folder.walk" in out
+    assert "module shapes_in_folder.inner.run" in out
+    assert "no stackless functions in: plain_module, shapes_in_folder, " in out
+    assert out.strip().splitlines()[-1].startswith("total: naive 5 records")
+
+
+def test_records_on_the_current_directory(tmp_path, monkeypatch, capsys, clean_modules):
+    write(tmp_path, "here_sample.py", SAMPLE)
+    monkeypatch.chdir(tmp_path)
+    assert main(["records", "."]) == 0
+    out = capsys.readouterr().out
+    assert "count_down  (" in out and "fact  (" in out
+
+
+def test_records_on_a_package_reports_every_module(tmp_path, monkeypatch, capsys,
+                                                    clean_modules):
+    make_package(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    for target in ("shapes", "shapes/", str(tmp_path / "shapes")):
+        assert main(["records", target]) == 0
+        out = capsys.readouterr().out
+        assert "module shapes.walk" in out and "module shapes.inner.run" in out
+        assert "no stackless functions in: shapes, shapes.inner, shapes.limits" in out
+
+
+def test_records_on_a_package_file_with_relative_imports_names_its_module(
+        tmp_path, capsys, clean_modules):
+    make_package(tmp_path)
+    path = tmp_path / "shapes" / "inner" / "run.py"
+    assert main(["records", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1
+    assert f"use shapes.inner.run (from {tmp_path})" in err
+
+
+def test_records_on_a_directory_names_the_module_that_fails(tmp_path, capsys, clean_modules):
+    folder = tmp_path / "failing"
+    folder.mkdir()
+    write(folder, "good_sample.py", SAMPLE)
+    path = write(folder, "raises_at_import.py", "\n\nraise RuntimeError('no')\n")
+    assert main(["records", str(folder)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"stacklessxf: error: {path}:3: importing {path} raised RuntimeError: no"]
+
+
+WORKLOADS = SAMPLE + textwrap.dedent(
+    """\
+
+
+    with open(__file__ + ".imports", "a") as log:
+        log.write("imported\\n")
+
+
+    def workload():
+        return fact(50)
+
+
+    def needs_arguments(n, *rest):
+        return fact(n)
+
+
+    def raises():
+        fact(3)
+        raise LookupError("the workload failed")
+    """
+)
+
+
+def test_run_imports_the_file_once(tmp_path, capsys, clean_modules):
+    path = write(tmp_path, "workloads.py", WORKLOADS)
+    assert main(["records", str(path), "--run", f"{path}:workload"]) == 0
+    assert f"run {path}:workload: unwound activations" in capsys.readouterr().out
+    assert (tmp_path / "workloads.py.imports").read_text() == "imported\n"
+
+
+def test_run_of_a_function_that_needs_arguments(tmp_path, capsys, clean_modules):
+    path = write(tmp_path, "workloads.py", WORKLOADS)
+    assert main(["records", str(path), "--run", f"{path}:needs_arguments"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        f"stacklessxf: error: --run {path}:needs_arguments: needs_arguments(n, *rest) "
+        "needs arguments; --run calls it with none"]
+    assert captured.out == ""  # nothing reported before the error
+
+
+def test_run_of_a_function_that_raises(tmp_path, capsys, clean_modules):
+    path = write(tmp_path, "workloads.py", WORKLOADS)
+    assert main(["records", str(path), "--run", f"{path}:raises"]) == 2
+    err = capsys.readouterr().err
+    line = WORKLOADS.splitlines().index('    raise LookupError("the workload failed")') + 1
+    assert err.splitlines() == [
+        f"stacklessxf: error: {path}:{line}: --run {path}:raises raised "
+        "LookupError: the workload failed"]
+
+
+def test_run_of_a_missing_function_names_no_internal_module(tmp_path, capsys):
+    path = write(tmp_path, "sample.py", SAMPLE)  # "sample" shadows no module here
+    path_again = write(tmp_path, "json.py", SAMPLE)  # "json" is loaded already
+    for target in (path, path_again):
+        assert main(["records", str(target), "--run", f"{target}:nonesuch"]) == 2
+        err = capsys.readouterr().err
+        assert err.splitlines() == [
+            f"stacklessxf: error: --run {target}:nonesuch: no function nonesuch in {target}"]
+    sys.modules.pop("sample", None)
 
 
 def test_records_finds_modules_in_the_current_directory(
@@ -207,6 +392,27 @@ def test_explain_method(module_name, tmp_path, capsys):
     out = capsys.readouterr().out
     walk = sys.modules[module_name].Walker.__dict__["walk"].__func__
     assert out.strip() == stacklessxf.explain(walk).strip()
+
+
+def test_explain_a_function_defined_inside_another(tmp_path, capsys):
+    path = write(
+        tmp_path,
+        "nested.py",
+        "from stacklessxf import stackless\n"
+        "\n"
+        "def outer():\n"
+        "    @stackless\n"
+        "    def inner(n):\n"
+        "        return 0 if n == 0 else inner(n - 1) + 1\n"
+        "    return inner\n"
+        "\n"
+        "INNER = outer()\n",
+    )
+    assert main(["explain", f"{path}:outer.<locals>.inner"]) == 0
+    out = capsys.readouterr().out
+    inner = sys.modules["nested"].INNER
+    assert out.strip() == stacklessxf.explain(inner).strip()
+    sys.modules.pop("nested", None)
 
 
 def test_explain_unknown_function(module_name, tmp_path, capsys):

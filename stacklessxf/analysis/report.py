@@ -3,6 +3,11 @@
 
 def format_report(analyses):
     """Every function's resume points with kind and live slots, then totals."""
+    return "\n".join(format_functions(analyses) + [format_totals(analyses)])
+
+
+def format_functions(analyses):
+    """The report's lines for each function, without the totals."""
     lines = []
     for analysis in analyses:
         lines.append(f"{analysis.qualname}  ({analysis.filename}:{analysis.lineno})")
@@ -12,8 +17,7 @@ def format_report(analyses):
             live = ", ".join(point.live) or "-"
             lineno, col = point.span[:2]
             lines.append(f"  rp{point.id}  {lineno}:{col}  {point.callee}  {point.label}  {live}")
-    lines.append(format_totals(analyses))
-    return "\n".join(lines)
+    return lines
 
 
 def format_totals(analyses):

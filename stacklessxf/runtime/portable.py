@@ -22,7 +22,9 @@ pickle).
 
 Lookup failures: a module that cannot be imported is an ``ImportError``; a
 function that is not found by its qualified name (including functions
-defined inside other functions, which no name reaches) is a ``LookupError``.
+defined inside other functions, which no name reaches, and functions of a
+``__main__`` other than the script that saved them) is a ``LookupError``.
+A tasklet's own function goes through the same lookup (:func:`by_name`).
 """
 
 import copyreg
@@ -164,9 +166,52 @@ def _walk_qualname(module, module_name, qualname):
         try:
             found = getattr(found, part)
         except AttributeError:
-            raise LookupError(f"cannot resume records of {module_name}.{qualname}: "
-                              f"module {module_name} has no {qualname}") from None
+            raise LookupError(_not_found_message(module, module_name, qualname)) from None
     return found
+
+
+def _not_found_message(module, module_name, qualname):
+    message = f"cannot resume records of {module_name}.{qualname}: "
+    if module_name != "__main__":
+        return message + f"module {module_name} has no {qualname}"
+    # The script that saved them is not the one running now.
+    script = getattr(module, "__file__", None) or "the interactive prompt"
+    return message + (
+        f"__main__ is now {script}, which has no {qualname}; a function of the "
+        "script run as __main__ is found again only by that script, so define "
+        "it in an importable module")
+
+
+def find_function(module_name, qualname):
+    """The function named ``qualname`` in ``module_name``, or the
+    ImportError or LookupError that a record of it would raise."""
+    return _walk_qualname(_import(module_name, qualname), module_name, qualname)
+
+
+class FunctionByName:
+    """Pickles a module-level function by name, as pickle does, but looks it
+    up again with :func:`find_function`, whose errors say what is missing."""
+
+    __slots__ = ("function",)
+
+    def __init__(self, function):
+        self.function = function
+
+    def __reduce__(self):
+        return find_function, (self.function.__module__, self.function.__qualname__)
+
+
+def by_name(function):
+    """``function`` wrapped in a FunctionByName when pickle would store it by
+    name; anything else as it is, for pickle's own rules (and errors)."""
+    if not isinstance(function, types.FunctionType):
+        return function
+    module = sys.modules.get(function.__module__)
+    try:
+        found = _walk_qualname(module, function.__module__, function.__qualname__)
+    except LookupError:
+        return function
+    return FunctionByName(function) if found is function else function
 
 
 def _nested_function_message(module_name, qualname):

@@ -245,6 +245,7 @@ class Tasklet:
         if culprit is not None:
             raise culprit
         state = {name: getattr(self, name) for name in _PICKLED_ATTRIBUTES}
+        state["func"] = portable.by_name(self.func)
         state["_stack"] = [portable.PortableRecord(record) for record in self._stack]
         return Tasklet, (), state
 
