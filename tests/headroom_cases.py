@@ -105,3 +105,14 @@ def busy_deep(n):
 @stackless
 def record_result(out, function, *args):
     out.append(function(*args))
+
+
+def plain_step(n):
+    return through_plain_every_level(n)
+
+
+@stackless
+def through_plain_every_level(n):
+    if n == 0:
+        return 0
+    return plain_step(n - 1) + 1

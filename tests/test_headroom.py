@@ -10,6 +10,7 @@ stackless frames in the lower half of the limit, so all of these find room.
 
 import cProfile
 import sys
+import traceback
 
 import pytest
 
@@ -156,3 +157,13 @@ def test_deep_plain_caller_still_gets_its_result():
         return plain(k - 1)
 
     assert plain(700) == 2000
+
+
+def test_recursion_through_a_plain_frame_at_every_level_fails_as_plain_python():
+    """Each plain frame stops an unwinding; the limit is then met as it is
+    in plain Python, in the user's code, not in the probe."""
+    with pytest.raises(RecursionError) as info:
+        cases.through_plain_every_level(DEEP)
+    innermost = traceback.extract_tb(info.value.__traceback__)[-1]
+    assert innermost.filename == cases.__file__
+    assert innermost.name in ("through_plain_every_level", "plain_step")

@@ -23,7 +23,7 @@ import sys
 
 from .native_loop import BASE_CODE
 from .records import DEPTH_UNWIND
-from .trampoline import is_transformed, resume_for_plain_caller, resume_records
+from .trampoline import TRANSFORMED_MARKER, resume_for_plain_caller, resume_records
 
 try:
     from _stacklessxf_depth import PROBE
@@ -45,22 +45,22 @@ def start_depth_unwinding():
     """Called by a stackless function whose probe found the stack more than
     half full: unwinds the stackless frames beneath into records (raises the
     depth unwinding), unless too few of them lie above the nearest loop or
-    plain caller for that to gain anything."""
-    if _stackless_frames_beneath(sys._getframe(1), MIN_GAIN) < MIN_GAIN:
+    plain caller for that to gain anything.
+
+    It calls no Python function (only C ones), so that near the recursion
+    limit the interpreter can refuse at most the call of it, which the
+    calling frame's handler retries after an unwinding of its own."""
+    frame = sys._getframe(1)
+    gain = 0
+    while frame is not None and gain < MIN_GAIN:
+        code = frame.f_code
+        consts = code.co_consts
+        if code in _LOOP_CODES or not consts or consts[-1] is not TRANSFORMED_MARKER:
+            break
+        gain += 1
+        frame = frame.f_back
+    if gain < MIN_GAIN:
         PROBE.quiet(QUIET_SPAN)
         return
     PROBE.wake()
     raise DEPTH_UNWIND
-
-
-def _stackless_frames_beneath(frame, enough):
-    """How many frames, from ``frame`` down, an unwinding would turn into
-    records (counting up to ``enough``)."""
-    count = 0
-    while frame is not None and count < enough:
-        code = frame.f_code
-        if code in _LOOP_CODES or not is_transformed(code):
-            break
-        count += 1
-        frame = frame.f_back
-    return count
