@@ -116,3 +116,48 @@ def through_plain_every_level(n):
     if n == 0:
         return 0
     return plain_step(n - 1) + 1
+
+
+def plain_key(x):
+    return -x
+
+
+@stackless
+def sorting_deep(n):
+    if n == 0:
+        return 0
+    first = sorted([3, 1, 2], key=plain_key)[0]
+    return first + sorting_deep(n - 1)
+
+
+@stackless
+def with_default(n, step=1):
+    if n == 0:
+        return 0
+    return step + with_default(n - step)
+
+
+class Walker:
+    @stackless
+    def down(self, n):
+        if n == 0:
+            return 0
+        return 1 + self.down(n - 1)
+
+
+@stackless
+def with_keyword(n, *, k=1):
+    if n == 0:
+        return 0
+    return k + with_keyword(n - 1, k=k)
+
+
+@stackless
+def huge_allocation_then_recurse(n):
+    if n == 0:
+        try:
+            bytearray(1 << 62)
+        except MemoryError:
+            return "memory error seen"
+        return "allocated"
+    return huge_allocation_then_recurse(n - 1)

@@ -4,8 +4,8 @@ Each recursion below is far deeper than the limit, and each step does
 something that itself needs a few levels of stack: a plain helper (or a
 chain of them), a property, an operator method, an ABC check, a tuple or
 string comparison (C-level recursion checks count against the same limit),
-a trace or profile function, the watchdog's tick.  The depth probe keeps
-stackless frames in the lower half of the limit, so all of these find room.
+a trace or profile function, the watchdog's tick.  The depth check keeps
+stackless frames in the lower part of the limit, so all of these find room.
 """
 
 import cProfile
@@ -19,7 +19,7 @@ from stacklessxf.runtime import depth
 from tests import headroom_cases as cases
 
 pytestmark = pytest.mark.skipif(
-    depth.PROBE is None, reason="the depth probe is part of the C extension, not built here")
+    depth.REFUSED is None, reason="the depth check is a C extension, not built here")
 
 DEEP = 20_000
 
@@ -48,11 +48,11 @@ def test_limit_met_beyond_a_stackless_call(run, expected):
     assert run() == expected
 
 
-def test_stackless_frames_stay_in_the_lower_half():
+def test_what_stackless_code_calls_keeps_half_the_limit():
     seen = []
 
     def spy(x):
-        seen.append(depth.PROBE.levels_left())
+        seen.append(depth.levels_left())
         return x + 1
 
     cases.inner, real = spy, cases.inner
@@ -60,7 +60,7 @@ def test_stackless_frames_stay_in_the_lower_half():
         assert cases.through_helper(3000) == 3000
     finally:
         cases.inner = real
-    assert min(seen) >= sys.getrecursionlimit() // 2 - depth.MIN_GAIN - 5
+    assert min(seen) >= sys.getrecursionlimit() // 2
 
 
 def _traced(run, install, remove):
@@ -148,8 +148,8 @@ def test_switch_under_a_plain_caller_names_it(scheduler_loop):
 
 def test_deep_plain_caller_still_gets_its_result():
     """Stackless code called by plain code that is already more than half
-    the limit deep: an unwinding gains little there, so the probe keeps
-    quiet for a while, and the results stay right."""
+    the limit deep: an unwinding gains little there, so calls are not
+    refused for it, and the results stay right."""
 
     def plain(k):
         if k == 0:
@@ -161,9 +161,38 @@ def test_deep_plain_caller_still_gets_its_result():
 
 def test_recursion_through_a_plain_frame_at_every_level_fails_as_plain_python():
     """Each plain frame stops an unwinding; the limit is then met as it is
-    in plain Python, in the user's code, not in the probe."""
+    in plain Python, in the user's code."""
     with pytest.raises(RecursionError) as info:
         cases.through_plain_every_level(DEEP)
     innermost = traceback.extract_tb(info.value.__traceback__)[-1]
     assert innermost.filename == cases.__file__
     assert innermost.name in ("through_plain_every_level", "plain_step")
+
+
+def test_callee_called_from_c_is_not_refused():
+    """sorted() calls its key from C: refusing that frame would lose the
+    sort's work, so only direct calls are refused."""
+    assert cases.sorting_deep(DEEP) == 3 * DEEP
+
+
+CALL_SHAPES = {
+    "exact arguments": (cases.with_default, lambda: cases.with_default(DEEP)),
+    "defaults": (cases.with_default, lambda: cases.with_default(DEEP, 1)),
+    "method": (cases.Walker.down, lambda: cases.Walker().down(DEEP)),
+    "keyword": (cases.with_keyword, lambda: cases.with_keyword(DEEP)),
+}
+
+
+@pytest.mark.parametrize("function,run", CALL_SHAPES.values(), ids=CALL_SHAPES.keys())
+def test_refused_calls_keep_reference_counts(function, run):
+    """CPython's call instructions do not expect a frame to be refused; the
+    depth check evens the counts out for each way a call makes its frame."""
+    run()
+    before, refusals = sys.getrefcount(function), depth.refusal_count()
+    assert run() == DEEP
+    assert depth.refusal_count() > refusals
+    assert sys.getrefcount(function) == before
+
+
+def test_a_real_memory_error_is_not_taken_for_a_refusal():
+    assert cases.huge_allocation_then_recurse(DEEP) == "memory error seen"

@@ -1,143 +1,293 @@
-/* The depth probe: a constant of every stackless function that makes
- * may-unwind calls, tested for truth on entry.  It is true when less than
- * half of the recursion limit is left on the calling thread; the function
- * then calls runtime.depth.start_depth_unwinding, which moves the stackless
- * frames into records so that the stack is shallow again.  Plain code called
- * from stackless code therefore always has at least half of the limit to
- * itself.
+/* Headroom below the recursion limit, at no cost on the normal path.
  *
- * A truth test of an object with nb_bool calls that slot directly: two
- * instructions and one C call on the normal path, no Python frame.
+ * CPython keeps its frames on a per-thread stack of 16 KiB chunks and asks
+ * the arena allocator for a new chunk when a call does not fit in the last
+ * one (a few hundred frames apart).  This module wraps that allocator.  When
+ * a chunk is asked for while the thread is more than a third of its
+ * recursion limit deep, by a call instruction of transformed code that
+ * guards it (an unwinding handler covers it) and whose callee is a Python
+ * function, with enough transformed frames beneath for an unwinding to gain
+ * something, the allocation is *refused*: the call fails with MemoryError
+ * before the callee starts, exactly like a call the recursion limit
+ * refuses, and the guarding handler, which asks REFUSED whether the
+ * MemoryError was this module's, saves a retry record and unwinds.  So
+ * stackless frames stay well below the limit, and whatever they call keeps
+ * the rest of it.
  *
- * A thread can be made *quiet*: the probe stays false for it until its
- * stack gets a given amount deeper, or shallower than where that began.
- * Where the frames above the nearest plain caller are too few for an
- * unwinding to gain anything, probing again at every call would only cost
- * time.
+ * Only such calls are refused: a callee called from C code (a sort key, a
+ * property) or any other allocation goes through, since failing there would
+ * lose work already done.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #define Py_BUILD_CORE 1
-#include "internal/pycore_pystate.h"   /* _PyThreadState_GET, inline */
+#define NEED_OPCODE_TABLES
+#include "internal/pycore_frame.h"
+#include "internal/pycore_opcode.h"
+#include "internal/pycore_pystate.h"
+#undef NEED_OPCODE_TABLES
 #undef Py_BUILD_CORE
 
 #if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030C0000
-#error "the depth probe reads CPython 3.11's thread state"
+#error "the depth check reads CPython 3.11's frames"
 #endif
 
-typedef struct {
-    PyObject_HEAD
-    PyThreadState *quiet_thread;   /* compared, never dereferenced */
-    int quiet_from;                /* levels left when the quiet span began */
-    int quiet_until;               /* the probe stays false while more is left */
-} DepthProbe;
+/* The largest request that can be a frame chunk rather than an arena of
+ * the object allocator (those are 1 MiB). */
+#define LARGEST_CHUNK ((size_t)1 << 19)
+/* An unwinding is worth it when at least this many transformed frames lie
+ * between the call and the nearest loop or plain frame. */
+#define MIN_GAIN 16
 
-static inline int
-levels_left(PyThreadState *ts)
+static struct {
+    PyObject *marker;          /* last constant of every transformed code object */
+    PyObject *unwind_type;     /* what an unwinding handler tests for first */
+    PyObject *loop_codes;      /* a tuple: the trampolines' and the C loop's code */
+    int installed;
+} cfg;
+
+static PyObjectArenaAllocator wrapped;
+static PyThreadState *refused_thread;   /* compared, never dereferenced */
+static unsigned long refusals;
+
+static int
+is_transformed(PyCodeObject *code)
 {
-    return ts->recursion_remaining;
+    PyObject *consts = code->co_consts;
+    Py_ssize_t n = PyTuple_GET_SIZE(consts);
+    return n > 0 && PyTuple_GET_ITEM(consts, n - 1) == cfg.marker;
 }
 
 static int
-probe_bool(PyObject *op)
+is_loop(PyCodeObject *code)
 {
-    DepthProbe *self = (DepthProbe *)op;
-    PyThreadState *ts = _PyThreadState_GET();
-    int left = levels_left(ts);
-    if (left * 2 >= ts->recursion_limit)
-        return 0;
-    if (ts == self->quiet_thread) {
-        if (left <= self->quiet_from && left >= self->quiet_until)
+    Py_ssize_t n = PyTuple_GET_SIZE(cfg.loop_codes);
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (PyTuple_GET_ITEM(cfg.loop_codes, i) == (PyObject *)code)
+            return 1;
+    return 0;
+}
+
+static int
+read_varint(const unsigned char **p)
+{
+    int read = *(*p)++;
+    int value = read & 63;
+    while (read & 64) {
+        read = *(*p)++;
+        value = (value << 6) | (read & 63);
+    }
+    return value;
+}
+
+/* The handler covering instruction ``index`` (in code units) of ``code``:
+ * its target and the stack depth it expects; 0 when none covers it. */
+static int
+find_handler(PyCodeObject *code, int index, int *target, int *depth)
+{
+    const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(code->co_exceptiontable);
+    const unsigned char *end = p + PyBytes_GET_SIZE(code->co_exceptiontable);
+    while (p < end) {
+        int start = read_varint(&p);
+        int length = read_varint(&p);
+        int handler = read_varint(&p);
+        int depth_lasti = read_varint(&p);
+        if (start > index)
             return 0;
-        /* Deeper than the span, or back above where it began: it is over. */
-        self->quiet_thread = NULL;
+        if (index < start + length) {
+            *target = handler;
+            *depth = depth_lasti >> 1;
+            return 1;
+        }
     }
-    return 1;
+    return 0;
 }
 
-static PyObject *
-probe_quiet(PyObject *op, PyObject *arg)
+/* Whether the instruction at ``index`` loads the unwinding exception type. */
+static int
+loads_unwind_type(PyCodeObject *code, int index)
 {
-    DepthProbe *self = (DepthProbe *)op;
-    int span = _PyLong_AsInt(arg);
-    if (span == -1 && PyErr_Occurred())
-        return NULL;
-    if (span < 0) {
-        PyErr_SetString(PyExc_ValueError, "quiet: the span must not be negative");
-        return NULL;
+    _Py_CODEUNIT *instr = _PyCode_CODE(code) + index;
+    int oparg = 0;
+    while (_PyOpcode_Deopt[_Py_OPCODE(*instr)] == EXTENDED_ARG) {
+        oparg = (oparg | _Py_OPARG(*instr)) << 8;
+        instr++;
     }
-    PyThreadState *ts = PyThreadState_Get();
-    self->quiet_thread = ts;
-    self->quiet_from = levels_left(ts);
-    self->quiet_until = self->quiet_from - span;
-    Py_RETURN_NONE;
+    if (_PyOpcode_Deopt[_Py_OPCODE(*instr)] != LOAD_CONST)
+        return 0;
+    oparg |= _Py_OPARG(*instr);
+    return oparg < PyTuple_GET_SIZE(code->co_consts) &&
+           PyTuple_GET_ITEM(code->co_consts, oparg) == cfg.unwind_type;
+}
+
+/* The function ``frame``'s call instruction calls, when it calls a Python
+ * function directly, under an unwinding handler, with an unwinding worth
+ * it; NULL otherwise. */
+static PyObject *
+refusable_callee(_PyInterpreterFrame *frame)
+{
+    PyCodeObject *code = frame->f_code;
+    if (!is_transformed(code))
+        return NULL;
+    int index = (int)(frame->prev_instr - _PyCode_CODE(code));
+    if (index < 0 || _PyOpcode_Deopt[_Py_OPCODE(*frame->prev_instr)] != CALL)
+        return NULL;
+    int target, depth;
+    if (!find_handler(code, index, &target, &depth) || !loads_unwind_type(code, target))
+        return NULL;
+    /* The call's own items sit just above the handler's depth: NULL and the
+     * callable, or a function and its self.  They are still in place while
+     * the call makes the callee's frame. */
+    PyObject **items = frame->localsplus + code->co_nlocalsplus + depth;
+    PyObject *callable = items[0] != NULL ? items[0] : items[1];
+    if (callable == NULL || !PyFunction_Check(callable))
+        return NULL;
+    int gain = 0;
+    for (_PyInterpreterFrame *f = frame; f != NULL && gain < MIN_GAIN; f = f->previous) {
+        if (!is_transformed(f->f_code) || is_loop(f->f_code))
+            break;
+        gain++;
+    }
+    return gain >= MIN_GAIN ? callable : NULL;
+}
+
+/* CPython 3.11 has two ways for a call instruction to make its callee's
+ * frame, and neither expects to be refused: the specialized calls drop a
+ * reference to the callee that the value stack still holds, and set no
+ * exception; the generic call forgets the stack's reference without
+ * dropping it.  Even the counts out, so that the call fails cleanly. */
+static void
+balance_refused_call(_PyInterpreterFrame *frame, PyObject *callee)
+{
+    int opcode = _Py_OPCODE(*frame->prev_instr);
+    if (opcode == CALL_PY_EXACT_ARGS || opcode == CALL_PY_WITH_DEFAULTS)
+        Py_INCREF(callee);
+    else if (Py_REFCNT(callee) > 1)
+        Py_DECREF(callee);
+}
+
+static void *
+chunk_alloc(void *ctx, size_t size)
+{
+    PyThreadState *ts = _PyThreadState_GET();
+    if (size <= LARGEST_CHUNK && ts != NULL && ts->cframe != NULL &&
+            ts->recursion_remaining * 3 < ts->recursion_limit * 2 &&
+            ts->cframe->current_frame != NULL) {
+        _PyInterpreterFrame *frame = ts->cframe->current_frame;
+        PyObject *callee = refusable_callee(frame);
+        if (callee != NULL) {
+            balance_refused_call(frame, callee);
+            refused_thread = ts;
+            refusals++;
+            /* The type alone, which allocates nothing. */
+            PyErr_SetNone(PyExc_MemoryError);
+            return NULL;
+        }
+    }
+    return wrapped.alloc(wrapped.ctx, size);
+}
+
+static void
+chunk_free(void *ctx, void *ptr, size_t size)
+{
+    wrapped.free(wrapped.ctx, ptr, size);
+}
+
+/* REFUSED: true, once, right after this module refused the current
+ * thread's call; what the unwinding handlers test a MemoryError with. */
+typedef struct {
+    PyObject_HEAD
+} Refused;
+
+static int
+refused_bool(PyObject *Py_UNUSED(op))
+{
+    if (refused_thread != NULL && refused_thread == _PyThreadState_GET()) {
+        refused_thread = NULL;
+        return 1;
+    }
+    return 0;
 }
 
 static PyObject *
-probe_wake(PyObject *op, PyObject *Py_UNUSED(ignored))
+refused_repr(PyObject *Py_UNUSED(op))
 {
-    DepthProbe *self = (DepthProbe *)op;
-    if (self->quiet_thread == PyThreadState_Get())
-        self->quiet_thread = NULL;
-    Py_RETURN_NONE;
+    return PyUnicode_FromString("<stacklessxf refused call>");
 }
 
-static PyObject *
-probe_levels_left(PyObject *Py_UNUSED(op), PyObject *Py_UNUSED(ignored))
-{
-    return PyLong_FromLong(levels_left(PyThreadState_Get()));
-}
+static PyNumberMethods refused_as_number = {.nb_bool = refused_bool};
 
-static PyObject *
-probe_repr(PyObject *Py_UNUSED(op))
-{
-    return PyUnicode_FromString("<stacklessxf depth probe>");
-}
-
-static PyMethodDef probe_methods[] = {
-    {"quiet", probe_quiet, METH_O,
-     "Keep the probe false on this thread until SPAN more levels are used."},
-    {"wake", probe_wake, METH_NOARGS, "End this thread's quiet span."},
-    {"levels_left", probe_levels_left, METH_NOARGS,
-     "How many more levels this thread may use before the recursion limit."},
-    {NULL, NULL, 0, NULL},
+static PyTypeObject Refused_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "_stacklessxf_depth.Refused",
+    .tp_basicsize = sizeof(Refused),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "True once after a call of the current thread was refused for depth.",
+    .tp_repr = refused_repr,
+    .tp_as_number = &refused_as_number,
 };
 
-static PyNumberMethods probe_as_number = {.nb_bool = probe_bool};
+static PyObject *
+configure(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *marker, *unwind_type, *loop_codes;
+    if (!PyArg_ParseTuple(args, "OOO!:configure", &marker, &unwind_type, &PyTuple_Type,
+                          &loop_codes))
+        return NULL;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(loop_codes); i++)
+        if (!PyCode_Check(PyTuple_GET_ITEM(loop_codes, i))) {
+            PyErr_SetString(PyExc_TypeError, "configure: loop codes must be code objects");
+            return NULL;
+        }
+    Py_XSETREF(cfg.marker, Py_NewRef(marker));
+    Py_XSETREF(cfg.unwind_type, Py_NewRef(unwind_type));
+    Py_XSETREF(cfg.loop_codes, Py_NewRef(loop_codes));
+    if (!cfg.installed) {
+        PyObject_GetArenaAllocator(&wrapped);
+        PyObjectArenaAllocator mine = {NULL, chunk_alloc, chunk_free};
+        PyObject_SetArenaAllocator(&mine);
+        cfg.installed = 1;
+    }
+    Py_RETURN_NONE;
+}
 
-static PyTypeObject DepthProbe_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "_stacklessxf_depth.DepthProbe",
-    .tp_basicsize = sizeof(DepthProbe),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "True when less than half of the recursion limit is left.",
-    .tp_repr = probe_repr,
-    .tp_as_number = &probe_as_number,
-    .tp_methods = probe_methods,
+static PyObject *
+levels_left(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
+{
+    return PyLong_FromLong(_PyThreadState_GET()->recursion_remaining);
+}
+
+static PyObject *
+refusal_count(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
+{
+    return PyLong_FromUnsignedLong(refusals);
+}
+
+static PyMethodDef methods[] = {
+    {"configure", configure, METH_VARARGS,
+     "configure(marker, unwind_type, loop_codes): start refusing deep calls."},
+    {"levels_left", levels_left, METH_NOARGS,
+     "How many more levels this thread may use before the recursion limit."},
+    {"refusal_count", refusal_count, METH_NOARGS, "How many calls were refused so far."},
+    {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT, "_stacklessxf_depth",
-    "The depth probe of stackless functions (see stacklessxf.runtime.depth).", -1, NULL,
+    "Refuses deep calls of stackless code (see stacklessxf.runtime.depth).", -1, methods,
 };
 
 PyMODINIT_FUNC
 PyInit__stacklessxf_depth(void)
 {
-    if (PyType_Ready(&DepthProbe_Type) < 0)
+    if (PyType_Ready(&Refused_Type) < 0)
         return NULL;
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL)
         return NULL;
-    DepthProbe *probe = PyObject_New(DepthProbe, &DepthProbe_Type);
-    if (probe == NULL) {
-        Py_DECREF(module);
-        return NULL;
-    }
-    probe->quiet_thread = NULL;
-    probe->quiet_from = probe->quiet_until = 0;
-    if (PyModule_AddObject(module, "PROBE", (PyObject *)probe) < 0) {
-        Py_DECREF(probe);
+    PyObject *refused = (PyObject *)PyObject_New(Refused, &Refused_Type);
+    if (refused == NULL || PyModule_AddObject(module, "REFUSED", refused) < 0) {
+        Py_XDECREF(refused);
         Py_DECREF(module);
         return NULL;
     }

@@ -21,6 +21,7 @@ from ...errors import TransformError
 from ...frontend.source import compiles_to_loaded_code
 from ...frontend.subset import compiled_spans, frame_calls, source_span
 from ...ir.model import FRAME_READERS
+from ...runtime.depth import REFUSED
 from ...runtime.records import (
     CHAIN,
     CROSSED,
@@ -39,7 +40,6 @@ from ...runtime.trampoline import (
     mark_transformed,
     run_unwound,
 )
-from ...runtime import depth
 from ...runtime.specials import CROSSING
 from . import flow as dataflow
 from . import py311 as ops
@@ -103,8 +103,6 @@ def instrument(code, resume_points, function_info, tick=None, switch_arrives=Non
     if not sites and tick is None and not _has_with(instrs):
         return code, []
     instrs = _make_method_calls_plain(instrs, sites)
-    if sites and depth.PROBE is not None:
-        instrs = _insert_depth_probe(instrs, sites, added_calls)
     flow = dataflow.InstructionFlow(instrs)
     states = dataflow.stack_states(flow, ops)
     sites += _with_sites(instrs, states)
@@ -192,62 +190,6 @@ def _insert_ticks(instrs, tick, added_calls):
         if isinstance(ins, Instr) and ins.name == "RESUME":
             out += _added_call(tick, "tick", ins.location, added_calls)
     return out
-
-
-def _insert_depth_probe(instrs, sites, added_calls):
-    """Where the depth probe goes (see runtime/depth.py): when it is true,
-    ``start_depth_unwinding`` is called, a call site like any other, whose
-    record holds what is live there.  A frame's depth does not change, so
-    one probe before its first may-unwind call is enough when that call
-    comes before all the others on every path and is not in a loop (a
-    function's base case then skips it); otherwise it goes after RESUME."""
-    at = _probe_before_first_call(instrs, sites)
-    if at is None:
-        at = next(i for i, ins in enumerate(instrs)
-                  if isinstance(ins, Instr) and ins.name == "RESUME") + 1
-    loc = instrs[at].location if isinstance(instrs[at], Instr) else instrs[at - 1].location
-    shallow = Label()
-    probe = [Instr("LOAD_CONST", depth.PROBE, location=loc),
-             Instr("POP_JUMP_FORWARD_IF_FALSE", shallow, location=loc)]
-    probe += _added_call(depth.start_depth_unwinding, "depth", loc, added_calls)
-    return instrs[:at] + probe + [shallow] + instrs[at:]
-
-
-def _probe_before_first_call(instrs, sites):
-    """Index of the instruction that starts computing the callee of the
-    first may-unwind call, when that call dominates the others and is not
-    in a loop; None otherwise."""
-    flow = dataflow.InstructionFlow(instrs)
-    index_of = {id(ins): i for i, ins in enumerate(instrs)}
-    first = min(index_of[id(site.call)] for site in sites)
-    others = {index_of[id(site.call)] for site in sites} - {first}
-    # Everything reachable without passing the first call: if that takes in
-    # another call, or the first one again (a loop), the first is not enough.
-    reached, work = set(), [0]
-    while work:
-        i = work.pop()
-        if i in reached:
-            continue
-        reached.add(i)
-        if i != first:
-            work += flow.successors(i)
-    after_first, work = set(), list(flow.successors(first))
-    while work:
-        i = work.pop()
-        if i not in after_first:
-            after_first.add(i)
-            work += flow.successors(i)
-    if reached & others or first in after_first:
-        return None
-    states = dataflow.stack_states(flow, ops)
-    if states[first] is None:
-        return None
-    prefix = states[first][:-ops.call_segment_size(instrs[first])]
-    if any(kind in (ops.METHOD, ops.MIXED) for kind, _, _ in prefix):
-        return None
-    # An instruction (past any label before it): every path into the call
-    # passes the probe.
-    return _reevaluable_start(instrs, states, len(prefix), first)
 
 
 def _added_call(function, kind, loc, added_calls):
@@ -498,7 +440,7 @@ def _handler(site):
     if site.retry is None:
         em.dispatch_unwind(Unwind, passthrough)
     else:
-        em.dispatch_exception(Unwind, save, passthrough, DEPTH_UNWIND, CHAIN, TAILS)
+        em.dispatch_exception(Unwind, save, passthrough, DEPTH_UNWIND, CHAIN, TAILS, REFUSED)
         em.op("LOAD_CONST", DEPTH_UNWIND, 1).op("STORE_FAST", UNWIND_LOCAL, -1)
         _emit_save(em, site, site.retry)
         em.op("JUMP_FORWARD", saved)

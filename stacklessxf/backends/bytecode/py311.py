@@ -243,14 +243,26 @@ class Emitter:
 
     # -- pieces of the unwinding handler -------------------------------
 
-    def dispatch_exception(self, unwind_cls, save, passthrough, depth_unwind, chain, tails):
+    def dispatch_exception(self, unwind_cls, save, passthrough, depth_unwind, chain, tails,
+                           refused=None):
         """[P, exc] -> SAVE with [P, u] for an Unwind; a RecursionError
         raised by this very call starting the depth unwinding falls through
-        with [P]; anything else goes to ``passthrough`` with [P, exc]."""
+        with [P], and so does a MemoryError when ``refused`` (the depth
+        check's marker, see runtime/depth.py) is true; anything else goes to
+        ``passthrough`` with [P, exc]."""
         self.op("LOAD_CONST", unwind_cls, 1).op("CHECK_EXC_MATCH", effect=0)
         self.op("POP_JUMP_FORWARD_IF_TRUE", save, -1)
         self.op("LOAD_CONST", RecursionError, 1).op("CHECK_EXC_MATCH")
-        self.op("POP_JUMP_FORWARD_IF_FALSE", passthrough, -1)
+        if refused is None:
+            self.op("POP_JUMP_FORWARD_IF_FALSE", passthrough, -1)
+        else:
+            refused_call = Label()
+            self.op("POP_JUMP_FORWARD_IF_TRUE", refused_call, -1)
+            self.op("LOAD_CONST", MemoryError, 1).op("CHECK_EXC_MATCH")
+            self.op("POP_JUMP_FORWARD_IF_FALSE", passthrough, -1)
+            self.op("LOAD_CONST", refused, 1)
+            self.op("POP_JUMP_FORWARD_IF_FALSE", passthrough, -1)
+            self.label(refused_call)
         self.op("COPY", 1, 1).op("LOAD_ATTR", "__traceback__")
         self.op("LOAD_ATTR", "tb_next")
         self.op("POP_JUMP_FORWARD_IF_NOT_NONE", passthrough, -1)
