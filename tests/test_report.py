@@ -52,3 +52,18 @@ def test_report_totals_agree_with_the_analyses():
     assert total.startswith(f"total: naive {naive} records")
     assert total.endswith(f"ours {records} records (1 tail, 1 stateless shared, "
                           f"3 stateful), {slots} slots")
+
+
+def test_report_names_guarded_calls():
+    """A call of a plain Python function is a guarded resume point: the
+    report says so, since the callee was plain when the caller was
+    transformed."""
+    from stacklessxf import registered_functions
+    from stacklessxf.analysis.report import format_functions
+    from tests import rebinding_cases
+
+    info = next(i for i in registered_functions(rebinding_cases.__name__)
+                if i.qualname == "calls_later")
+    lines = format_functions([info.analysis])
+    assert lines[1].startswith("  rp0  ") and \
+        "later (guarded: plain when transformed)" in lines[1]

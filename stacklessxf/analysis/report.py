@@ -16,7 +16,10 @@ def format_functions(analyses):
         for point in analysis.resume_points:
             live = ", ".join(point.live) or "-"
             lineno, col = point.span[:2]
-            lines.append(f"  rp{point.id}  {lineno}:{col}  {point.callee}  {point.label}  {live}")
+            callee = point.callee
+            if point.reason.startswith("guarded"):
+                callee += " (guarded: plain when transformed)"
+            lines.append(f"  rp{point.id}  {lineno}:{col}  {callee}  {point.label}  {live}")
     return lines
 
 
