@@ -55,8 +55,10 @@ static const char *const field_names[FIELD_COUNT] = {
 static Py_ssize_t field_offsets[FIELD_COUNT];
 static PyTypeObject *tasklet_type;
 
+/* The offsets of the tasklet class ``cls``'s fields, in ``offsets``; -1
+ * with an exception if one is not a slot. */
 static int
-find_fields(PyObject *cls)
+find_fields(PyObject *cls, Py_ssize_t *offsets)
 {
     if (!PyType_Check(cls)) {
         PyErr_SetString(PyExc_TypeError, "configure: the tasklet class is not a class");
@@ -69,7 +71,7 @@ find_fields(PyObject *cls)
         int usable = Py_IS_TYPE(slot, &PyMemberDescr_Type) &&
                      ((PyMemberDescrObject *)slot)->d_member->type == T_OBJECT_EX;
         if (usable)
-            field_offsets[i] = ((PyMemberDescrObject *)slot)->d_member->offset;
+            offsets[i] = ((PyMemberDescrObject *)slot)->d_member->offset;
         Py_DECREF(slot);
         if (!usable) {
             PyErr_Format(PyExc_TypeError, "configure: %s is not a slot of the tasklet class",
@@ -77,7 +79,6 @@ find_fields(PyObject *cls)
             return -1;
         }
     }
-    Py_XSETREF(tasklet_type, (PyTypeObject *)Py_NewRef(cls));
     return 0;
 }
 
@@ -100,8 +101,12 @@ configure(PyObject *module, PyObject *args)
         PyErr_SetString(PyExc_TypeError, "configure: unexpected runtime objects");
         return NULL;
     }
-    if (find_fields(objects[11]) < 0)
+    /* All or nothing: a failed configure leaves the module as it was. */
+    Py_ssize_t offsets[FIELD_COUNT];
+    if (find_fields(objects[11], offsets) < 0)
         return NULL;
+    memcpy(field_offsets, offsets, sizeof offsets);
+    Py_XSETREF(tasklet_type, (PyTypeObject *)Py_NewRef(objects[11]));
     for (int i = 0; i < 11; i++)
         Py_XSETREF(*slots[i], Py_NewRef(objects[i]));
     Py_RETURN_NONE;
@@ -578,6 +583,11 @@ view_channel(loop_state *state, PyObject *ch, int direction, channel_view *view)
         return 0;
     view->queue = queue;
     view->preference = PyLong_AsLong(preference);
+    if (view->preference == -1 && PyErr_Occurred()) {
+        /* Out of any usable range: the Python method says so. */
+        PyErr_Clear();
+        return 0;
+    }
     view->closing = closing == Py_True;
     view->partner_entry = NULL;
     Py_ssize_t waiting = PyObject_Length(queue);

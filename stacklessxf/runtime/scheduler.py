@@ -249,6 +249,7 @@ class Tasklet:
         return Tasklet, (), state
 
     def __setstate__(self, state):
+        _check_state(state)
         for name, value in state.items():
             setattr(self, name, value)
         self._stack = list(self._stack)
@@ -588,6 +589,32 @@ def getruncount():
 
 _PICKLED_ATTRIBUTES = ("func", "alive", "blocked", "blocked_on", "tempval",
                        "_call", "_value", "_error")
+
+
+def _check_state(state):
+    """Raise ``pickle.UnpicklingError`` unless a pickled tasklet's state holds
+    what the scheduler relies on: records, a call ``(function, tuple,
+    dict)`` for a tasklet that never ran, an exception or None to deliver."""
+    def refuse(what, value):
+        raise pickle.UnpicklingError(f"cannot load a tasklet: its {what} is {value!r:.200}")
+
+    if not isinstance(state, dict) or not set(state) <= {*_PICKLED_ATTRIBUTES, "_stack"}:
+        refuse("state", state)
+    stack = state.get("_stack", [])
+    if not isinstance(stack, (list, tuple)):
+        refuse("list of records", stack)
+    for record in stack:
+        portable.check_record(record)
+    call = state.get("_call")
+    if call is not None and not (type(call) is tuple and len(call) == 3 and callable(call[0])
+                                 and type(call[1]) is tuple and type(call[2]) is dict):
+        refuse("call (function, arguments tuple, keywords dict)", call)
+    error = state.get("_error")
+    if error is not None and not isinstance(error, BaseException):
+        refuse("exception to raise", error)
+    for flag in ("alive", "blocked"):
+        if type(state.get(flag, False)) is not bool:
+            refuse(f"{flag} flag", state[flag])
 
 
 def _copy_records(records, memo):

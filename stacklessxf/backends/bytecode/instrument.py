@@ -215,6 +215,7 @@ def _lay_out(site, index, instrs, flow, states, live_in, bound, info):
     stack = states[index]
     seg = ops.call_segment_size(site.call)
     site.prefix = tuple(stack[:-seg])
+    site.needs = ops.stack_needs(site.prefix, instrs)
     site.tail = flow.cover[index] is None and not site.prefix and \
         ops.is_tail_return(instrs, index)
     site.cover = flow.cover[index]
@@ -257,7 +258,7 @@ def _resume_site(info, site, live, retry, kind=None):
     exc_prev = [i for i, it in enumerate(site.prefix) if it[0] == ops.EXC_PREV]
     for position, it in enumerate(site.prefix):
         if it[0] in (ops.OBJ, ops.EXC_PREV) and position != (exc_prev[0] if exc_prev else None):
-            slots.append(Slot(f"$stack{position}", Slot.STACK, position))
+            slots.append(Slot(f"$stack{position}", Slot.STACK, position, site.needs[position]))
     if exc_prev:
         slots.append(Slot("$handled", Slot.HANDLED))
     if kind is None:
@@ -487,6 +488,7 @@ def _loop_sites(info, instrs, states, live_in, bound, body):
                 any(kind != ops.OBJ for kind, _, _ in states[index]):
             continue
         site = LoopSite(node, instrs[index], tuple(states[index]), bound[index])
+        site.needs = ops.stack_needs(site.prefix, instrs)
         site.normal = _resume_site(info, site, live_in[index], retry=False)
         at = index_in_body[id(instrs[index])]
         while at > 0 and isinstance(body[at - 1], TryBegin):

@@ -1,0 +1,47 @@
+"""Stackless functions for tests/test_faults.py: faults (asynchronous
+exceptions, collected tasklets, corrupted pickles) lose nothing."""
+
+from stacklessxf import schedule, stackless
+
+LOG = []
+
+
+@stackless
+def loop_and_switch(items):
+    total = 0
+    for item in items:
+        total += item
+        schedule()
+    return total
+
+
+@stackless
+def switch_while_handling():
+    try:
+        raise KeyError("handled")
+    except KeyError:
+        schedule()
+        raise
+
+
+@stackless
+def switch_in_finally_of_exception():
+    try:
+        raise ValueError("pending")
+    finally:
+        schedule()
+
+
+@stackless
+def add(a, b):
+    return a + b
+
+
+@stackless
+def receive_into(ch, out):
+    out.append(ch.receive())
+
+
+@stackless
+def send_one(ch, value):
+    ch.send(value)

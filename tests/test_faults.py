@@ -1,0 +1,200 @@
+"""Faults lose nothing: corrupted pickles raise instead of crashing the
+interpreter, and a failed configuration of the C module changes nothing."""
+
+import os
+import pickle
+import re
+import subprocess
+import sys
+
+import pytest
+
+import stacklessxf as sx
+from stacklessxf.runtime import native_loop, portable
+from tests import fault_cases as cases
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(autouse=True)
+def clean_log():
+    cases.LOG.clear()
+    yield
+    cases.LOG.clear()
+
+
+def _run_in_child(source):
+    done = subprocess.run([sys.executable, "-c", source], capture_output=True, cwd=REPO,
+                          timeout=120, text=True)
+    return done.returncode, done.stdout, done.stderr
+
+
+# -- corrupted pickles -------------------------------------------------------
+
+def _suspended(function, *args):
+    """A tasklet of ``function`` suspended at its first switch, and the
+    portable form of its one record."""
+    t = sx.tasklet(function)(*args)
+    sx.schedule()
+    assert len(t._stack) == 1
+    return t, portable.to_portable(t._stack[0])
+
+
+def _with_values(form, **replaced):
+    module, qualname, fingerprint, site, values = form
+    return module, qualname, fingerprint, site, {**values, **replaced}
+
+
+def _stack_slot(form):
+    """The name of the innermost value-stack slot of a record's form."""
+    return [name for name in form[4] if name.startswith("$stack")][-1]
+
+
+@pytest.mark.usefixtures("scheduler_loop")
+@pytest.mark.parametrize("function,args,slot,value,needed", [
+    (cases.loop_and_switch, ([1, 2, 3],), "$stack", [5, 6], "iterator"),
+    (cases.switch_while_handling, (), "$handled", "not an exception", "exception or None"),
+    (cases.switch_in_finally_of_exception, (), "$stack", "not an exception", "exception"),
+])
+def test_a_record_slot_the_code_trusts_is_checked_when_loaded(function, args, slot, value,
+                                                              needed):
+    t, form = _suspended(function, *args)
+    if slot == "$stack":
+        slot = _stack_slot(form)
+    with pytest.raises(pickle.UnpicklingError, match=re.escape(slot) + ".*needs: " + needed):
+        portable.from_portable(_with_values(form, **{slot: value}))
+    assert portable.from_portable(form) == t._stack[0]
+    t.kill()
+
+
+def _state(**changes):
+    state = {"func": cases.add, "alive": True, "blocked": False, "blocked_on": None,
+             "tempval": None, "_call": (cases.add, (1, 2), {}), "_value": None,
+             "_error": None, "_stack": []}
+    state.update(changes)
+    return state
+
+
+@pytest.mark.usefixtures("scheduler_loop")
+@pytest.mark.parametrize("changes,what", [
+    ({"_call": (cases.add, [1, 2], {})}, "call"),
+    ({"_call": (cases.add, (1, 2), None)}, "call"),
+    ({"_call": (cases.add, (1, 2))}, "call"),
+    ({"_call": ("not callable", (1, 2), {})}, "call"),
+    ({"_error": "boom"}, "exception"),
+    ({"_stack": [(10**9, 1)]}, "record"),
+    ({"_stack": ["not a record"]}, "record"),
+    ({"_stack": "not a list"}, "list of records"),
+    ({"alive": "yes"}, "alive"),
+])
+def test_a_corrupted_tasklet_state_is_refused(changes, what):
+    t = sx.tasklet.__new__(sx.tasklet)
+    with pytest.raises(pickle.UnpicklingError, match=what):
+        t.__setstate__(_state(**changes))
+
+
+@pytest.mark.usefixtures("scheduler_loop")
+def test_a_sound_tasklet_state_still_loads_and_runs():
+    t = sx.tasklet.__new__(sx.tasklet)
+    t.__setstate__(_state())
+    t._queued = False
+    t.insert()
+    sx.run()
+    assert t._value == 3 and not t.alive
+
+
+@pytest.mark.usefixtures("scheduler_loop")
+def test_a_record_with_a_wrong_slot_count_is_refused_in_a_tasklet_state():
+    t, form = _suspended(cases.loop_and_switch, [1, 2])
+    short = t._stack[0][:-1]
+    with pytest.raises(pickle.UnpicklingError, match="holds"):
+        sx.tasklet.__new__(sx.tasklet).__setstate__(_state(_call=None, _stack=[short]))
+    t.kill()
+
+
+@pytest.mark.parametrize("c_loop", [True, False])
+def test_a_pickled_tasklet_with_a_corrupted_iterator_is_refused_not_run(c_loop):
+    if c_loop and native_loop._switch is None:
+        pytest.skip("the C extension _stacklessxf_switch is not built")
+    t = sx.tasklet(cases.loop_and_switch)([1, 2, 3])
+    sx.schedule()
+    form = portable.to_portable(t._stack[0])
+    t.kill()
+    bad = _with_values(form, **{_stack_slot(form): [9, 9]})
+    blob = pickle.dumps(bad)
+    source = f"""
+import pickle, sys
+import stacklessxf as sx
+from stacklessxf.runtime import native_loop, portable
+native_loop.available = {c_loop}
+form = pickle.loads({blob!r})
+try:
+    record = portable.from_portable(form)
+except pickle.UnpicklingError as exc:
+    print("refused")
+else:
+    t = sx.tasklet.__new__(sx.tasklet)
+    t.__setstate__(dict(func=None, alive=True, blocked=False, blocked_on=None, tempval=None,
+                        _call=None, _value=None, _error=None, _stack=[record]))
+    t._queued = False
+    t.insert()
+    try:
+        sx.run()
+    except Exception as exc:
+        print("raised", type(exc).__name__)
+"""
+    code, out, err = _run_in_child(source)
+    assert code == 0, err
+    assert out.strip() == "refused"
+
+
+# -- channel preference and the C module's configure -------------------------
+
+@pytest.mark.usefixtures("scheduler_loop")
+@pytest.mark.parametrize("value", [2**80, 2, -2, "1", 1.0, None])
+def test_channel_preference_out_of_range_is_a_value_error(value):
+    ch = sx.channel()
+    with pytest.raises(ValueError, match="preference"):
+        ch.preference = value
+    assert ch.preference == -1
+
+
+@pytest.mark.usefixtures("scheduler_loop")
+def test_a_preference_written_past_the_property_is_left_to_the_python_method():
+    ch, out = sx.channel(), []
+    ch.__dict__["preference"] = 2**80      # as a corrupted pickle could leave it
+    sx.tasklet(cases.receive_into)(ch, out)
+    sx.tasklet(cases.send_one)(ch, "v")
+    sx.run()
+    assert out == ["v"]
+
+
+CONFIGURE_TWICE = """
+import stacklessxf as sx
+from stacklessxf.runtime import native_loop, records, trampoline
+from tests import fault_cases as cases
+
+class Impostor:
+    # Some of the tasklet's fields, at other offsets, then one missing.
+    __slots__ = ("padding", "more", "_value", "_error", "_call", "_stack", "_queued")
+
+try:
+    native_loop._switch.configure(
+        records.CHAIN, records.TAILS, records.SITES, records.SITE_COUNTS, records.SWITCHED,
+        records.Unwind, records.SWITCH_UNWIND, trampoline.TESTED_CALLS, None,
+        records.count_unwound, trampoline.take_depth_unwinding, Impostor)
+except (TypeError, AttributeError) as exc:
+    print("refused:", exc)
+t = sx.tasklet(cases.loop_and_switch)(list(range(50)))
+sx.run()
+print("result", t._value, t.alive)
+"""
+
+
+def test_a_failed_configure_leaves_the_c_module_as_it_was():
+    if native_loop._switch is None:
+        pytest.skip("the C extension _stacklessxf_switch is not built")
+    code, out, err = _run_in_child(CONFIGURE_TWICE)
+    assert code == 0, err
+    assert "refused:" in out and "blocked" in out
+    assert "result 1225 False" in out
