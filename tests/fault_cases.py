@@ -1,7 +1,7 @@
 """Stackless functions for tests/test_faults.py: faults (asynchronous
 exceptions, collected tasklets, corrupted pickles) lose nothing."""
 
-from stacklessxf import schedule, stackless
+from stacklessxf import getmain, schedule, stackless
 
 LOG = []
 
@@ -45,3 +45,23 @@ def receive_into(ch, out):
 @stackless
 def send_one(ch, value):
     ch.send(value)
+
+
+@stackless
+def throw_to_main(exc):
+    LOG.append("before")
+    getmain().throw(exc)
+    LOG.append("after")
+
+
+@stackless
+def kill_main():
+    getmain().kill()
+    LOG.append("after kill")
+
+
+@stackless
+def log_and_switch(name, n):
+    for i in range(n):
+        LOG.append((name, i))
+        schedule()

@@ -198,3 +198,29 @@ def test_a_failed_configure_leaves_the_c_module_as_it_was():
     assert code == 0, err
     assert "refused:" in out and "blocked" in out
     assert "result 1225 False" in out
+
+
+# -- an exception thrown to main while it runs the scheduler ------------------
+
+@pytest.mark.usefixtures("scheduler_loop")
+def test_throw_to_main_comes_out_of_run_at_once():
+    thrower = sx.tasklet(cases.throw_to_main)(KeyError("to main"))
+    other = sx.tasklet(cases.log_and_switch)("other", 3)
+    with pytest.raises(KeyError, match="to main"):
+        sx.run()
+    # Main got it at once, before the other tasklet ran.
+    assert cases.LOG == ["before"]
+    # Nothing is left pending: a later schedule() from main raises nothing.
+    sx.schedule()
+    sx.run()
+    assert not thrower.alive and not other.alive
+    assert cases.LOG[-1] == ("other", 2) and "after" in cases.LOG
+
+
+@pytest.mark.usefixtures("scheduler_loop")
+def test_kill_main_comes_out_of_run_as_tasklet_exit():
+    killer = sx.tasklet(cases.kill_main)()
+    with pytest.raises(sx.TaskletExit):
+        sx.run()
+    sx.run()
+    assert not killer.alive and cases.LOG == ["after kill"]

@@ -269,8 +269,11 @@ next_task(loop_state *state, int until_main, PyObject **stack, PyObject **value,
         }
         set_field(task, F_QUEUED, Py_False);
         if (task == state->main) {
+            /* Main goes on when it waits, or when an exception was thrown
+             * to it (which run() raises). */
+            PyObject *thrown = *field_of(task, F_ERROR);
             Py_DECREF(task);
-            if (until_main)
+            if (until_main || (thrown != NULL && thrown != Py_None))
                 return MAIN_IS_NEXT;
             continue;
         }
@@ -346,7 +349,8 @@ fetch_exception(void)
 /* run(sched, until_main): run the queued tasklets from their records until
  * one ends (ENDED, with its value and error), the queue is empty or the
  * watchdog interrupted one (STOPPED), or main is taken from the queue
- * (MAIN_IS_NEXT, with ``until_main``).  Returns (outcome, value, error). */
+ * (MAIN_IS_NEXT, with ``until_main`` or an exception thrown to main).
+ * Returns (outcome, value, error). */
 static PyObject *
 run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {

@@ -326,9 +326,10 @@ def _unqueue(sched, task):
 
 def _run_queue(sched, until_main):
     """Run the queued tasklets in turn, from main: until the queue is empty,
-    until main is taken from it (``until_main``), or until the watchdog
-    interrupts one, which is returned.  One trampoline loop goes from
-    tasklet to tasklet as they switch; it returns when one ends."""
+    until main is taken from it (``until_main``, or when an exception was
+    thrown to main: it is raised here), or until the watchdog interrupts
+    one, which is returned.  One trampoline loop goes from tasklet to
+    tasklet as they switch; it returns when one ends."""
     queue, main = sched.queue, sched.main
     sched.calls_run_inline = calls_run_inline()
     ticking = sched.ticks_left > 0
@@ -344,7 +345,7 @@ def _run_queue(sched, until_main):
             task = queue.popleft()
             task._queued = False
             if task is main:
-                if until_main:
+                if until_main or main._error is not None:
                     main_is_next = True
                     return None
                 continue
@@ -380,6 +381,9 @@ def _run_queue(sched, until_main):
                 work = next_task()
     finally:
         sched.current = main
+    if main_is_next and not until_main:
+        error, main._error, main._value = main._error, None, None
+        raise error
     if until_main:
         if not main_is_next:
             raise RuntimeError("deadlock: the main tasklet waits and no other "
