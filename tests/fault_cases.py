@@ -65,3 +65,27 @@ def log_and_switch(name, n):
     for i in range(n):
         LOG.append((name, i))
         schedule()
+
+
+@stackless
+def deep_with_finally(k, entered, ran, bottom=None):
+    """Recurses ``k`` deep; every activation notes that it started and that
+    its ``finally`` ran; ``bottom`` (if given) is called at the bottom."""
+    entered[k] += 1
+    try:
+        if k == 0:
+            return bottom() if bottom is not None else 0
+        return deep_with_finally(k - 1, entered, ran, bottom) + 1
+    finally:
+        ran[k] += 1
+
+
+@stackless
+def schedule_then_zero():
+    schedule()
+    return 0
+
+
+@stackless
+def deep_then_schedule(k, entered, ran):
+    return deep_with_finally(k, entered, ran, schedule_then_zero)

@@ -3,9 +3,12 @@ interpreter, and a failed configuration of the C module changes nothing."""
 
 import os
 import pickle
+import random
 import re
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -224,3 +227,145 @@ def test_kill_main_comes_out_of_run_as_tasklet_exit():
         sx.run()
     sx.run()
     assert not killer.alive and cases.LOG == ["after kill"]
+
+
+# -- asynchronous exceptions during a deep recursion --------------------------
+
+DEEP = 20_000
+
+
+def _counters():
+    return [0] * (DEEP + 1), [0] * (DEEP + 1)
+
+
+def _assert_every_finally_ran_once(entered, ran):
+    assert set(ran) <= {0, 1}, "a finally ran twice"
+    missed = [k for k in range(DEEP + 1) if entered[k] != ran[k]]
+    assert not missed, f"{len(missed)} activations skipped their finally, e.g. {missed[:5]}"
+
+
+def _raising_once(function, exc, at=1):
+    """Stands for a runtime function; raises ``exc`` on its ``at``-th call."""
+    calls = []
+
+    def stand_in(*args):
+        calls.append(args)
+        if len(calls) == at:
+            raise exc
+        return function(*args)
+    return stand_in
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, MemoryError])
+@pytest.mark.parametrize("at", [1, 3])
+def test_an_exception_in_the_trampolines_bookkeeping_reaches_every_record(monkeypatch,
+                                                                          exc, at):
+    from stacklessxf.runtime import trampoline
+    monkeypatch.setattr(trampoline, "count_unwound",
+                        _raising_once(trampoline.count_unwound, exc, at))
+    entered, ran = _counters()
+    with pytest.raises(exc):
+        cases.deep_with_finally(DEEP, entered, ran)
+    _assert_every_finally_ran_once(entered, ran)
+    assert entered[DEEP] == 1
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, MemoryError])
+def test_an_exception_building_a_resume_entry_reaches_its_record(monkeypatch, exc):
+    from stacklessxf.runtime.records import SITES, ResumeSite
+    monkeypatch.setattr(ResumeSite, "resume_function",
+                        _raising_once(ResumeSite.resume_function, exc))
+    for site in SITES:
+        if site.function_info is cases.deep_with_finally.__stackless__:
+            monkeypatch.setattr(site, "function", None)
+    entered, ran = _counters()
+    with pytest.raises(exc):
+        cases.deep_with_finally(DEEP, entered, ran)
+    _assert_every_finally_ran_once(entered, ran)
+
+
+@pytest.mark.usefixtures("scheduler_loop")
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, MemoryError])
+def test_an_exception_in_the_loops_bookkeeping_reaches_the_tasklets_records(monkeypatch,
+                                                                          exc):
+    from stacklessxf.runtime import trampoline
+    # Both loops count a depth unwinding's records through this name.
+    monkeypatch.setattr(trampoline, "count_unwound",
+                        _raising_once(trampoline.count_unwound, exc, at=2))
+    entered, ran = _counters()
+    t = sx.tasklet(cases.deep_then_schedule)(DEEP, entered, ran)
+    with pytest.raises(exc):
+        sx.run()
+    assert not t.alive and not t._stack
+    _assert_every_finally_ran_once(entered, ran)
+
+
+def _interrupt_at_random(run, rounds, seconds):
+    """Run ``run()`` ``rounds`` times, each with a KeyboardInterrupt raised
+    by a signal handler after a random part of ``seconds``."""
+    rng = random.Random(int(__import__("os").environ.get("SEED", 10)))
+    armed = []
+
+    def interrupt(signum, frame):
+        if armed:
+            armed.clear()
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    interrupted = 0
+    try:
+        for _ in range(rounds):
+            armed.append(True)
+            signal.setitimer(signal.ITIMER_REAL, rng.uniform(0.0005, seconds))
+            try:
+                run()
+            except KeyboardInterrupt:
+                interrupted += 1
+            finally:
+                armed.clear()
+                signal.setitimer(signal.ITIMER_REAL, 0)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    return interrupted
+
+
+def _timed(run):
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs signal.setitimer")
+def test_a_signal_at_any_moment_of_a_deep_recursion_runs_every_finally_once():
+    counters = []
+
+    def run():
+        counters.append(_counters())
+        cases.deep_with_finally(DEEP, *counters[-1])
+
+    seconds = _timed(run)
+    interrupted = _interrupt_at_random(run, 40, seconds)
+    assert interrupted >= 3
+    for entered, ran in counters:
+        _assert_every_finally_ran_once(entered, ran)
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs signal.setitimer")
+@pytest.mark.usefixtures("scheduler_loop")
+def test_a_signal_at_any_moment_of_a_deep_tasklet_runs_every_finally_once():
+    runs = []
+
+    def run():
+        entered, ran = _counters()
+        runs.append((sx.tasklet(cases.deep_then_schedule)(DEEP, entered, ran), entered, ran))
+        sx.run()
+
+    seconds = _timed(run)
+    interrupted = _interrupt_at_random(run, 40, seconds)
+    assert interrupted >= 3
+    for t, entered, ran in runs:
+        if t.alive:                 # interrupted in main, between two of its switches
+            assert t.scheduled
+            t.kill()
+        assert not t._stack
+        _assert_every_finally_ran_once(entered, ran)

@@ -342,7 +342,10 @@ def _run_queue(sched, until_main):
         if sched.interrupted is not None and not until_main:
             return None
         while queue:
-            task = queue.popleft()
+            # Indexing calls nothing, so no signal handler can run between
+            # taking the tasklet and making it current.
+            task = queue[0]
+            del queue[0]
             task._queued = False
             if task is main:
                 if until_main or main._error is not None:
@@ -356,10 +359,7 @@ def _run_queue(sched, until_main):
             return task._stack, value, error, call
         return None
 
-    def end_current(value, error):
-        ended = sched.current
-        ended.alive = False
-        ended._value = value
+    def raise_ending(error):
         if error is not None and not isinstance(error, TaskletExit):
             raise error
 
@@ -370,14 +370,22 @@ def _run_queue(sched, until_main):
                 if outcome != native_loop.ENDED:
                     main_is_next = outcome == native_loop.MAIN_IS_NEXT
                     break
-                end_current(value, error)
+                raise_ending(error)     # the loop marked the tasklet ended
         else:
             work = next_task()
             while work is not None:
-                value, error, switched = resume_records(*work, ticking, next_task)
+                # Called without *args: a call through it checks for signals
+                # when it returns, and the loop's result would be lost.
+                stack, value, error, call = work
+                value, error, switched = resume_records(stack, value, error, call, ticking,
+                                                        next_task)
                 if switched:
                     break
-                end_current(value, error)
+                # Marked ended before anything is called (where a signal
+                # handler could run).
+                ended = sched.current
+                ended.alive, ended._value = False, value
+                raise_ending(error)
                 work = next_task()
     finally:
         sched.current = main

@@ -636,18 +636,20 @@ def _resume_prologue(site, resume_site):
     record, value, error = RESUME_ARGS
     em = ops.Emitter(0, site.call.location)
     _restore_slots(em, site, resume_site)
-    stubs = []
+    raise_stub = Label()
+    if resume_site.retry:
+        # The call never started; an exception handed to the record (one
+        # raised asynchronously while it waited) is raised in its place.
+        em.op("LOAD_FAST", error, 1).op("POP_JUMP_FORWARD_IF_NOT_NONE", raise_stub, -1)
     if resume_site.retry and site.region_start is not None:
         em.op("JUMP_FORWARD", site.labels["retry"])
     elif resume_site.retry:
         em.out += ops.reload_spilled(site.spill_names, site.call.location)
         em.op("JUMP_FORWARD", site.labels["call_proper"])
     else:
-        raise_stub = Label()
         em.deliver(value, error, site.labels["after"], raise_stub)
-        stub = ops.Emitter(len(site.prefix) + 1, site.call.location)
-        stub.label(raise_stub)
-        stub.covered(site.cover, [Instr("LOAD_FAST", error, location=site.call.location),
-                                  Instr("RAISE_VARARGS", 1, location=site.call.location)])
-        stubs = stub.out
-    return em.out, stubs
+    stub = ops.Emitter(len(site.prefix) + 1, site.call.location)
+    stub.label(raise_stub)
+    stub.covered(site.cover, [Instr("LOAD_FAST", error, location=site.call.location),
+                              Instr("RAISE_VARARGS", 1, location=site.call.location)])
+    return em.out, stub.out

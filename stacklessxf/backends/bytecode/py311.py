@@ -407,6 +407,11 @@ def resume_prelude(bytecode_obj, hidden_args):
     bytecode_obj.flags &= ~(0x04 | 0x08)  # no *args / **kwargs
     resume_at = next(i for i, ins in enumerate(out)
                      if isinstance(ins, Instr) and ins.name == "RESUME") + 1
+    if not bytecode_obj.flags & RESUMABLE_FLAGS:
+        # No signal handler runs before the prologue has restored the record
+        # (a RESUME argument of 2 or more skips the check; only generators
+        # read it).
+        out[resume_at - 1] = Instr("RESUME", 2, location=out[resume_at - 1].location)
     return out, resume_at
 
 
