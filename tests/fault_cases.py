@@ -1,7 +1,7 @@
 """Stackless functions for tests/test_faults.py: faults (asynchronous
 exceptions, collected tasklets, corrupted pickles) lose nothing."""
 
-from stacklessxf import getmain, schedule, stackless
+from stacklessxf import getmain, schedule, schedule_remove, stackless
 
 LOG = []
 
@@ -89,3 +89,30 @@ def schedule_then_zero():
 @stackless
 def deep_then_schedule(k, entered, ran):
     return deep_with_finally(k, entered, ran, schedule_then_zero)
+
+
+class Manager:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        LOG.append(("exit", exc[0].__name__ if exc[0] else None))
+        return False
+
+
+@stackless
+def wait_in_with_and_finally(ch):
+    try:
+        with Manager():
+            ch.receive()
+            LOG.append("received")
+    finally:
+        LOG.append("finally")
+
+
+@stackless
+def pause_in_finally():
+    try:
+        schedule_remove()
+    finally:
+        LOG.append("finally")

@@ -1,6 +1,7 @@
 """Faults lose nothing: corrupted pickles raise instead of crashing the
 interpreter, and a failed configuration of the C module changes nothing."""
 
+import gc
 import os
 import pickle
 import random
@@ -369,3 +370,26 @@ def test_a_signal_at_any_moment_of_a_deep_tasklet_runs_every_finally_once():
             t.kill()
         assert not t._stack
         _assert_every_finally_ran_once(entered, ran)
+
+
+# -- a suspended tasklet that nothing reaches any more ------------------------
+
+@pytest.mark.usefixtures("scheduler_loop")
+def test_a_collected_blocked_tasklet_runs_its_exit_and_finally():
+    ch = sx.channel()
+    t = sx.tasklet(cases.wait_in_with_and_finally)(ch)
+    sx.run()
+    assert t.blocked and cases.LOG == []
+    del t, ch                   # the tasklet and its channel hold each other
+    gc.collect()
+    assert cases.LOG == [("exit", "TaskletExit"), "finally"]
+
+
+@pytest.mark.usefixtures("scheduler_loop")
+def test_a_dropped_paused_tasklet_runs_its_finally():
+    t = sx.tasklet(cases.pause_in_finally)()
+    sx.run()
+    assert t.paused
+    del t
+    gc.collect()
+    assert cases.LOG == ["finally"]

@@ -254,6 +254,17 @@ class Tasklet:
             setattr(self, name, value)
         self._stack = list(self._stack)
 
+    def __del__(self):
+        # Nothing reaches this suspended tasklet any more: as in Stackless,
+        # TaskletExit is raised in it, so its finally blocks and __exit__
+        # methods run.
+        try:
+            suspended = self.alive and self._stack and not self.is_main
+        except AttributeError:      # never set up (its unpickling failed)
+            return
+        if suspended:
+            _exit_collected(self)
+
     @property
     def frames(self):
         """The suspended activations, innermost first: FrameInfo records."""
@@ -584,6 +595,29 @@ def _preempt(sched, caller_frame):
     current._value = None
     del CHAIN[:], TAILS[:]
     raise SWITCH_UNWIND
+
+
+def _exit_collected(task):
+    """Raise TaskletExit in ``task``, which is being collected, from here: the
+    collector runs wherever an allocation triggers it, perhaps while this
+    thread unwinds, so the records under way are kept aside meanwhile.  A
+    switch in its finally blocks puts it back in the run queue, alive."""
+    if sys.is_finalizing():
+        return
+    sched = _per_thread.scheduler
+    task._unblock()
+    chain, tails = CHAIN[:], TAILS[:]
+    del CHAIN[:], TAILS[:]
+    current, sched.current = sched.current, task
+    try:
+        value, error, switched = resume_records(task._stack, None, TaskletExit())
+    finally:
+        sched.current = current
+        CHAIN[:], TAILS[:] = chain, tails
+    if not switched:
+        task.alive, task._value = False, value
+        if error is not None and not isinstance(error, TaskletExit):
+            raise error
 
 
 def getcurrent():
