@@ -13,6 +13,7 @@ import sys
 from bytecode import CellVar, FreeVar, Instr, Label, TryBegin, TryEnd
 
 from ...runtime.records import Slot
+from ...runtime.trampoline import RESUME_WITHOUT_CHECK
 
 # Kinds of value-stack items.  Only NULL (a C NULL the interpreter keeps for
 # calls) and METHOD (a NULL-or-method pushed by LOAD_METHOD) need care: a NULL
@@ -408,10 +409,9 @@ def resume_prelude(bytecode_obj, hidden_args):
     resume_at = next(i for i, ins in enumerate(out)
                      if isinstance(ins, Instr) and ins.name == "RESUME") + 1
     if not bytecode_obj.flags & RESUMABLE_FLAGS:
-        # No signal handler runs before the prologue has restored the record
-        # (a RESUME argument of 2 or more skips the check; only generators
-        # read it).
-        out[resume_at - 1] = Instr("RESUME", 2, location=out[resume_at - 1].location)
+        # No signal handler runs before the prologue has restored the record.
+        out[resume_at - 1] = Instr("RESUME", RESUME_WITHOUT_CHECK,
+                                   location=out[resume_at - 1].location)
     return out, resume_at
 
 
