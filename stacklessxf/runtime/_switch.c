@@ -49,14 +49,17 @@ enum { STOPPED, MAIN_IS_NEXT, ENDED };
 /* The tasklet fields the C code reads and writes, in the tasklet class's
  * slots, at these offsets. */
 enum { F_VALUE, F_ERROR, F_CALL, F_STACK, F_QUEUED, F_BLOCKED, F_BLOCKED_ON, F_TEMPVAL,
-       FIELD_COUNT };
+       F_ALIVE, FIELD_COUNT };
 static const char *const field_names[FIELD_COUNT] = {
-    "_value", "_error", "_call", "_stack", "_queued", "blocked", "blocked_on", "tempval"};
+    "_value", "_error", "_call", "_stack", "_queued", "blocked", "blocked_on", "tempval",
+    "alive"};
 static Py_ssize_t field_offsets[FIELD_COUNT];
 static PyTypeObject *tasklet_type;
 
+/* The offsets of the tasklet class ``cls``'s fields, in ``offsets``; -1
+ * with an exception if one is not a slot. */
 static int
-find_fields(PyObject *cls)
+find_fields(PyObject *cls, Py_ssize_t *offsets)
 {
     if (!PyType_Check(cls)) {
         PyErr_SetString(PyExc_TypeError, "configure: the tasklet class is not a class");
@@ -69,7 +72,7 @@ find_fields(PyObject *cls)
         int usable = Py_IS_TYPE(slot, &PyMemberDescr_Type) &&
                      ((PyMemberDescrObject *)slot)->d_member->type == T_OBJECT_EX;
         if (usable)
-            field_offsets[i] = ((PyMemberDescrObject *)slot)->d_member->offset;
+            offsets[i] = ((PyMemberDescrObject *)slot)->d_member->offset;
         Py_DECREF(slot);
         if (!usable) {
             PyErr_Format(PyExc_TypeError, "configure: %s is not a slot of the tasklet class",
@@ -77,7 +80,6 @@ find_fields(PyObject *cls)
             return -1;
         }
     }
-    Py_XSETREF(tasklet_type, (PyTypeObject *)Py_NewRef(cls));
     return 0;
 }
 
@@ -100,8 +102,12 @@ configure(PyObject *module, PyObject *args)
         PyErr_SetString(PyExc_TypeError, "configure: unexpected runtime objects");
         return NULL;
     }
-    if (find_fields(objects[11]) < 0)
+    /* All or nothing: a failed configure leaves the module as it was. */
+    Py_ssize_t offsets[FIELD_COUNT];
+    if (find_fields(objects[11], offsets) < 0)
         return NULL;
+    memcpy(field_offsets, offsets, sizeof offsets);
+    Py_XSETREF(tasklet_type, (PyTypeObject *)Py_NewRef(objects[11]));
     for (int i = 0; i < 11; i++)
         Py_XSETREF(*slots[i], Py_NewRef(objects[i]));
     Py_RETURN_NONE;
@@ -135,17 +141,6 @@ take_unwinding(PyObject **chain, PyObject **tails)
     if (*tails == NULL)
         Py_CLEAR(*chain);
     return *chain == NULL ? -1 : 0;
-}
-
-/* A new reference to a list's last item, removed from it. */
-static PyObject *
-pop_last(PyObject *list)
-{
-    Py_ssize_t n = PyList_GET_SIZE(list);
-    PyObject *item = Py_NewRef(PyList_GET_ITEM(list, n - 1));
-    if (PyList_SetSlice(list, n - 1, n, NULL) < 0)
-        Py_CLEAR(item);
-    return item;
 }
 
 /* Where a tasklet's field lies; the caller has checked it is a tasklet. */
@@ -205,6 +200,16 @@ site_number(PyObject *record)
     return -1;
 }
 
+/* The records ``chain`` (innermost first) go on ``stack``, innermost last. */
+static int
+push_records(PyObject *stack, PyObject *chain)
+{
+    for (Py_ssize_t i = PyList_GET_SIZE(chain) - 1; i >= 0; i--)
+        if (PyList_Append(stack, PyList_GET_ITEM(chain, i)) < 0)
+            return -1;
+    return 0;
+}
+
 /* The records of a switch (in CHAIN, innermost first, and the tail sites it
  * passed in TAILS) go back on the tasklet's stack, innermost last, and into
  * the statistics; CHAIN and TAILS are left empty. */
@@ -229,14 +234,25 @@ keep_switched_records(PyObject *stack)
     PyObject *chain, *tails;
     if (take_unwinding(&chain, &tails) < 0)
         return -1;
-    PyObject *done = PyObject_CallFunctionObjArgs(rt.count_unwound, chain, tails, NULL);
-    int status = done == NULL ? -1 : 0;
+    /* On the stack before Python code counts them (and settles the
+     * crossing marks among them, see runtime/specials.py). */
+    int status = push_records(stack, chain);
+    PyObject *done = status < 0 ? NULL
+                                : PyObject_CallFunctionObjArgs(rt.take_depth_unwinding, stack,
+                                                               Py_None, chain, tails, Py_None,
+                                                               NULL);
+    status = done == NULL ? -1 : 0;
     Py_XDECREF(done);
-    for (Py_ssize_t i = PyList_GET_SIZE(chain) - 1; status == 0 && i >= 0; i--)
-        status = PyList_Append(stack, PyList_GET_ITEM(chain, i));
     Py_DECREF(chain);
     Py_DECREF(tails);
     return status;
+}
+
+/* The current tasklet of the running loop (new reference). */
+static PyObject *
+current_of(loop_state *state)
+{
+    return PyObject_GetAttr(state->sched, s_current);
 }
 
 /* The tasklet that runs next, as the scheduler's Python next_task does it:
@@ -264,8 +280,11 @@ next_task(loop_state *state, int until_main, PyObject **stack, PyObject **value,
         }
         set_field(task, F_QUEUED, Py_False);
         if (task == state->main) {
+            /* Main goes on when it waits, or when an exception was thrown
+             * to it (which run() raises). */
+            PyObject *thrown = *field_of(task, F_ERROR);
             Py_DECREF(task);
-            if (until_main)
+            if (until_main || (thrown != NULL && thrown != Py_None))
                 return MAIN_IS_NEXT;
             continue;
         }
@@ -296,13 +315,15 @@ next_task(loop_state *state, int until_main, PyObject **stack, PyObject **value,
     return PyErr_Occurred() ? -1 : STOPPED;
 }
 
-/* Resume the innermost record of ``stack`` with value and error. */
+/* Resume the innermost record of ``stack`` with value and error.  The
+ * record leaves the stack only once its resume entry is at hand: an
+ * exception raised before (by a signal handler, say) goes to it, unless
+ * making the entry failed for it already (``*failed``, at the recursion
+ * limit, say): then it is dropped. */
 static PyObject *
-resume_innermost(PyObject *stack, PyObject *value, PyObject *error)
+resume_innermost(PyObject *stack, PyObject *value, PyObject *error, PyObject **failed)
 {
-    PyObject *record = pop_last(stack);
-    if (record == NULL)
-        return NULL;
+    PyObject *record = Py_NewRef(PyList_GET_ITEM(stack, PyList_GET_SIZE(stack) - 1));
     PyObject *result = NULL, *resume = NULL;
     Py_ssize_t number = site_number(record);
     if (number >= 0) {
@@ -313,6 +334,11 @@ resume_innermost(PyObject *stack, PyObject *value, PyObject *error)
             resume = PyObject_CallMethodOneArg(site, s_resume_function, record);
         }
     }
+    Py_ssize_t n = PyList_GET_SIZE(stack);
+    int drop = resume != NULL || record == *failed;
+    *failed = resume == NULL && !drop ? record : NULL;
+    if (drop && PyList_SetSlice(stack, n - 1, n, NULL) < 0)
+        Py_CLEAR(resume);
     if (resume != NULL) {
         /* The first argument stands for the function's own first argument,
          * which the resume entry restores from the record. */
@@ -341,7 +367,8 @@ fetch_exception(void)
 /* run(sched, until_main): run the queued tasklets from their records until
  * one ends (ENDED, with its value and error), the queue is empty or the
  * watchdog interrupted one (STOPPED), or main is taken from the queue
- * (MAIN_IS_NEXT, with ``until_main``).  Returns (outcome, value, error). */
+ * (MAIN_IS_NEXT, with ``until_main`` or an exception thrown to main).
+ * Returns (outcome, value, error). */
 static PyObject *
 run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -365,6 +392,7 @@ run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *stack = NULL, *value = NULL, *error = NULL, *call = NULL, *out = NULL;
+    PyObject *failed = NULL;    /* see resume_innermost (not a reference) */
     int outcome = next_task(&state, until_main, &stack, &value, &error, &call);
     if (outcome != GO_ON) {
         if (outcome >= 0)
@@ -383,10 +411,17 @@ run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             Py_SETREF(call, Py_NewRef(Py_None));
         }
         else if (PyList_GET_SIZE(stack) > 0) {
-            result = resume_innermost(stack, value, error);
+            result = resume_innermost(stack, value, error, &failed);
         }
         else {
-            out = Py_BuildValue("iOO", ENDED, value, error);
+            /* Ended: marked so here, as no signal handler can run before. */
+            PyObject *current = current_of(&state);
+            if (current != NULL && check_tasklet(current) == 0) {
+                set_field(current, F_ALIVE, Py_False);
+                set_field(current, F_VALUE, value);
+                out = Py_BuildValue("iOO", ENDED, value, error);
+            }
+            Py_XDECREF(current);
             break;
         }
         if (result != NULL) {
@@ -405,19 +440,22 @@ run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             }
             PyException_SetTraceback(exc, Py_None);
             if (exc != rt.switch_unwind) {
-                /* Too deep: the records go on here, from a shallow stack. */
+                /* Too deep: the records go on here, from a shallow stack,
+                 * before any Python code runs; what that code raises (a
+                 * signal handler's exception, say) goes to them. */
                 PyObject *chain, *tails, *refused = NULL;
-                if (take_unwinding(&chain, &tails) == 0)
+                if (take_unwinding(&chain, &tails) == 0 && push_records(stack, chain) == 0)
                     refused = PyObject_CallFunctionObjArgs(
                         rt.take_depth_unwinding, stack, exc, chain, tails,
                         (PyObject *)state.base->f_code, NULL);
                 Py_DECREF(exc);
                 Py_XDECREF(chain);
                 Py_XDECREF(tails);
-                if (refused == NULL)
-                    break;
                 Py_SETREF(value, Py_NewRef(Py_None));
-                Py_SETREF(error, refused);
+                if (refused == NULL)
+                    Py_SETREF(error, fetch_exception());
+                else
+                    Py_SETREF(error, refused);
                 continue;
             }
             Py_DECREF(exc);
@@ -504,13 +542,6 @@ enqueue(loop_state *state, PyObject *task, int first)
     return done == NULL ? -1 : 0;
 }
 
-/* The current tasklet of the running loop (new reference). */
-static PyObject *
-current_of(loop_state *state)
-{
-    return PyObject_GetAttr(state->sched, s_current);
-}
-
 /* The Python version of a primitive, for the cases the C one leaves. */
 static PyObject *
 call_python(PyObject *function, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
@@ -578,6 +609,11 @@ view_channel(loop_state *state, PyObject *ch, int direction, channel_view *view)
         return 0;
     view->queue = queue;
     view->preference = PyLong_AsLong(preference);
+    if (view->preference == -1 && PyErr_Occurred()) {
+        /* Out of any usable range: the Python method says so. */
+        PyErr_Clear();
+        return 0;
+    }
     view->closing = closing == Py_True;
     view->partner_entry = NULL;
     Py_ssize_t waiting = PyObject_Length(queue);

@@ -31,6 +31,18 @@ class channel:
         self.closing = False
 
     @property
+    def preference(self):
+        """Who runs next when a transfer takes place: -1, 0 or 1."""
+        return self.__dict__["preference"]
+
+    @preference.setter
+    def preference(self, value):
+        # Kept in the instance dictionary, where the C methods read it.
+        if not isinstance(value, int) or value not in (-1, 0, 1):
+            raise ValueError(f"channel preference must be -1, 0 or 1, not {value!r:.100}")
+        self.__dict__["preference"] = int(value)
+
+    @property
     def balance(self):
         """Waiting senders (positive) or receivers (negative); all waiting
         tasklets go the same way."""

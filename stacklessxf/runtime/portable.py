@@ -133,7 +133,44 @@ def from_portable(portable):
         raise StaleCodeError(
             f"{module}.{qualname} has no resume point {site_name} saving "
             f"{sorted(values)}; its records come from other code", module, qualname)
-    return (site.number, *[values[slot.name] for slot in site.slots])
+    record = (site.number, *[values[slot.name] for slot in site.slots])
+    check_record(record)
+    return record
+
+
+def check_record(record):
+    """Raise ``pickle.UnpicklingError`` unless ``record`` is a record of this
+    process whose values are what its resume entry relies on them being:
+    the interpreter trusts a ``for`` loop's iterator or an exception it
+    re-raises to be one, and would crash on anything else.  Records that come from outside (a pickle) are checked
+    before anything resumes them."""
+    if not isinstance(record, tuple) or not record or type(record[0]) is not int \
+            or not 0 <= record[0] < len(SITES):
+        raise pickle.UnpicklingError(f"not a record of a stackless function: {record!r:.200}")
+    site = SITES[record[0]]
+    if len(record) != len(site.slots) + 1:
+        raise pickle.UnpicklingError(
+            f"a record of {site.function_info.qualname} at {site.name} holds "
+            f"{len(record) - 1} values instead of {len(site.slots)}")
+    for slot, value in zip(site.slots, record[1:]):
+        if not _holds_what_is_needed(slot, value):
+            need = "closure cell" if slot.kind == Slot.CELL else slot.need
+            raise pickle.UnpicklingError(_describe_slot(
+                site, slot, value, f"the resumed code needs: {need}", verb="is not usable"))
+
+
+def _holds_what_is_needed(slot, value):
+    if slot.kind == Slot.CELL:
+        return isinstance(value, types.CellType)
+    need = slot.need
+    if need is None:
+        return True
+    if need == Slot.ITERATOR:
+        return callable(getattr(type(value), "__next__", None))
+    if need == Slot.EXCEPTION:
+        return isinstance(value, BaseException)
+    return (value is None and need == Slot.EXCEPTION_OR_NONE) or \
+        isinstance(value, BaseException)
 
 
 def _find_function_info(module_name, qualname):
@@ -304,10 +341,12 @@ class _SlotChecker(pickle.Pickler):
         return id(obj) if self.opaque and isinstance(obj, self.opaque) else None
 
 
-def _describe_slot(site, slot, value, error):
+def _describe_slot(site, slot, value, error, verb="cannot be pickled"):
     info = site.function_info
     line = site.lineno
-    return (f"cannot pickle the record of {info.module}.{info.qualname} suspended "
+    doing = "pickle" if verb == "cannot be pickled" else "load"
+    why = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    return (f"cannot {doing} the record of {info.module}.{info.qualname} suspended "
             f"at line {line} of {info.filename}: {_SLOT_WHAT[slot.kind]} "
             f"{slot.name!r} holds a value of type {type(value).__name__} that "
-            f"cannot be pickled ({type(error).__name__}: {error})")
+            f"{verb} ({why})")

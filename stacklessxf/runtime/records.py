@@ -113,16 +113,25 @@ SITE_COUNTS = []
 
 class Slot:
     """One saved value of a record: a local, a cell, a value-stack item, or
-    the exception being handled at the resume point."""
+    the exception being handled at the resume point.
 
-    __slots__ = ("name", "kind", "position")
+    ``need`` says what the resumed code relies on the value being, where
+    the interpreter does not check it itself (a ``for`` loop's iterator, an
+    exception it re-raises): a record loaded from
+    outside is checked against it (see ``portable.check_record``)."""
+
+    __slots__ = ("name", "kind", "position", "need")
 
     LOCAL, CELL, STACK, HANDLED = "local", "cell", "stack", "handled"
+    ITERATOR, EXCEPTION, EXCEPTION_OR_NONE = "iterator", "exception", "exception or None"
 
-    def __init__(self, name, kind, position=None):
+    def __init__(self, name, kind, position=None, need=None):
         self.name = name
         self.kind = kind
         self.position = position
+        if need is None and kind == Slot.HANDLED:
+            need = Slot.EXCEPTION_OR_NONE
+        self.need = need
 
     def __repr__(self):
         return f"Slot({self.name!r}, {self.kind})"

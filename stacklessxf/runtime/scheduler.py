@@ -250,9 +250,21 @@ class Tasklet:
         return Tasklet, (), state
 
     def __setstate__(self, state):
+        _check_state(state)
         for name, value in state.items():
             setattr(self, name, value)
         self._stack = list(self._stack)
+
+    def __del__(self):
+        # Nothing reaches this suspended tasklet any more: as in Stackless,
+        # TaskletExit is raised in it, so its finally blocks and __exit__
+        # methods run.
+        try:
+            suspended = self.alive and self._stack and not self.is_main
+        except AttributeError:      # never set up (its unpickling failed)
+            return
+        if suspended:
+            _exit_collected(self)
 
     @property
     def frames(self):
@@ -326,9 +338,10 @@ def _unqueue(sched, task):
 
 def _run_queue(sched, until_main):
     """Run the queued tasklets in turn, from main: until the queue is empty,
-    until main is taken from it (``until_main``), or until the watchdog
-    interrupts one, which is returned.  One trampoline loop goes from
-    tasklet to tasklet as they switch; it returns when one ends."""
+    until main is taken from it (``until_main``, or when an exception was
+    thrown to main: it is raised here), or until the watchdog interrupts
+    one, which is returned.  One trampoline loop goes from tasklet to
+    tasklet as they switch; it returns when one ends."""
     queue, main = sched.queue, sched.main
     sched.calls_run_inline = calls_run_inline()
     ticking = sched.ticks_left > 0
@@ -341,10 +354,13 @@ def _run_queue(sched, until_main):
         if sched.interrupted is not None and not until_main:
             return None
         while queue:
-            task = queue.popleft()
+            # Indexing calls nothing, so no signal handler can run between
+            # taking the tasklet and making it current.
+            task = queue[0]
+            del queue[0]
             task._queued = False
             if task is main:
-                if until_main:
+                if until_main or main._error is not None:
                     main_is_next = True
                     return None
                 continue
@@ -355,10 +371,7 @@ def _run_queue(sched, until_main):
             return task._stack, value, error, call
         return None
 
-    def end_current(value, error):
-        ended = sched.current
-        ended.alive = False
-        ended._value = value
+    def raise_ending(error):
         if error is not None and not isinstance(error, TaskletExit):
             raise error
 
@@ -369,17 +382,28 @@ def _run_queue(sched, until_main):
                 if outcome != native_loop.ENDED:
                     main_is_next = outcome == native_loop.MAIN_IS_NEXT
                     break
-                end_current(value, error)
+                raise_ending(error)     # the loop marked the tasklet ended
         else:
             work = next_task()
             while work is not None:
-                value, error, switched = resume_records(*work, ticking, next_task)
+                # Called without *args: a call through it checks for signals
+                # when it returns, and the loop's result would be lost.
+                stack, value, error, call = work
+                value, error, switched = resume_records(stack, value, error, call, ticking,
+                                                        next_task)
                 if switched:
                     break
-                end_current(value, error)
+                # Marked ended before anything is called (where a signal
+                # handler could run).
+                ended = sched.current
+                ended.alive, ended._value = False, value
+                raise_ending(error)
                 work = next_task()
     finally:
         sched.current = main
+    if main_is_next and not until_main:
+        error, main._error, main._value = main._error, None, None
+        raise error
     if until_main:
         if not main_is_next:
             raise RuntimeError("deadlock: the main tasklet waits and no other "
@@ -597,6 +621,29 @@ def _preempt(sched, caller_frame):
     raise SWITCH_UNWIND
 
 
+def _exit_collected(task):
+    """Raise TaskletExit in ``task``, which is being collected, from here: the
+    collector runs wherever an allocation triggers it, perhaps while this
+    thread unwinds, so the records under way are kept aside meanwhile.  A
+    switch in its finally blocks puts it back in the run queue, alive."""
+    if sys.is_finalizing():
+        return
+    sched = _per_thread.scheduler
+    task._unblock()
+    chain, tails = CHAIN[:], TAILS[:]
+    del CHAIN[:], TAILS[:]
+    current, sched.current = sched.current, task
+    try:
+        value, error, switched = resume_records(task._stack, None, TaskletExit())
+    finally:
+        sched.current = current
+        CHAIN[:], TAILS[:] = chain, tails
+    if not switched:
+        task.alive, task._value = False, value
+        if error is not None and not isinstance(error, TaskletExit):
+            raise error
+
+
 def getcurrent():
     return _per_thread.scheduler.current
 
@@ -612,6 +659,32 @@ def getruncount():
 
 _PICKLED_ATTRIBUTES = ("func", "alive", "blocked", "blocked_on", "tempval",
                        "_call", "_value", "_error")
+
+
+def _check_state(state):
+    """Raise ``pickle.UnpicklingError`` unless a pickled tasklet's state holds
+    what the scheduler relies on: records, a call ``(function, tuple,
+    dict)`` for a tasklet that never ran, an exception or None to deliver."""
+    def refuse(what, value):
+        raise pickle.UnpicklingError(f"cannot load a tasklet: its {what} is {value!r:.200}")
+
+    if not isinstance(state, dict) or not set(state) <= {*_PICKLED_ATTRIBUTES, "_stack"}:
+        refuse("state", state)
+    stack = state.get("_stack", [])
+    if not isinstance(stack, (list, tuple)):
+        refuse("list of records", stack)
+    for record in stack:
+        portable.check_record(record)
+    call = state.get("_call")
+    if call is not None and not (type(call) is tuple and len(call) == 3 and callable(call[0])
+                                 and type(call[1]) is tuple and type(call[2]) is dict):
+        refuse("call (function, arguments tuple, keywords dict)", call)
+    error = state.get("_error")
+    if error is not None and not isinstance(error, BaseException):
+        refuse("exception to raise", error)
+    for flag in ("alive", "blocked"):
+        if type(state.get(flag, False)) is not bool:
+            refuse(f"{flag} flag", state[flag])
 
 
 def _copy_records(records, memo):

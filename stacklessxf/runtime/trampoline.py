@@ -4,8 +4,8 @@ import dis
 import sys
 import types
 
-from .records import (CHAIN, SITE_COUNTS, SITES, SWITCH_UNWIND, SWITCHED, TAILS, Unwind,
-                      count_unwound)
+from .records import (CHAIN, CROSSED, SITE_COUNTS, SITES, SWITCH_UNWIND, SWITCHED, TAILS,
+                      Unwind, count_unwound)
 
 
 class _TransformedMarker:
@@ -55,10 +55,12 @@ def run_unwound(chain):
     """Resume ``chain`` (records taken out of an Unwind, innermost first)
     and return the value the outermost of them returns (or raise what it
     raises)."""
+    # Nothing here calls anything before the loop holds the records, so an
+    # asynchronous exception (KeyboardInterrupt, ...) reaches them too.
     tails = TAILS[:]
     del TAILS[:]
-    count_unwound(chain, tails)
-    value, error, switched = resume_for_plain_caller(chain[::-1], None, None)
+    value, error, switched = resume_for_plain_caller(chain[::-1], None, None,
+                                                     unwound=(None, chain, tails))
     assert not switched, "a switch cannot unwind past a plain caller"
     if error is not None:
         try:
@@ -68,30 +70,51 @@ def run_unwound(chain):
     return value
 
 
-def resume_records(stack, value, error, call=None, ticking=False, next_task=None):
+def resume_records(stack, value, error, call=None, ticking=False, next_task=None,
+                   unwound=None):
     """The trampoline loop: make ``call`` (func, args, kwargs) if given, then
     resume the records of ``stack`` (outermost first) from the top, handing
     each the value or exception of the one inside it.  Returns (value, error,
     switched): what the outermost returned or raised, or ``switched`` true
     when a tasklet switch saved the frames (their records are back on
     ``stack``).  ``ticking`` resumes records in the watchdog's code.
+    ``unwound`` is (Unwind or None, records, tail sites) of an unwinding
+    whose records are already on ``stack``, still to be counted.
 
     The scheduler passes ``next_task``: after a switch, the loop goes on
     with the (stack, value, error, call) it returns, the next tasklet's,
-    and returns only when it returns None."""
+    and returns only when it returns None.
+
+    An exception can be raised at any call (a signal handler's, a
+    MemoryError), so until the loop is done nothing but the calls inside
+    its ``try`` runs between taking records and putting them on ``stack``,
+    and whatever such a call raises goes to the innermost record (the loop
+    has no other place where the interpreter runs signal handlers, see
+    ``_without_interrupt_checks``)."""
+    building = failed = None    # the record whose resume entry is being built
     loop_code = sys._getframe().f_code  # this loop's, or its copy's
     while True:
         try:
+            if unwound is not None:
+                taken, unwound = unwound, None
+                refused = take_depth_unwinding(stack, *taken, loop_code)
+                if refused is not None:
+                    return None, refused, False
             if call is not None:
                 func, args, kwargs = call
                 call = None
                 value = func(*args, **kwargs)
             elif stack:
-                record = stack.pop()
+                record = stack[-1]
                 site = SITES[record[0]]
                 if ticking and site.ticked_twin is not None:
                     site = site.ticked_twin
+                building = record
                 resume = site.function or site.resume_function(record)
+                building = None
+                # Off the stack only now, right before the resume entry runs
+                # (it does not check for signals before it has restored it).
+                del stack[-1]
                 # The first argument is a placeholder for the function's own
                 # first argument, which the resume entry restores from the record.
                 value = resume(None, record, value, error)
@@ -104,16 +127,17 @@ def resume_records(stack, value, error, call=None, ticking=False, next_task=None
             # since they saved their records.
             chain, tails = CHAIN[:], TAILS[:]
             del CHAIN[:], TAILS[:]
-        except Unwind as unwound:
+        except Unwind as caught:
             # Taken out before anything is called: a call lets other threads
             # run, and they may start an unwinding of their own.
             chain, tails = CHAIN[:], TAILS[:]
             del CHAIN[:], TAILS[:]
-            unwound.__traceback__ = None
-            if unwound is not SWITCH_UNWIND:
-                error = take_depth_unwinding(stack, unwound, chain, tails, loop_code)
-                if error is not None:
-                    return None, error, False
+            caught.__traceback__ = None
+            if caught is not SWITCH_UNWIND:
+                # Too deep: the records go on from here, counted (and the
+                # refusal checked) at the top of the loop.
+                stack += chain[::-1]
+                unwound = caught, chain, tails
                 value = None
                 continue
         except BaseException as exc:
@@ -122,20 +146,78 @@ def resume_records(stack, value, error, call=None, ticking=False, next_task=None
             if exc.__traceback__ is not None:
                 exc.__traceback__ = exc.__traceback__.tb_next
             value, error = None, exc
+            if building is not None:
+                # Its resume entry could not be made: the exception goes to
+                # it, unless making it failed twice (at the recursion limit,
+                # say), when it is dropped and the exception goes on outward.
+                if building is failed:
+                    del stack[-1]
+                building, failed = None, building
             continue
-        # A tasklet switch: the records go back on the tasklet's stack.
+        # A tasklet switch: the records go back on the tasklet's stack before
+        # anything is called (the primitive has queued it or noted it).
+        stack += chain[::-1]
         if len(chain) == 1 and not tails:    # the common case, without a call
             SITE_COUNTS[chain[0][0]] += 1
         else:
-            count_unwound(chain, tails)
-        stack += chain[::-1]
+            take_depth_unwinding(stack, None, chain, tails, loop_code)
         following = next_task() if next_task is not None else None
         if following is None:
             return None, None, True
         stack, value, error, call = following
 
 
-resume_records.__code__ = mark_transformed(resume_records.__code__)
+def take_depth_unwinding(stack, unwound, chain, tails, loop_code):
+    """The records ``chain`` of an unwinding (innermost first) are on
+    ``stack`` now, to be resumed by the loop whose code is ``loop_code``:
+    count them, and if the unwinding started because the stack was too deep
+    (``unwound``), return the RecursionError the outermost frame ends with
+    when even that leaves no room; else None."""
+    pushed, settling = len(chain), bool(CROSSED)
+    count_unwound(chain, tails)
+    if settling:
+        # Counting turned the crossing marks among the records into what
+        # they stand for (see ``specials``): that goes on the stack instead.
+        del stack[len(stack) - pushed:]
+        stack += chain[::-1]
+    if unwound is None:
+        return None
+    origin, unwound.origin = unwound.origin, None
+    if origin is loop_code:
+        # The refused call was made by the frame the loop resumed just now:
+        # resuming it again would be refused the same way.
+        stack.clear()
+        return RecursionError("maximum recursion depth exceeded: no room to make a "
+                              "call even after unwinding every stackless frame")
+    return None
+
+
+def _without_interrupt_checks(code):
+    """``code`` (CPython 3.11) with no instruction at which the interpreter
+    runs signal handlers or lets other threads in by itself: its entry
+    (RESUME 0) reads as a resume after ``yield from``, which skips the
+    check, and its backward jumps are the kind that do not check.  Such
+    code is interrupted only inside what it calls."""
+    raw = bytearray(code.co_code)
+    for at in range(0, len(raw), 2):
+        if raw[at] == _RESUME and raw[at + 1] == 0:
+            raw[at + 1] = RESUME_WITHOUT_CHECK
+        elif raw[at] == _JUMP_BACKWARD:
+            raw[at] = _JUMP_BACKWARD_NO_INTERRUPT
+        elif raw[at] in _CHECKING_JUMPS:
+            raise AssertionError(f"{code.co_name} has a conditional backward jump")
+    return code.replace(co_code=bytes(raw))
+
+
+_RESUME, _JUMP_BACKWARD, _JUMP_BACKWARD_NO_INTERRUPT = (
+    dis.opmap[name] for name in ("RESUME", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT"))
+_CHECKING_JUMPS = {op for name, op in dis.opmap.items() if name.startswith("POP_JUMP_BACKWARD")}
+# RESUME's argument for a function's entry that does not check for signals
+# (below 2 it checks; 2 is "after yield from", which only generators read).
+RESUME_WITHOUT_CHECK = 2
+
+resume_records.__code__ = mark_transformed(_without_interrupt_checks(resume_records.__code__))
+run_unwound.__code__ = _without_interrupt_checks(run_unwound.__code__)
 
 # The same loop under a code object of its own, for the records of frames
 # whose outermost was called by plain code (``run_unwound``): a switch that
@@ -145,23 +227,6 @@ resume_for_plain_caller = types.FunctionType(
     resume_records.__code__.replace(co_name="resume_for_plain_caller",
                                     co_qualname="resume_for_plain_caller"),
     resume_records.__globals__, "resume_for_plain_caller", resume_records.__defaults__)
-
-
-def take_depth_unwinding(stack, unwound, chain, tails, loop_code):
-    """An unwinding that started because the stack was too deep reached the
-    loop whose code is ``loop_code``: its records go on ``stack``, to be
-    resumed from there.  Returns the RecursionError the outermost frame
-    ends with when even that leaves no room, else None."""
-    count_unwound(chain, tails)
-    stack += chain[::-1]
-    origin, unwound.origin = unwound.origin, None
-    if origin is loop_code:
-        # The refused call was made by the frame the loop resumed just now:
-        # resuming it again would be refused the same way.
-        stack.clear()
-        return RecursionError("maximum recursion depth exceeded: no room to make a "
-                              "call even after unwinding every stackless frame")
-    return None
 
 
 def _call_offsets(code):

@@ -300,6 +300,7 @@ def _make_method_calls_plain(instrs, sites):
 def _lay_out(site, index, instrs, flow, states, live_in, bound, info):
     stack = states[index]
     site.prefix = site.prefix_of(stack)
+    site.needs = ops.stack_needs(site.prefix, instrs)
     site.tail = flow.cover[index] is None and not site.prefix and \
         ops.is_tail_return(instrs, index)
     site.cover = flow.cover[index]
@@ -346,7 +347,7 @@ def _resume_site(info, site, live, retry, kind=None):
     exc_prev = [i for i, it in enumerate(site.prefix) if it[0] == ops.EXC_PREV]
     for position, it in enumerate(site.prefix):
         if it[0] in (ops.OBJ, ops.EXC_PREV) and position != (exc_prev[0] if exc_prev else None):
-            slots.append(Slot(f"$stack{position}", Slot.STACK, position))
+            slots.append(Slot(f"$stack{position}", Slot.STACK, position, site.needs[position]))
     if exc_prev:
         slots.append(Slot("$handled", Slot.HANDLED))
     if kind is None:
@@ -603,6 +604,7 @@ def _loop_sites(info, instrs, states, live_in, bound, body):
                 any(kind != ops.OBJ for kind, _, _ in states[index]):
             continue
         site = LoopSite(node, instrs[index], tuple(states[index]), bound[index])
+        site.needs = ops.stack_needs(site.prefix, instrs)
         site.normal = _resume_site(info, site, live_in[index], retry=False)
         at = index_in_body[id(instrs[index])]
         while at > 0 and isinstance(body[at - 1], TryBegin):
@@ -756,8 +758,11 @@ def _resume_prologue(site, resume_site, first):
     _, value, error = RESUME_ARGS
     em = ops.Emitter(0, site.call.location)
     _restore_slots(em, site, resume_site, first)
-    stubs = []
+    raise_stub = Label()
     if resume_site.retry:
+        # The call never started; an exception handed to the record (one
+        # raised asynchronously while it waited) is raised in its place.
+        em.op("LOAD_FAST", error, 1).op("POP_JUMP_FORWARD_IF_NOT_NONE", raise_stub, -1)
         em.forget(value, error)
     if resume_site.retry and site.region_start is not None:
         em.op("JUMP_FORWARD", site.labels["retry"])
@@ -765,11 +770,9 @@ def _resume_prologue(site, resume_site, first):
         em.out += ops.reload_spilled(site.spill_names, site.call.location)
         em.op("JUMP_FORWARD", site.labels["call_proper"])
     else:
-        raise_stub = Label()
         em.deliver(value, error, site.labels["after"], raise_stub)
-        stub = ops.Emitter(len(site.prefix) + 1, site.call.location)
-        stub.label(raise_stub)
-        stub.covered(site.cover, ops.Emitter(0, site.call.location)
-                     .raise_delivered(value, error).out)
-        stubs = stub.out
-    return em.out, stubs
+    stub = ops.Emitter(len(site.prefix) + 1, site.call.location)
+    stub.label(raise_stub)
+    stub.covered(site.cover, ops.Emitter(0, site.call.location)
+                 .raise_delivered(value, error).out)
+    return em.out, stub.out

@@ -12,6 +12,9 @@ import sys
 
 from bytecode import CellVar, FreeVar, Instr, Label, TryBegin, TryEnd
 
+from ...runtime.records import Slot
+from ...runtime.trampoline import RESUME_WITHOUT_CHECK
+
 # Kinds of value-stack items.  Only NULL (a C NULL the interpreter keeps for
 # calls) and METHOD (a NULL-or-method pushed by LOAD_METHOD) need care: a NULL
 # cannot be copied into a record.  CONST items are pushed again on resume
@@ -90,6 +93,8 @@ def transfer(instr, index, stack, jump):
     elif name == "PUSH_EXC_INFO":
         stack.pop()
         stack += [item(EXC_PREV, index), item(OBJ, index)]
+    elif name == "FOR_ITER" and not jump:
+        stack.append(item(OBJ, index))      # the iterator stays as GET_ITER made it
     elif name == "COPY":
         stack.append(stack[-instr.arg])
     elif name == "SWAP":
@@ -104,13 +109,36 @@ def transfer(instr, index, stack, jump):
     return stack
 
 
+# The exception a handler finds on top of the stack.
+HANDLER_EXCEPTION = "exception"
+
+
 def handler_entry_stack(stack, try_begin):
     """The stack a handler starts with when ``stack`` is unwound to it."""
     entry = list(stack[:try_begin.stack_depth])
     if try_begin.push_lasti:
         entry.append(item(OBJ))
-    entry.append(item(OBJ))
+    entry.append(item(OBJ, None, HANDLER_EXCEPTION))
     return entry
+
+
+def stack_needs(items, instrs):
+    """For each value-stack item, what the interpreter relies on it being
+    without checking (a Slot need), or None: a ``for`` loop's iterator (its
+    type's next function is called as is), the exceptions a handler or an
+    ``except`` block re-raises or restores."""
+    needs = []
+    for kind, producer, value in items:
+        need = None
+        if kind == EXC_PREV:
+            need = Slot.EXCEPTION_OR_NONE
+        elif kind == OBJ and producer is None:
+            need = Slot.EXCEPTION if value == HANDLER_EXCEPTION else None
+        elif kind == OBJ and isinstance(producer, int):
+            need = {"GET_ITER": Slot.ITERATOR,
+                    "PUSH_EXC_INFO": Slot.EXCEPTION}.get(instrs[producer].name)
+        needs.append(need)
+    return tuple(needs)
 
 
 def uses_and_defs(instr):
@@ -436,6 +464,10 @@ def resume_prelude(bytecode_obj, hidden_args):
     bytecode_obj.flags &= ~(0x04 | 0x08)  # no *args / **kwargs
     resume_at = next(i for i, ins in enumerate(out)
                      if isinstance(ins, Instr) and ins.name == "RESUME") + 1
+    if not bytecode_obj.flags & RESUMABLE_FLAGS:
+        # No signal handler runs before the prologue has restored the record.
+        out[resume_at - 1] = Instr("RESUME", RESUME_WITHOUT_CHECK,
+                                   location=out[resume_at - 1].location)
     return out, resume_at
 
 

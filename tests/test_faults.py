@@ -1,0 +1,395 @@
+"""Faults lose nothing: corrupted pickles raise instead of crashing the
+interpreter, and a failed configuration of the C module changes nothing."""
+
+import gc
+import os
+import pickle
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+import stacklessxf as sx
+from stacklessxf.runtime import native_loop, portable
+from tests import fault_cases as cases
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(autouse=True)
+def clean_log():
+    cases.LOG.clear()
+    yield
+    cases.LOG.clear()
+
+
+def _run_in_child(source):
+    done = subprocess.run([sys.executable, "-c", source], capture_output=True, cwd=REPO,
+                          timeout=120, text=True)
+    return done.returncode, done.stdout, done.stderr
+
+
+# -- corrupted pickles -------------------------------------------------------
+
+def _suspended(function, *args):
+    """A tasklet of ``function`` suspended at its first switch, and the
+    portable form of its one record."""
+    t = sx.tasklet(function)(*args)
+    sx.schedule()
+    assert len(t._stack) == 1
+    return t, portable.to_portable(t._stack[0])
+
+
+def _with_values(form, **replaced):
+    module, qualname, fingerprint, site, values = form
+    return module, qualname, fingerprint, site, {**values, **replaced}
+
+
+def _stack_slot(form):
+    """The name of the innermost value-stack slot of a record's form."""
+    return [name for name in form[4] if name.startswith("$stack")][-1]
+
+
+@pytest.mark.usefixtures("scheduler_loop")
+@pytest.mark.parametrize("function,args,slot,value,needed", [
+    (cases.loop_and_switch, ([1, 2, 3],), "$stack", [5, 6], "iterator"),
+    (cases.switch_while_handling, (), "$handled", "not an exception", "exception or None"),
+    (cases.switch_in_finally_of_exception, (), "$stack", "not an exception", "exception"),
+])
+def test_a_record_slot_the_code_trusts_is_checked_when_loaded(function, args, slot, value,
+                                                              needed):
+    t, form = _suspended(function, *args)
+    if slot == "$stack":
+        slot = _stack_slot(form)
+    with pytest.raises(pickle.UnpicklingError, match=re.escape(slot) + ".*needs: " + needed):
+        portable.from_portable(_with_values(form, **{slot: value}))
+    assert portable.from_portable(form) == t._stack[0]
+    t.kill()
+
+
+def _state(**changes):
+    state = {"func": cases.add, "alive": True, "blocked": False, "blocked_on": None,
+             "tempval": None, "_call": (cases.add, (1, 2), {}), "_value": None,
+             "_error": None, "_stack": []}
+    state.update(changes)
+    return state
+
+
+@pytest.mark.usefixtures("scheduler_loop")
+@pytest.mark.parametrize("changes,what", [
+    ({"_call": (cases.add, [1, 2], {})}, "call"),
+    ({"_call": (cases.add, (1, 2), None)}, "call"),
+    ({"_call": (cases.add, (1, 2))}, "call"),
+    ({"_call": ("not callable", (1, 2), {})}, "call"),
+    ({"_error": "boom"}, "exception"),
+    ({"_stack": [(10**9, 1)]}, "record"),
+    ({"_stack": ["not a record"]}, "record"),
+    ({"_stack": "not a list"}, "list of records"),
+    ({"alive": "yes"}, "alive"),
+])
+def test_a_corrupted_tasklet_state_is_refused(changes, what):
+    t = sx.tasklet.__new__(sx.tasklet)
+    with pytest.raises(pickle.UnpicklingError, match=what):
+        t.__setstate__(_state(**changes))
+
+
+@pytest.mark.usefixtures("scheduler_loop")
+def test_a_sound_tasklet_state_still_loads_and_runs():
+    t = sx.tasklet.__new__(sx.tasklet)
+    t.__setstate__(_state())
+    t._queued = False
+    t.insert()
+    sx.run()
+    assert t._value == 3 and not t.alive
+
+
+@pytest.mark.usefixtures("scheduler_loop")
+def test_a_record_with_a_wrong_slot_count_is_refused_in_a_tasklet_state():
+    t, form = _suspended(cases.loop_and_switch, [1, 2])
+    short = t._stack[0][:-1]
+    with pytest.raises(pickle.UnpicklingError, match="holds"):
+        sx.tasklet.__new__(sx.tasklet).__setstate__(_state(_call=None, _stack=[short]))
+    t.kill()
+
+
+@pytest.mark.parametrize("c_loop", [True, False])
+def test_a_pickled_tasklet_with_a_corrupted_iterator_is_refused_not_run(c_loop):
+    if c_loop and native_loop._switch is None:
+        pytest.skip("the C extension _stacklessxf_switch is not built")
+    t = sx.tasklet(cases.loop_and_switch)([1, 2, 3])
+    sx.schedule()
+    form = portable.to_portable(t._stack[0])
+    t.kill()
+    bad = _with_values(form, **{_stack_slot(form): [9, 9]})
+    blob = pickle.dumps(bad)
+    source = f"""
+import pickle, sys
+import stacklessxf as sx
+from stacklessxf.runtime import native_loop, portable
+native_loop.available = {c_loop}
+form = pickle.loads({blob!r})
+try:
+    record = portable.from_portable(form)
+except pickle.UnpicklingError as exc:
+    print("refused")
+else:
+    t = sx.tasklet.__new__(sx.tasklet)
+    t.__setstate__(dict(func=None, alive=True, blocked=False, blocked_on=None, tempval=None,
+                        _call=None, _value=None, _error=None, _stack=[record]))
+    t._queued = False
+    t.insert()
+    try:
+        sx.run()
+    except Exception as exc:
+        print("raised", type(exc).__name__)
+"""
+    code, out, err = _run_in_child(source)
+    assert code == 0, err
+    assert out.strip() == "refused"
+
+
+# -- channel preference and the C module's configure -------------------------
+
+@pytest.mark.usefixtures("scheduler_loop")
+@pytest.mark.parametrize("value", [2**80, 2, -2, "1", 1.0, None])
+def test_channel_preference_out_of_range_is_a_value_error(value):
+    ch = sx.channel()
+    with pytest.raises(ValueError, match="preference"):
+        ch.preference = value
+    assert ch.preference == -1
+
+
+@pytest.mark.usefixtures("scheduler_loop")
+def test_a_preference_written_past_the_property_is_left_to_the_python_method():
+    ch, out = sx.channel(), []
+    ch.__dict__["preference"] = 2**80      # as a corrupted pickle could leave it
+    sx.tasklet(cases.receive_into)(ch, out)
+    sx.tasklet(cases.send_one)(ch, "v")
+    sx.run()
+    assert out == ["v"]
+
+
+CONFIGURE_TWICE = """
+import stacklessxf as sx
+from stacklessxf.runtime import native_loop, records, trampoline
+from tests import fault_cases as cases
+
+class Impostor:
+    # Some of the tasklet's fields, at other offsets, then one missing.
+    __slots__ = ("padding", "more", "_value", "_error", "_call", "_stack", "_queued")
+
+try:
+    native_loop._switch.configure(
+        records.CHAIN, records.TAILS, records.SITES, records.SITE_COUNTS, records.SWITCHED,
+        records.Unwind, records.SWITCH_UNWIND, trampoline.TESTED_CALLS, None,
+        records.count_unwound, trampoline.take_depth_unwinding, Impostor)
+except (TypeError, AttributeError) as exc:
+    print("refused:", exc)
+t = sx.tasklet(cases.loop_and_switch)(list(range(50)))
+sx.run()
+print("result", t._value, t.alive)
+"""
+
+
+def test_a_failed_configure_leaves_the_c_module_as_it_was():
+    if native_loop._switch is None:
+        pytest.skip("the C extension _stacklessxf_switch is not built")
+    code, out, err = _run_in_child(CONFIGURE_TWICE)
+    assert code == 0, err
+    assert "refused:" in out and "blocked" in out
+    assert "result 1225 False" in out
+
+
+# -- an exception thrown to main while it runs the scheduler ------------------
+
+@pytest.mark.usefixtures("scheduler_loop")
+def test_throw_to_main_comes_out_of_run_at_once():
+    thrower = sx.tasklet(cases.throw_to_main)(KeyError("to main"))
+    other = sx.tasklet(cases.log_and_switch)("other", 3)
+    with pytest.raises(KeyError, match="to main"):
+        sx.run()
+    # Main got it at once, before the other tasklet ran.
+    assert cases.LOG == ["before"]
+    # Nothing is left pending: a later schedule() from main raises nothing.
+    sx.schedule()
+    sx.run()
+    assert not thrower.alive and not other.alive
+    assert cases.LOG[-1] == ("other", 2) and "after" in cases.LOG
+
+
+@pytest.mark.usefixtures("scheduler_loop")
+def test_kill_main_comes_out_of_run_as_tasklet_exit():
+    killer = sx.tasklet(cases.kill_main)()
+    with pytest.raises(sx.TaskletExit):
+        sx.run()
+    sx.run()
+    assert not killer.alive and cases.LOG == ["after kill"]
+
+
+# -- asynchronous exceptions during a deep recursion --------------------------
+
+DEEP = 20_000
+
+
+def _counters():
+    return [0] * (DEEP + 1), [0] * (DEEP + 1)
+
+
+def _assert_every_finally_ran_once(entered, ran):
+    assert set(ran) <= {0, 1}, "a finally ran twice"
+    missed = [k for k in range(DEEP + 1) if entered[k] != ran[k]]
+    assert not missed, f"{len(missed)} activations skipped their finally, e.g. {missed[:5]}"
+
+
+def _raising_once(function, exc, at=1):
+    """Stands for a runtime function; raises ``exc`` on its ``at``-th call."""
+    calls = []
+
+    def stand_in(*args):
+        calls.append(args)
+        if len(calls) == at:
+            raise exc
+        return function(*args)
+    return stand_in
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, MemoryError])
+@pytest.mark.parametrize("at", [1, 3])
+def test_an_exception_in_the_trampolines_bookkeeping_reaches_every_record(monkeypatch,
+                                                                          exc, at):
+    from stacklessxf.runtime import trampoline
+    monkeypatch.setattr(trampoline, "count_unwound",
+                        _raising_once(trampoline.count_unwound, exc, at))
+    entered, ran = _counters()
+    with pytest.raises(exc):
+        cases.deep_with_finally(DEEP, entered, ran)
+    _assert_every_finally_ran_once(entered, ran)
+    assert entered[DEEP] == 1
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, MemoryError])
+def test_an_exception_building_a_resume_entry_reaches_its_record(monkeypatch, exc):
+    from stacklessxf.runtime.records import SITES, ResumeSite
+    monkeypatch.setattr(ResumeSite, "resume_function",
+                        _raising_once(ResumeSite.resume_function, exc))
+    for site in SITES:
+        if site.function_info is cases.deep_with_finally.__stackless__:
+            monkeypatch.setattr(site, "function", None)
+    entered, ran = _counters()
+    with pytest.raises(exc):
+        cases.deep_with_finally(DEEP, entered, ran)
+    _assert_every_finally_ran_once(entered, ran)
+
+
+@pytest.mark.usefixtures("scheduler_loop")
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, MemoryError])
+def test_an_exception_in_the_loops_bookkeeping_reaches_the_tasklets_records(monkeypatch,
+                                                                          exc):
+    from stacklessxf.runtime import trampoline
+    # Both loops count a depth unwinding's records through this name.
+    monkeypatch.setattr(trampoline, "count_unwound",
+                        _raising_once(trampoline.count_unwound, exc, at=2))
+    entered, ran = _counters()
+    t = sx.tasklet(cases.deep_then_schedule)(DEEP, entered, ran)
+    with pytest.raises(exc):
+        sx.run()
+    assert not t.alive and not t._stack
+    _assert_every_finally_ran_once(entered, ran)
+
+
+def _interrupt_at_random(run, rounds, seconds):
+    """Run ``run()`` ``rounds`` times, each with a KeyboardInterrupt raised
+    by a signal handler after a random part of ``seconds``."""
+    rng = random.Random(int(__import__("os").environ.get("SEED", 10)))
+    armed = []
+
+    def interrupt(signum, frame):
+        if armed:
+            armed.clear()
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    interrupted = 0
+    try:
+        for _ in range(rounds):
+            armed.append(True)
+            signal.setitimer(signal.ITIMER_REAL, rng.uniform(0.0005, seconds))
+            try:
+                run()
+            except KeyboardInterrupt:
+                interrupted += 1
+            finally:
+                armed.clear()
+                signal.setitimer(signal.ITIMER_REAL, 0)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    return interrupted
+
+
+def _timed(run):
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs signal.setitimer")
+def test_a_signal_at_any_moment_of_a_deep_recursion_runs_every_finally_once():
+    counters = []
+
+    def run():
+        counters.append(_counters())
+        cases.deep_with_finally(DEEP, *counters[-1])
+
+    seconds = _timed(run)
+    interrupted = _interrupt_at_random(run, 40, seconds)
+    assert interrupted >= 3
+    for entered, ran in counters:
+        _assert_every_finally_ran_once(entered, ran)
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs signal.setitimer")
+@pytest.mark.usefixtures("scheduler_loop")
+def test_a_signal_at_any_moment_of_a_deep_tasklet_runs_every_finally_once():
+    runs = []
+
+    def run():
+        entered, ran = _counters()
+        runs.append((sx.tasklet(cases.deep_then_schedule)(DEEP, entered, ran), entered, ran))
+        sx.run()
+
+    seconds = _timed(run)
+    interrupted = _interrupt_at_random(run, 40, seconds)
+    assert interrupted >= 3
+    for t, entered, ran in runs:
+        if t.alive:                 # interrupted in main, between two of its switches
+            assert t.scheduled
+            t.kill()
+        assert not t._stack
+        _assert_every_finally_ran_once(entered, ran)
+
+
+# -- a suspended tasklet that nothing reaches any more ------------------------
+
+@pytest.mark.usefixtures("scheduler_loop")
+def test_a_collected_blocked_tasklet_runs_its_exit_and_finally():
+    ch = sx.channel()
+    t = sx.tasklet(cases.wait_in_with_and_finally)(ch)
+    sx.run()
+    assert t.blocked and cases.LOG == []
+    del t, ch                   # the tasklet and its channel hold each other
+    gc.collect()
+    assert cases.LOG == [("exit", "TaskletExit"), "finally"]
+
+
+@pytest.mark.usefixtures("scheduler_loop")
+def test_a_dropped_paused_tasklet_runs_its_finally():
+    t = sx.tasklet(cases.pause_in_finally)()
+    sx.run()
+    assert t.paused
+    del t
+    gc.collect()
+    assert cases.LOG == ["finally"]
