@@ -1,7 +1,6 @@
 """The trampoline: resumes records innermost-first until none is left."""
 
 import dis
-import sys
 import types
 
 from .records import (CHAIN, CROSSED, SITE_COUNTS, SITES, SWITCH_UNWIND, SWITCHED, TAILS,
@@ -71,7 +70,7 @@ def run_unwound(chain):
 
 
 def resume_records(stack, value, error, call=None, ticking=False, next_task=None,
-                   unwound=None):
+                   unwound=None, loop_code=None):
     """The trampoline loop: make ``call`` (func, args, kwargs) if given, then
     resume the records of ``stack`` (outermost first) from the top, handing
     each the value or exception of the one inside it.  Returns (value, error,
@@ -80,6 +79,7 @@ def resume_records(stack, value, error, call=None, ticking=False, next_task=None
     ``stack``).  ``ticking`` resumes records in the watchdog's code.
     ``unwound`` is (Unwind or None, records, tail sites) of an unwinding
     whose records are already on ``stack``, still to be counted.
+    ``loop_code``'s default is this loop's own code (or its copy's).
 
     The scheduler passes ``next_task``: after a switch, the loop goes on
     with the (stack, value, error, call) it returns, the next tasklet's,
@@ -92,7 +92,6 @@ def resume_records(stack, value, error, call=None, ticking=False, next_task=None
     has no other place where the interpreter runs signal handlers, see
     ``_without_interrupt_checks``)."""
     building = failed = None    # the record whose resume entry is being built
-    loop_code = sys._getframe().f_code  # this loop's, or its copy's
     while True:
         try:
             if unwound is not None:
@@ -217,16 +216,20 @@ _CHECKING_JUMPS = {op for name, op in dis.opmap.items() if name.startswith("POP_
 RESUME_WITHOUT_CHECK = 2
 
 resume_records.__code__ = mark_transformed(_without_interrupt_checks(resume_records.__code__))
+# The loop knows its own code without calling anything (a call lets a signal
+# handler run when it returns, and nothing may run before the loop's try).
+resume_records.__defaults__ = resume_records.__defaults__[:-1] + (resume_records.__code__,)
 run_unwound.__code__ = _without_interrupt_checks(run_unwound.__code__)
 
 # The same loop under a code object of its own, for the records of frames
 # whose outermost was called by plain code (``run_unwound``): a switch that
 # finds this loop beneath it knows a plain frame is in its way, where the
 # scheduler's loop would mean the tasklet's base.
+_PLAIN_CALLER_CODE = resume_records.__code__.replace(co_name="resume_for_plain_caller",
+                                                     co_qualname="resume_for_plain_caller")
 resume_for_plain_caller = types.FunctionType(
-    resume_records.__code__.replace(co_name="resume_for_plain_caller",
-                                    co_qualname="resume_for_plain_caller"),
-    resume_records.__globals__, "resume_for_plain_caller", resume_records.__defaults__)
+    _PLAIN_CALLER_CODE, resume_records.__globals__, "resume_for_plain_caller",
+    resume_records.__defaults__[:-1] + (_PLAIN_CALLER_CODE,))
 
 
 def _call_offsets(code):
