@@ -96,9 +96,9 @@ def instrument(code, resume_points, function_info, tick=None, switch_arrives=Non
     suspended: the variant the scheduler's watchdog runs."""
     bc = Bytecode.from_code(code, conserve_exception_block_stackdepth=True)
     instrs = list(bc)
-    added_calls = {}
+    tick_calls = set()
     if tick is not None:
-        instrs = _insert_ticks(instrs, tick, added_calls)
+        instrs = _insert_ticks(instrs, tick, tick_calls)
     sites = _find_call_sites(instrs, resume_points, function_info)
     if not sites and tick is None and not _has_with(instrs):
         return code, []
@@ -106,7 +106,7 @@ def instrument(code, resume_points, function_info, tick=None, switch_arrives=Non
     flow = dataflow.InstructionFlow(instrs)
     states = dataflow.stack_states(flow, ops)
     sites += _with_sites(instrs, states)
-    sites += _plain_call_sites(instrs, flow, states, sites, added_calls)
+    sites += _plain_call_sites(instrs, flow, states, sites, tick_calls)
     for site in sites:
         site.marks_crossing = code.co_name == "__init__"
     live_in = dataflow.live_variables(flow, ops)
@@ -178,30 +178,28 @@ def _find_call_sites(instrs, resume_points, function_info):
     return sites
 
 
-def _insert_ticks(instrs, tick, added_calls):
+def _insert_ticks(instrs, tick, tick_calls):
     """Instructions calling ``tick`` after RESUME and before every backward
-    jump; the ids of those calls go into ``added_calls``."""
+    jump; the ids of those calls go into ``tick_calls``."""
     out = []
     for ins in instrs:
         is_back_edge = isinstance(ins, Instr) and "BACKWARD" in ins.name
         if is_back_edge:
-            out += _added_call(tick, "tick", ins.location, added_calls)
+            out += _tick_call(tick, ins.location, tick_calls)
         out.append(ins)
         if isinstance(ins, Instr) and ins.name == "RESUME":
-            out += _added_call(tick, "tick", ins.location, added_calls)
+            out += _tick_call(tick, ins.location, tick_calls)
     return out
 
 
-def _added_call(function, kind, loc, added_calls):
-    """A call of ``function`` whose result is dropped; its id goes into
-    ``added_calls`` with ``kind``, the prefix of its site's name."""
+def _tick_call(tick, loc, tick_calls):
     call = Instr("CALL", 0, location=loc)
-    added_calls[id(call)] = kind
-    return [Instr("PUSH_NULL", location=loc), Instr("LOAD_CONST", function, location=loc),
+    tick_calls.add(id(call))
+    return [Instr("PUSH_NULL", location=loc), Instr("LOAD_CONST", tick, location=loc),
             Instr("PRECALL", 0, location=loc), call, Instr("POP_TOP", location=loc)]
 
 
-def _plain_call_sites(instrs, flow, states, may_unwind_sites, added_calls):
+def _plain_call_sites(instrs, flow, states, may_unwind_sites, tick_calls):
     """Sites for the other calls whose callee and arguments can be computed
     again, so that one refused at the recursion limit is retried."""
     taken = {id(site.call) for site in may_unwind_sites}
@@ -219,7 +217,7 @@ def _plain_call_sites(instrs, flow, states, may_unwind_sites, added_calls):
             # CPython copies a finally body once per exit path: number the
             # copies of the same call as the resume points' copies are.
             loc = ins.location
-            kind = added_calls.get(id(ins), "call")
+            kind = "tick" if id(ins) in tick_calls else "call"
             position = (kind, loc.lineno, loc.col_offset)
             site = CallSite(None, copies[position], ins)
             site.name = f"{kind}@{loc.lineno}:{loc.col_offset}"
