@@ -8,7 +8,7 @@ may switch.
 
 from stacklessxf.ir.model import CallSite
 
-__all__ = ["CallSite", "may_switch"]
+__all__ = ["CallSite", "may_switch", "switch_may_arrive"]
 
 SWITCHING = frozenset({"switch", "unknown"})
 
@@ -30,7 +30,18 @@ def may_switch(analyses):
 
 
 def _calls_switching(analysis, analyses, switching):
-    return any(
-        call.kind == "stackless" and (call.target not in analyses or call.target in switching)
-        for call in analysis.calls
-    )
+    return any(call.kind == "stackless" and _target_may_switch(call, analyses, switching)
+               for call in analysis.calls)
+
+
+def _target_may_switch(call, analyses, switching):
+    return call.target not in analyses or call.target in switching
+
+
+def switch_may_arrive(call, analyses, switching):
+    """Whether a switch may end ``call``, given ``switching``, what
+    :func:`may_switch` returned for ``analyses``: a switch primitive, a
+    callee that cannot be proven plain, or a stackless function that may
+    switch (one not among ``analyses`` may)."""
+    return call.kind in SWITCHING or (
+        call.kind == "stackless" and _target_may_switch(call, analyses, switching))
