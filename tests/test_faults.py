@@ -186,7 +186,7 @@ try:
     native_loop._switch.configure(
         records.CHAIN, records.TAILS, records.SITES, records.SITE_COUNTS, records.SWITCHED,
         records.Unwind, records.SWITCH_UNWIND, trampoline.TESTED_CALLS, None,
-        records.count_unwound, trampoline.take_depth_unwinding, Impostor)
+        records.count_unwound, trampoline.count_stacked_records, Impostor)
 except (TypeError, AttributeError) as exc:
     print("refused:", exc)
 t = sx.tasklet(cases.loop_and_switch)(list(range(50)))

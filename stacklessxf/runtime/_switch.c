@@ -27,7 +27,7 @@ static struct {
     PyObject *slow_schedule;        /* the Python schedule() */
     PyObject *slow_send, *slow_receive; /* the Python channel methods */
     PyObject *count_unwound;        /* records.count_unwound */
-    PyObject *take_depth_unwinding; /* trampoline.take_depth_unwinding */
+    PyObject *count_stacked_records; /* trampoline.count_stacked_records */
 } rt;
 
 static PyObject *s_function, *s_resume_function, *s_current, *s_main, *s_queue,
@@ -95,7 +95,7 @@ configure(PyObject *module, PyObject *args)
     PyObject **slots[11] = {&rt.chain, &rt.tails, &rt.sites, &rt.site_counts,
                             &rt.switched, &rt.unwind_type, &rt.switch_unwind,
                             &rt.tested_calls, &rt.slow_schedule, &rt.count_unwound,
-                            &rt.take_depth_unwinding};
+                            &rt.count_stacked_records};
     if (!PyList_Check(objects[0]) || !PyList_Check(objects[1]) ||
         !PyList_Check(objects[2]) || !PyList_Check(objects[3]) ||
         !PyType_Check(objects[5]) || !PyAnySet_Check(objects[7])) {
@@ -238,7 +238,7 @@ keep_switched_records(PyObject *stack)
      * crossing marks among them, see runtime/specials.py). */
     int status = push_records(stack, chain);
     PyObject *done = status < 0 ? NULL
-                                : PyObject_CallFunctionObjArgs(rt.take_depth_unwinding, stack,
+                                : PyObject_CallFunctionObjArgs(rt.count_stacked_records, stack,
                                                                Py_None, chain, tails, Py_None,
                                                                NULL);
     status = done == NULL ? -1 : 0;
@@ -446,7 +446,7 @@ run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                 PyObject *chain, *tails, *refused = NULL;
                 if (take_unwinding(&chain, &tails) == 0 && push_records(stack, chain) == 0)
                     refused = PyObject_CallFunctionObjArgs(
-                        rt.take_depth_unwinding, stack, exc, chain, tails,
+                        rt.count_stacked_records, stack, exc, chain, tails,
                         (PyObject *)state.base->f_code, NULL);
                 Py_DECREF(exc);
                 Py_XDECREF(chain);

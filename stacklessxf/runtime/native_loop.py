@@ -19,7 +19,7 @@ channels, exceptions sent over a channel, the main tasklet).
 
 from .records import CHAIN, SITE_COUNTS, SITES, SWITCH_BUILTINS, SWITCH_UNWIND, SWITCHED, \
     TAILS, Unwind, count_unwound
-from .trampoline import TESTED_CALLS, mark_transformed, take_depth_unwinding
+from .trampoline import TESTED_CALLS, mark_transformed, count_stacked_records
 
 try:
     import _stacklessxf_switch as _switch
@@ -36,7 +36,7 @@ def configure(slow_schedule, tasklet_class):
     take itself, and the C code reads and writes the fields of
     ``tasklet_class``'s slots.  Returns the C ``schedule``."""
     _switch.configure(CHAIN, TAILS, SITES, SITE_COUNTS, SWITCHED, Unwind, SWITCH_UNWIND,
-                      TESTED_CALLS, slow_schedule, count_unwound, take_depth_unwinding,
+                      TESTED_CALLS, slow_schedule, count_unwound, count_stacked_records,
                       tasklet_class)
     SWITCH_BUILTINS.add(_switch.schedule)
     return _switch.schedule

@@ -96,7 +96,7 @@ def resume_records(stack, value, error, call=None, ticking=False, next_task=None
         try:
             if unwound is not None:
                 taken, unwound = unwound, None
-                refused = take_depth_unwinding(stack, *taken, loop_code)
+                refused = count_stacked_records(stack, *taken, loop_code)
                 if refused is not None:
                     return None, refused, False
             if call is not None:
@@ -159,14 +159,14 @@ def resume_records(stack, value, error, call=None, ticking=False, next_task=None
         if len(chain) == 1 and not tails:    # the common case, without a call
             SITE_COUNTS[chain[0][0]] += 1
         else:
-            take_depth_unwinding(stack, None, chain, tails, loop_code)
+            count_stacked_records(stack, None, chain, tails, loop_code)
         following = next_task() if next_task is not None else None
         if following is None:
             return None, None, True
         stack, value, error, call = following
 
 
-def take_depth_unwinding(stack, unwound, chain, tails, loop_code):
+def count_stacked_records(stack, unwound, chain, tails, loop_code):
     """The records ``chain`` of an unwinding (innermost first) are on
     ``stack`` now, to be resumed by the loop whose code is ``loop_code``:
     count them, and if the unwinding started because the stack was too deep
