@@ -3,9 +3,13 @@
 from setuptools import Extension, setup
 
 setup(ext_modules=[
-    # The scheduler's hot path (see stacklessxf/runtime/native_loop.py).  The
-    # package works without it, more slowly, where it cannot be built.
-    Extension("_stacklessxf_switch", ["stacklessxf/runtime/_switch.c"], optional=True),
+    # The scheduler's hot path (see stacklessxf/runtime/native_loop.py) and
+    # the per-thread hand-over of an unwinding's records (runtime/records.py).
+    # The package works without it, more slowly and with one hand-over for
+    # all threads, where it cannot be built.
+    Extension("_stacklessxf_switch",
+              ["stacklessxf/runtime/_switch.c", "stacklessxf/runtime/_handover.c"],
+              depends=["stacklessxf/runtime/_handover.h"], optional=True),
     # The depth probe that keeps stackless frames below half the recursion
     # limit (see stacklessxf/runtime/depth.py).
     Extension("_stacklessxf_depth", ["stacklessxf/runtime/_depth.c"], optional=True),

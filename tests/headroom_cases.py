@@ -161,3 +161,24 @@ def huge_allocation_then_recurse(n):
             return "memory error seen"
         return "allocated"
     return huge_allocation_then_recurse(n - 1)
+
+
+class CyclicGarbage:
+    """Garbage only the collector frees, with a finalizer written in Python."""
+
+    finalized = 0
+
+    def __init__(self):
+        self.cycle = self
+
+    def __del__(self):
+        CyclicGarbage.finalized += 1
+
+
+@stackless
+def littering(n):
+    """Recurse ``n`` deep, leaving cyclic garbage at every level."""
+    if n == 0:
+        return 0
+    CyclicGarbage()
+    return 1 + littering(n - 1)

@@ -184,8 +184,8 @@ class Impostor:
 
 try:
     native_loop._switch.configure(
-        records.CHAIN, records.TAILS, records.SITES, records.SITE_COUNTS, records.SWITCHED,
-        records.Unwind, records.SWITCH_UNWIND, trampoline.TESTED_CALLS, None,
+        records.HANDOVER, records.SITES, records.SITE_COUNTS, records.SWITCHED,
+        records.Unwind, trampoline.TESTED_CALLS, None,
         records.count_unwound, trampoline.count_stacked_records, Impostor)
 except (TypeError, AttributeError) as exc:
     print("refused:", exc)

@@ -9,8 +9,10 @@ stackless frames in the lower part of the limit, so all of these find room.
 """
 
 import cProfile
+import subprocess
 import sys
 import traceback
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +24,7 @@ pytestmark = pytest.mark.skipif(
     depth.REFUSED is None, reason="the depth check is a C extension, not built here")
 
 DEEP = 20_000
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -196,3 +199,24 @@ def test_refused_calls_keep_reference_counts(function, run):
 
 def test_a_real_memory_error_is_not_taken_for_a_refusal():
     assert cases.huge_allocation_then_recurse(DEEP) == "memory error seen"
+
+
+FINALIZERS_IN_A_DEEP_RECURSION = """
+import gc, sys
+from tests import headroom_cases as cases
+lost = []
+sys.unraisablehook = lost.append
+gc.set_threshold(20, 5, 5)
+sys.setrecursionlimit(400)
+print(cases.littering(20000), len(lost))
+"""
+
+
+def test_finalizers_the_collector_runs_in_a_deep_recursion_are_not_refused():
+    """The collector runs finalizers from wherever an allocation triggered
+    it, perhaps a call the depth check would refuse: theirs go through (in
+    a fresh process, where the stack's height is known)."""
+    done = subprocess.run([sys.executable, "-c", FINALIZERS_IN_A_DEEP_RECURSION],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["20000", "0"]

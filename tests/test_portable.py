@@ -18,7 +18,7 @@ from stacklessxf.errors import StaleCodeError
 from stacklessxf.runtime import portable
 from stacklessxf.runtime.portable import (fingerprint, from_portable,
                                           pickle_records, to_portable, unpickle_records)
-from stacklessxf.runtime.records import CHAIN, UNBOUND, Slot, Unwind
+from stacklessxf.runtime.records import HANDOVER, UNBOUND, Slot, Unwind
 from stacklessxf.runtime.trampoline import mark_transformed, run_unwound
 from stacklessxf.testing import low_recursion_limit
 from tests import portable_cases as cases
@@ -35,8 +35,8 @@ def _take_unwinding(function, *args):
     try:
         function(*args)
     except Unwind as unwound:
-        records = CHAIN[:]
-        del CHAIN[:]
+        records = HANDOVER.chain[:]
+        del HANDOVER.chain[:]
         unwound.origin = None
         unwound.__traceback__ = None
         return records

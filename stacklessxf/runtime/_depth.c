@@ -15,7 +15,8 @@
  * the rest of it.
  *
  * Only such calls are refused: a callee called from C code (a sort key, a
- * property) or any other allocation goes through, since failing there would
+ * property), a finalizer the garbage collector runs in the middle of such a
+ * call, or any other allocation goes through, since failing there would
  * lose work already done.
  */
 #define PY_SSIZE_T_CLEAN
@@ -49,6 +50,9 @@ static struct {
 static PyObjectArenaAllocator wrapped;
 static PyThreadState *refused_thread;   /* compared, never dereferenced */
 static unsigned long refusals;
+/* Whether the garbage collector runs on this thread (it runs finalizers in
+ * the middle of whatever allocated, perhaps a refusable call). */
+static _Thread_local int collecting;
 
 static int
 is_transformed(PyCodeObject *code)
@@ -172,7 +176,7 @@ chunk_alloc(void *ctx, size_t size)
     PyThreadState *ts = _PyThreadState_GET();
     if (size <= LARGEST_CHUNK && ts != NULL && ts->cframe != NULL &&
             ts->recursion_remaining * 3 < ts->recursion_limit * 2 &&
-            ts->cframe->current_frame != NULL) {
+            ts->cframe->current_frame != NULL && !collecting) {
         _PyInterpreterFrame *frame = ts->cframe->current_frame;
         PyObject *callee = refusable_callee(frame);
         if (callee != NULL) {
@@ -263,7 +267,23 @@ refusal_count(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
     return PyLong_FromUnsignedLong(refusals);
 }
 
+/* A garbage collector callback (see gc.callbacks), in C so that no signal
+ * handler runs in it. */
+static PyObject *
+collection(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyUnicode_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "collection(phase, info)");
+        return NULL;
+    }
+    collecting = PyUnicode_CompareWithASCIIString(args[0], "start") == 0;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
+    {"collection", (PyCFunction)(void (*)(void))collection, METH_FASTCALL,
+     "collection(phase, info): a garbage collector callback; no call is refused\n"
+     "on the thread a collection runs on."},
     {"configure", configure, METH_VARARGS,
      "configure(marker, unwind_type, loop_codes): start refusing deep calls."},
     {"levels_left", levels_left, METH_NOARGS,

@@ -17,12 +17,13 @@
 #include "internal/pycore_frame.h"
 #undef Py_BUILD_CORE
 #include "structmember.h"
+#include "_handover.h"
 
 /* What configure() hands over (the runtime's shared objects). */
 static struct {
-    PyObject *chain, *tails;        /* records and tail sites of an unwinding */
+    PyObject *handover;             /* where an unwinding's records are, per thread */
     PyObject *sites, *site_counts;
-    PyObject *switched, *unwind_type, *switch_unwind;
+    PyObject *switched, *unwind_type;
     PyObject *tested_calls;         /* id(code) + offset of each tested call */
     PyObject *slow_schedule;        /* the Python schedule() */
     PyObject *slow_send, *slow_receive; /* the Python channel methods */
@@ -86,29 +87,28 @@ find_fields(PyObject *cls, Py_ssize_t *offsets)
 static PyObject *
 configure(PyObject *module, PyObject *args)
 {
-    PyObject *objects[12];
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOOOO:configure", &objects[0], &objects[1],
+    enum { RUNTIME_OBJECTS = 9 };
+    PyObject *objects[RUNTIME_OBJECTS], *tasklet_class;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOO:configure", &objects[0], &objects[1],
                           &objects[2], &objects[3], &objects[4], &objects[5],
-                          &objects[6], &objects[7], &objects[8], &objects[9],
-                          &objects[10], &objects[11]))
+                          &objects[6], &objects[7], &objects[8], &tasklet_class))
         return NULL;
-    PyObject **slots[11] = {&rt.chain, &rt.tails, &rt.sites, &rt.site_counts,
-                            &rt.switched, &rt.unwind_type, &rt.switch_unwind,
-                            &rt.tested_calls, &rt.slow_schedule, &rt.count_unwound,
-                            &rt.count_stacked_records};
-    if (!PyList_Check(objects[0]) || !PyList_Check(objects[1]) ||
-        !PyList_Check(objects[2]) || !PyList_Check(objects[3]) ||
-        !PyType_Check(objects[5]) || !PyAnySet_Check(objects[7])) {
+    PyObject **slots[RUNTIME_OBJECTS] = {
+        &rt.handover, &rt.sites, &rt.site_counts, &rt.switched, &rt.unwind_type,
+        &rt.tested_calls, &rt.slow_schedule, &rt.count_unwound, &rt.count_stacked_records};
+    if (!PyObject_TypeCheck(objects[0], &HandOver_Type) || !PyList_Check(objects[1]) ||
+        !PyList_Check(objects[2]) || !PyType_Check(objects[4]) ||
+        !PyAnySet_Check(objects[5])) {
         PyErr_SetString(PyExc_TypeError, "configure: unexpected runtime objects");
         return NULL;
     }
     /* All or nothing: a failed configure leaves the module as it was. */
     Py_ssize_t offsets[FIELD_COUNT];
-    if (find_fields(objects[11], offsets) < 0)
+    if (find_fields(tasklet_class, offsets) < 0)
         return NULL;
     memcpy(field_offsets, offsets, sizeof offsets);
-    Py_XSETREF(tasklet_type, (PyTypeObject *)Py_NewRef(objects[11]));
-    for (int i = 0; i < 11; i++)
+    Py_XSETREF(tasklet_type, (PyTypeObject *)Py_NewRef(tasklet_class));
+    for (int i = 0; i < RUNTIME_OBJECTS; i++)
         Py_XSETREF(*slots[i], Py_NewRef(objects[i]));
     Py_RETURN_NONE;
 }
@@ -130,14 +130,14 @@ take_all(PyObject *list)
     return taken;
 }
 
-/* The records and tail sites of an unwinding, taken out of CHAIN and TAILS
- * (new references) before anything is called: a call lets other threads
- * run, and they may start an unwinding of their own.  -1 on error. */
+/* The records and tail sites of an unwinding, taken out of this thread's
+ * hand-over (new references) before anything is called.  -1 on error. */
 static int
 take_unwinding(PyObject **chain, PyObject **tails)
 {
-    *chain = take_all(rt.chain);
-    *tails = *chain == NULL ? NULL : take_all(rt.tails);
+    Unwinding *unwinding = handover_current(rt.handover);
+    *chain = unwinding == NULL ? NULL : take_all(unwinding->chain);
+    *tails = *chain == NULL ? NULL : take_all(unwinding->tails);
     if (*tails == NULL)
         Py_CLEAR(*chain);
     return *chain == NULL ? -1 : 0;
@@ -210,16 +210,19 @@ push_records(PyObject *stack, PyObject *chain)
     return 0;
 }
 
-/* The records of a switch (in CHAIN, innermost first, and the tail sites it
- * passed in TAILS) go back on the tasklet's stack, innermost last, and into
- * the statistics; CHAIN and TAILS are left empty. */
+/* The records of a switch (in the hand-over's chain, innermost first, and
+ * the tail sites it passed) go back on the tasklet's stack, innermost last,
+ * and into the statistics; the hand-over is left empty. */
 static int
 keep_switched_records(PyObject *stack)
 {
-    if (PyList_GET_SIZE(rt.chain) == 1 && PyList_GET_SIZE(rt.tails) == 0) {
+    Unwinding *unwinding = handover_current(rt.handover);
+    if (unwinding == NULL)
+        return -1;
+    if (PyList_GET_SIZE(unwinding->chain) == 1 && PyList_GET_SIZE(unwinding->tails) == 0) {
         /* The common case, in which nothing runs Python code: one more
          * record at its site. */
-        PyObject *record = PyList_GET_ITEM(rt.chain, 0);
+        PyObject *record = PyList_GET_ITEM(unwinding->chain, 0);
         Py_ssize_t number = site_number(record);
         if (number < 0)
             return -1;
@@ -229,7 +232,7 @@ keep_switched_records(PyObject *stack)
         if (counted == NULL || PyList_SetItem(rt.site_counts, number, counted) < 0 ||
             PyList_Append(stack, record) < 0)
             return -1;
-        return PyList_SetSlice(rt.chain, 0, 1, NULL);
+        return PyList_SetSlice(unwinding->chain, 0, 1, NULL);
     }
     PyObject *chain, *tails;
     if (take_unwinding(&chain, &tails) < 0)
@@ -439,7 +442,14 @@ run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                 continue;
             }
             PyException_SetTraceback(exc, Py_None);
-            if (exc != rt.switch_unwind) {
+            Unwinding *unwinding = handover_current(rt.handover);
+            if (unwinding == NULL) {
+                Py_DECREF(exc);
+                Py_SETREF(value, Py_NewRef(Py_None));
+                Py_SETREF(error, fetch_exception());
+                continue;
+            }
+            if (exc != unwinding->switch_unwind) {
                 /* Too deep: the records go on here, from a shallow stack,
                  * before any Python code runs; what that code raises (a
                  * signal handler's exception, say) goes to them. */
@@ -519,12 +529,14 @@ loop_of_caller(void)
 }
 
 /* The current tasklet is switched away from: the primitive returns SWITCHED
- * to the frames it passes (and the loop), with CHAIN and TAILS empty for
+ * to the frames it passes (and the loop), with the hand-over empty for
  * their records. */
 static PyObject *
 switch_away(void)
 {
-    if (clear_list(rt.chain) < 0 || clear_list(rt.tails) < 0)
+    Unwinding *unwinding = handover_current(rt.handover);
+    if (unwinding == NULL || clear_list(unwinding->chain) < 0 ||
+        clear_list(unwinding->tails) < 0)
         return NULL;
     return Py_NewRef(rt.switched);
 }
@@ -839,7 +851,8 @@ PyInit__stacklessxf_switch(void)
     if (PyThread_tss_create(&loop_key) != 0 || intern_names() < 0)
         return NULL;
     PyObject *module = PyModule_Create(&module_def);
-    if (module != NULL && (PyModule_AddIntConstant(module, "STOPPED", STOPPED) < 0 ||
+    if (module != NULL && (handover_add_types(module) < 0 ||
+                           PyModule_AddIntConstant(module, "STOPPED", STOPPED) < 0 ||
                            PyModule_AddIntConstant(module, "MAIN_IS_NEXT", MAIN_IS_NEXT) < 0 ||
                            PyModule_AddIntConstant(module, "ENDED", ENDED) < 0))
         Py_CLEAR(module);

@@ -23,7 +23,7 @@ import functools
 
 from ..errors import SwitchError
 from .frames import EMPTY, stack_item
-from .records import CROSSED
+from .records import HANDOVER
 from .trampoline import SUSPENSION_POINTS, is_transformed
 
 _WITH_SPECIALS = {"BEFORE_WITH": "`with` enter", "WITH_EXCEPT_START": "`with` exit"}
@@ -166,7 +166,7 @@ def _describe(callee):
 
 
 def _marks_crossings(code):
-    return any(const is CROSSED for const in code.co_consts)
+    return "crossed" in code.co_names and any(const is HANDOVER for const in code.co_consts)
 
 
 def _first_argument(frame):

@@ -16,13 +16,17 @@ transformed frames beneath, so that an unwinding gains something), the
 chunk is refused.  The call fails with ``MemoryError`` before its callee
 starts, and the guarding handler, which tests ``REFUSED`` to tell that
 MemoryError from a real one, treats it as a call the recursion limit
-refused: it saves a retry record and unwinds.  Stackless frames thus stay
+refused: it saves a retry record and unwinds.  (Nothing is refused while
+the collector runs on the thread: its finalizers start from wherever it
+was triggered, perhaps such a call.)  Stackless frames thus stay
 in the lower part of the limit (a third, plus at most one chunk of frames),
 and whatever they call has about half of the limit or more to itself.
 
 Where the extension is not built, ``REFUSED`` is None: an unwinding then
 starts only at a stackless function's own call refused by the limit.
 """
+
+import gc
 
 from .native_loop import BASE_CODE
 from .records import Unwind
@@ -38,5 +42,8 @@ if _depth is not None:
     _depth.configure(TRANSFORMED_MARKER, Unwind,
                      (resume_records.__code__, resume_for_plain_caller.__code__, BASE_CODE))
     REFUSED = _depth.REFUSED
+    # A finalizer the collector runs in the middle of a refusable call must
+    # not be refused in its place.
+    gc.callbacks.append(_depth.collection)
     levels_left = _depth.levels_left
     refusal_count = _depth.refusal_count

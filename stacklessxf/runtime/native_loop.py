@@ -17,8 +17,8 @@ the C code leaves to it (the watchdog's ticked code, deeper stacks, closing
 channels, exceptions sent over a channel, the main tasklet).
 """
 
-from .records import CHAIN, SITE_COUNTS, SITES, SWITCH_BUILTINS, SWITCH_UNWIND, SWITCHED, \
-    TAILS, Unwind, count_unwound
+from .records import HANDOVER, SITE_COUNTS, SITES, SWITCH_BUILTINS, SWITCHED, Unwind, \
+    count_unwound
 from .trampoline import TESTED_CALLS, mark_transformed, count_stacked_records
 
 try:
@@ -35,9 +35,8 @@ def configure(slow_schedule, tasklet_class):
     Python ``schedule``, which the C one calls for every case it does not
     take itself, and the C code reads and writes the fields of
     ``tasklet_class``'s slots.  Returns the C ``schedule``."""
-    _switch.configure(CHAIN, TAILS, SITES, SITE_COUNTS, SWITCHED, Unwind, SWITCH_UNWIND,
-                      TESTED_CALLS, slow_schedule, count_unwound, count_stacked_records,
-                      tasklet_class)
+    _switch.configure(HANDOVER, SITES, SITE_COUNTS, SWITCHED, Unwind, TESTED_CALLS,
+                      slow_schedule, count_unwound, count_stacked_records, tasklet_class)
     SWITCH_BUILTINS.add(_switch.schedule)
     return _switch.schedule
 

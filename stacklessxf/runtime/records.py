@@ -11,6 +11,7 @@ allocated when it unwinds.
 """
 
 import collections
+import gc
 import operator
 import types
 
@@ -35,7 +36,7 @@ class Unwind(BaseException):
 
     It derives from BaseException so that ``except Exception`` in user code
     never sees it; the transformed code intercepts it before any user handler.
-    The records go to ``CHAIN``, innermost first.
+    The records go to ``HANDOVER.chain``, innermost first.
     """
 
     __slots__ = ("reason", "origin")
@@ -48,45 +49,73 @@ class Unwind(BaseException):
         self.origin = None
 
 
-class RecordChain(list):
-    """The records of the unwinding under way, innermost first.
+class _SharedHandOver:
+    """The hand-over of an unwinding's records where the C extension is not
+    built: one for every thread (see ``HANDOVER``)."""
 
-    One list serves every unwinding: saving a record must not call anything
-    (it may happen at the recursion limit), so the handlers reach the list as
-    a constant of their code.  An unwinding runs from the frame that starts
-    it to the code that catches it without letting another thread in (no
-    instruction on that path releases the interpreter lock), and the catcher
-    takes the records out before it calls anything.  Hashed by identity, so
-    the code objects holding it stay hashable.
-    """
+    __slots__ = ("chain", "tails", "crossed", "switch_unwind", "depth_unwind", "_set_aside")
 
-    __hash__ = object.__hash__
+    def __init__(self, unwind_type):
+        self._set_aside = []
+        self._start(unwind_type)
+
+    def _start(self, unwind_type):
+        self.chain, self.tails, self.crossed = [], [], []
+        self.switch_unwind, self.depth_unwind = unwind_type("switch"), unwind_type("depth")
+
+    def push(self):
+        self._set_aside.append((self.chain, self.tails, self.crossed, self.switch_unwind,
+                                self.depth_unwind))
+        self._start(type(self.switch_unwind))
+
+    def pop(self):
+        if not self._set_aside:
+            raise RuntimeError("pop() without a push()")
+        (self.chain, self.tails, self.crossed, self.switch_unwind,
+         self.depth_unwind) = self._set_aside.pop()
+
+    def levels_set_aside(self):
+        return len(self._set_aside)
 
 
-CHAIN = RecordChain()
+try:
+    from _stacklessxf_switch import HandOver
+except ImportError:
+    HandOver = _SharedHandOver
 
-# Site numbers of tail calls unwound since the catcher last looked: a tail
-# call saves no record, so this is how the statistics learn of it.
-TAILS = RecordChain()
+# Where the frames of an unwinding leave their records for the code that
+# catches it, with the current thread's attributes:
+#
+# - ``chain``: the records, innermost first;
+# - ``tails``: the site numbers of tail calls passed (a tail call saves no
+#   record, so this is how the statistics learn of it);
+# - ``crossed``: not empty when ``chain`` holds crossing marks (``specials``);
+# - ``switch_unwind``, ``depth_unwind``: the Unwind a switch raises, and the
+#   one an unwinding that starts at the recursion limit raises (reused: it
+#   cannot allocate anything).
+#
+# Saving a record must not call anything (it may happen at the recursion
+# limit, and a call lets other threads in), so the handlers reach these as
+# attributes of a constant of their code.  The code that catches an
+# unwinding takes the records out before it calls anything.  Hashed by
+# identity, so the code objects holding it stay hashable.
+HANDOVER = HandOver(Unwind)
+
+# Whether each thread has its own hand-over (the C extension is built).
+PER_THREAD_HANDOVER = HandOver is not _SharedHandOver
 
 
-# Not empty when the records in CHAIN include crossing marks (``specials``).
-CROSSED = RecordChain()
-
-
-# Unwinding that starts at the interpreter's recursion limit cannot allocate
-# anything, so it reuses this one instance; the code that catches it takes the
-# records out before anything else runs on this thread.
-DEPTH_UNWIND = Unwind("depth")
-# A switch between tasklets; reused too, as it is raised at every switch.
-SWITCH_UNWIND = Unwind("switch")
+if PER_THREAD_HANDOVER:
+    # The collector's finalizers run in the middle of whatever allocated,
+    # perhaps an unwinding: what they unwind goes to a hand-over of its own.
+    gc.callbacks.append(HANDOVER.collecting)
 
 
 class _Switched:
-    """What a switch returns instead of raising ``SWITCH_UNWIND`` when every
+    """What a switch returns instead of raising ``HANDOVER.switch_unwind`` when every
     frame it suspends can pass it on by returning: each one, finding it as
     the result of its call, saves its record and returns it in turn, and the
-    trampoline takes the records out of ``CHAIN``.  Returning through a
+    trampoline takes the records out of ``HANDOVER.chain``.  Returning through a
     frame costs far less than an exception passing it."""
 
     __slots__ = ()
@@ -204,7 +233,7 @@ def count_unwound(chain, tails):
 
     Every code that takes an unwinding's records calls this first, so it
     also settles the crossing marks the records may hold (see ``specials``)."""
-    if CROSSED:
+    if HANDOVER.crossed:
         from .specials import settle_crossings
         settle_crossings(chain)
     if len(chain) <= 8 and not tails:

@@ -28,7 +28,7 @@ import types
 from ..errors import SwitchError
 from . import callbacks, native_loop, portable
 from .frames import called_from_c, calls_run_inline
-from .records import CHAIN, SITES, SWITCH_UNWIND, SWITCHED, TAILS
+from .records import HANDOVER, SITES, SWITCHED
 from .trampoline import (RESUMING_OFFSETS, SUSPENSION_POINTS, TESTED_CALLS, is_transformed,
                          resume_for_plain_caller, resume_records, run_unwound)
 
@@ -432,7 +432,7 @@ def _check_can_switch(sched, caller_frame):
     Returns True when the switch can pass each of those frames by returning
     ``SWITCHED`` (each is stopped at a call whose result it tests, and was
     called directly by the one beneath it, with no C code between), False
-    when it has to raise ``SWITCH_UNWIND`` through them."""
+    when it has to raise ``HANDOVER.switch_unwind`` through them."""
     if sched.current is sched.main:
         return False
     frame = caller_frame
@@ -504,7 +504,7 @@ def _wait(sched, by_return=False):
     must already be queued, or registered where something will queue it).
     A tasklet's frames become records, passed to the trampoline by returning
     ``SWITCHED`` (``by_return``, which the switch primitive returns in turn)
-    or by raising ``SWITCH_UNWIND``; main's wait runs the scheduler."""
+    or by raising ``HANDOVER.switch_unwind``; main's wait runs the scheduler."""
     main = sched.main
     if sched.current is main:
         _run_until_main_is_next(sched)
@@ -512,10 +512,11 @@ def _wait(sched, by_return=False):
         if error is not None:
             raise error
         return value
-    del CHAIN[:], TAILS[:]
+    handover = HANDOVER
+    del handover.chain[:], handover.tails[:]
     if by_return:
         return SWITCHED
-    raise SWITCH_UNWIND
+    raise handover.switch_unwind
 
 
 def _hand_over(sched, other, by_return, delivered=(None, None), requeue_current=True):
@@ -540,7 +541,8 @@ def schedule(retval=None):
     current._queued = True
     sched.queue.append(current)
     if by_return:               # _wait's shortest way, without the call
-        del CHAIN[:], TAILS[:]
+        handover = HANDOVER
+        del handover.chain[:], handover.tails[:]
         return SWITCHED
     return _wait(sched)
 
@@ -617,27 +619,27 @@ def _preempt(sched, caller_frame):
         return
     sched.interrupted = current
     current._value = None
-    del CHAIN[:], TAILS[:]
-    raise SWITCH_UNWIND
+    handover = HANDOVER
+    del handover.chain[:], handover.tails[:]
+    raise handover.switch_unwind
 
 
 def _exit_collected(task):
-    """Raise TaskletExit in ``task``, which is being collected, from here: the
-    collector runs wherever an allocation triggers it, perhaps while this
-    thread unwinds, so the records under way are kept aside meanwhile.  A
+    """Raise TaskletExit in ``task``, which is being collected, from here: a
+    tasklet is collected wherever its last reference goes, perhaps while this
+    thread unwinds, so the unwinding under way is set aside meanwhile.  A
     switch in its finally blocks puts it back in the run queue, alive."""
     if sys.is_finalizing():
         return
     sched = _per_thread.scheduler
     task._unblock()
-    chain, tails = CHAIN[:], TAILS[:]
-    del CHAIN[:], TAILS[:]
+    HANDOVER.push()
     current, sched.current = sched.current, task
     try:
         value, error, switched = resume_records(task._stack, None, TaskletExit())
     finally:
         sched.current = current
-        CHAIN[:], TAILS[:] = chain, tails
+        HANDOVER.pop()
     if not switched:
         task.alive, task._value = False, value
         if error is not None and not isinstance(error, TaskletExit):

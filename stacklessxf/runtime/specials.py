@@ -14,13 +14,14 @@ caller's.
 The ``__init__`` frame cannot tell, while it unwinds, whether a class call
 made it: that needs calls, and the unwinding may run at the recursion limit.
 So an ``__init__``'s handler leaves a *crossing mark* after its record (the
-record ``(CROSSING.number, frame, caller's lasti)``), and the code that takes the records out
-of ``CHAIN`` settles each mark, before it uses the records, into the result
-check or into nothing (``settle_crossings``).
+record ``(CROSSING.number, frame, caller's lasti)``), and the code that
+takes the records out of ``HANDOVER.chain`` settles each mark, before it
+uses the records, into the result check or into nothing
+(``settle_crossings``).
 """
 
 from .frames import called_from_c
-from .records import CROSSED, SITE_COUNTS, SITES, Slot
+from .records import HANDOVER, SITE_COUNTS, SITES, Slot
 
 
 class _NoAnalysis:
@@ -96,7 +97,7 @@ def is_special(site):
 def settle_crossings(chain):
     """Turn the crossing marks of ``chain`` (an unwinding's records,
     innermost first) into result checks, or drop them."""
-    del CROSSED[:]
+    del HANDOVER.crossed[:]
     number = CROSSING.number
     settled = []
     for position, record in enumerate(chain):

@@ -3,8 +3,7 @@
 import dis
 import types
 
-from .records import (CHAIN, CROSSED, SITE_COUNTS, SITES, SWITCH_UNWIND, SWITCHED, TAILS,
-                      Unwind, count_unwound)
+from .records import HANDOVER, SITE_COUNTS, SITES, SWITCHED, Unwind, count_unwound
 
 
 class _TransformedMarker:
@@ -56,8 +55,9 @@ def run_unwound(chain):
     raises)."""
     # Nothing here calls anything before the loop holds the records, so an
     # asynchronous exception (KeyboardInterrupt, ...) reaches them too.
-    tails = TAILS[:]
-    del TAILS[:]
+    handover = HANDOVER
+    tails = handover.tails[:]
+    del handover.tails[:]
     value, error, switched = resume_for_plain_caller(chain[::-1], None, None,
                                                      unwound=(None, chain, tails))
     assert not switched, "a switch cannot unwind past a plain caller"
@@ -124,15 +124,16 @@ def resume_records(stack, value, error, call=None, ticking=False, next_task=None
                 continue
             # A switch passed the frames by returning; nothing was called
             # since they saved their records.
-            chain, tails = CHAIN[:], TAILS[:]
-            del CHAIN[:], TAILS[:]
+            handover = HANDOVER
+            chain, tails = handover.chain[:], handover.tails[:]
+            del handover.chain[:], handover.tails[:]
         except Unwind as caught:
-            # Taken out before anything is called: a call lets other threads
-            # run, and they may start an unwinding of their own.
-            chain, tails = CHAIN[:], TAILS[:]
-            del CHAIN[:], TAILS[:]
+            # Taken out before anything is called.
+            handover = HANDOVER
+            chain, tails = handover.chain[:], handover.tails[:]
+            del handover.chain[:], handover.tails[:]
             caught.__traceback__ = None
-            if caught is not SWITCH_UNWIND:
+            if caught is not handover.switch_unwind:
                 # Too deep: the records go on from here, counted (and the
                 # refusal checked) at the top of the loop.
                 stack += chain[::-1]
@@ -172,7 +173,7 @@ def count_stacked_records(stack, unwound, chain, tails, loop_code):
     count them, and if the unwinding started because the stack was too deep
     (``unwound``), return the RecursionError the outermost frame ends with
     when even that leaves no room; else None."""
-    pushed, settling = len(chain), bool(CROSSED)
+    pushed, settling = len(chain), bool(HANDOVER.crossed)
     count_unwound(chain, tails)
     if settling:
         # Counting turned the crossing marks among the records into what

@@ -23,11 +23,8 @@ from ...frontend.subset import compiled_spans, frame_calls, source_span
 from ...ir.model import FRAME_READERS
 from ...runtime.depth import REFUSED
 from ...runtime.records import (
-    CHAIN,
-    CROSSED,
-    DEPTH_UNWIND,
+    HANDOVER,
     SWITCHED,
-    TAILS,
     UNBOUND,
     ResumeSite,
     Slot,
@@ -439,8 +436,8 @@ def _handler(site):
     if site.retry is None:
         em.dispatch_unwind(Unwind, passthrough)
     else:
-        em.dispatch_exception(Unwind, save, passthrough, DEPTH_UNWIND, CHAIN, TAILS, REFUSED)
-        em.op("LOAD_CONST", DEPTH_UNWIND, 1).op("STORE_FAST", UNWIND_LOCAL, -1)
+        em.dispatch_exception(Unwind, save, passthrough, HANDOVER, REFUSED)
+        em.load_handed_over(HANDOVER, "depth_unwind").op("STORE_FAST", UNWIND_LOCAL, -1)
         _emit_save(em, site, site.retry)
         em.op("JUMP_FORWARD", saved)
         em.depth = p + 1
@@ -452,7 +449,7 @@ def _handler(site):
     _emit_restore_exception_state(em, site)
     em.propagate_or_absorb(UNWIND_LOCAL, TRANSFORMED_MARKER, absorb)
     em.label(absorb)
-    em.clear_and_run_trampoline(UNWIND_LOCAL, CHAIN, run_unwound, Label())
+    em.clear_and_run_trampoline(UNWIND_LOCAL, HANDOVER, run_unwound, Label())
     em.depth = p + 1
     em.label(passthrough)
     em.covered(site.cover, [Instr("RERAISE", 0, location=site.call.location)])
@@ -473,8 +470,8 @@ def _emit_crossing_mark(em):
     em.op("JUMP_FORWARD", read)
     em.label(no_caller).op("POP_TOP").op("LOAD_CONST", None)
     em.label(read)
-    em.op("BUILD_TUPLE", 3, -2).append_to_chain(CHAIN)
-    em.op("LOAD_CONST", None, 1).append_to_chain(CROSSED)
+    em.op("BUILD_TUPLE", 3, -2).append_handed_over(HANDOVER, "chain")
+    em.op("LOAD_CONST", None, 1).append_handed_over(HANDOVER, "crossed")
 
 
 def _switched_return(site):
@@ -492,7 +489,7 @@ def _switched_return(site):
 def _emit_save_or_tail(em, site):
     """Save ``site``'s record, or note its tail call; [P] -> [P]."""
     if site.tail:
-        em.op("LOAD_CONST", site.normal.number, 1).append_to_chain(TAILS)
+        em.op("LOAD_CONST", site.normal.number, 1).append_handed_over(HANDOVER, "tails")
     else:
         _emit_save(em, site, site.normal)
 
@@ -516,7 +513,7 @@ def _emit_save(em, site, resume_site):
         for slot in resume_site.slots:
             _emit_slot_load(em, site, slot)
         em.op("BUILD_TUPLE", len(resume_site.slots) + 1, -len(resume_site.slots))
-    em.append_to_chain(CHAIN)
+    em.append_handed_over(HANDOVER, "chain")
 
 
 def _emit_slot_load(em, site, slot):

@@ -271,8 +271,7 @@ class Emitter:
 
     # -- pieces of the unwinding handler -------------------------------
 
-    def dispatch_exception(self, unwind_cls, save, passthrough, depth_unwind, chain, tails,
-                           refused=None):
+    def dispatch_exception(self, unwind_cls, save, passthrough, handover, refused=None):
         """[P, exc] -> SAVE with [P, u] for an Unwind; a RecursionError
         raised by this very call starting the depth unwinding falls through
         with [P], and so does a MemoryError when ``refused`` (the depth
@@ -296,7 +295,7 @@ class Emitter:
         self.op("POP_JUMP_FORWARD_IF_NOT_NONE", passthrough, -1)
         # The call never started: this frame is the innermost to unwind.
         self.op("LOAD_ATTR", "__traceback__").op("COPY", 1, 1)
-        self.op("LOAD_CONST", depth_unwind, 1).op("STORE_ATTR", "__traceback__", -2)
+        self.load_handed_over(handover, "depth_unwind").op("STORE_ATTR", "__traceback__", -2)
         # Remember the code of the refusing frame's caller (not a frame:
         # frame objects would keep every unwound activation's locals alive).
         no_caller, stored = Label(), Label()
@@ -306,9 +305,9 @@ class Emitter:
         self.op("JUMP_FORWARD", stored)
         self.label(no_caller).op("POP_TOP").op("LOAD_CONST", None)
         self.label(stored)
-        self.op("LOAD_CONST", depth_unwind, 1).op("STORE_ATTR", "origin", -2)
-        for records in (chain, tails):
-            self.op("LOAD_CONST", records, 1)
+        self.load_handed_over(handover, "depth_unwind").op("STORE_ATTR", "origin", -2)
+        for records in ("chain", "tails"):
+            self.load_handed_over(handover, records)
             self.op("LOAD_CONST", None, 1).op("LOAD_CONST", None, 1)
             self.op("BUILD_SLICE", 2, -1).op("DELETE_SUBSCR", effect=-2)
 
@@ -327,8 +326,14 @@ class Emitter:
         """Make the stack item ``distance`` from the top the exception state."""
         self.op("COPY", distance, 1).op("POP_EXCEPT", effect=-1)
 
-    def append_to_chain(self, chain):
-        self.op("LOAD_CONST", chain, 1)
+    def load_handed_over(self, handover, name):
+        """Push this thread's ``handover.name`` (see runtime/records.py):
+        an attribute read in C, which calls nothing."""
+        return self.op("LOAD_CONST", handover, 1).op("LOAD_ATTR", name)
+
+    def append_handed_over(self, handover, name):
+        """[x] -> []: append x to this thread's ``handover.name``."""
+        self.load_handed_over(handover, name)
         self.op("SWAP", 2).op("LIST_APPEND", 1, -1).op("POP_TOP", effect=-1)
 
     def propagate_or_absorb(self, unwind_local, marker, absorb):
@@ -359,7 +364,7 @@ class Emitter:
         self.label(not_ours).op("POP_TOP", effect=-1)
         self.op("JUMP_FORWARD", absorb)
 
-    def clear_and_run_trampoline(self, unwind_local, chain, run_unwound, absorb_target):
+    def clear_and_run_trampoline(self, unwind_local, handover, run_unwound, absorb_target):
         """Drop the whole value stack (by re-raising into a handler whose
         depth is zero), take the records out of ``chain`` before anything is
         called (another thread may unwind as soon as a call is made), then
@@ -370,7 +375,7 @@ class Emitter:
         self.depth = 1
         self.label(absorb_target).op("POP_TOP", effect=-1)
         self.op("PUSH_NULL", effect=1).op("LOAD_CONST", run_unwound, 1)
-        self.op("LOAD_CONST", chain, 1)
+        self.load_handed_over(handover, "chain")
         self.op("COPY", 1, 1).op("LOAD_CONST", None, 1).op("LOAD_CONST", None, 1)
         self.op("BUILD_SLICE", 2, -1).op("BINARY_SUBSCR", effect=-1)
         self.op("SWAP", 2).op("LOAD_CONST", None, 1).op("LOAD_CONST", None, 1)

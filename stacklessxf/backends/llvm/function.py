@@ -26,7 +26,7 @@ from ...analysis.records import slot_order
 from ...errors import TransformError
 from ...ir.model import is_temp, temp_number
 from ...runtime import scheduler
-from ...runtime.records import CHAIN, UNBOUND, ResumeSite, Slot, Unwind
+from ...runtime.records import HANDOVER, UNBOUND, ResumeSite, Slot, Unwind
 from ...runtime.trampoline import SUSPENSION_POINTS
 from ..bytecode.instrument import loop_site_name
 from . import codegen, expressions
@@ -244,7 +244,7 @@ def _drive(status, out, return_type, keep):
                                               innermost.waiting_for()),
                                   innermost.result_type)[0]
         except Unwind:
-            CHAIN.extend(_records_of(pending))
+            HANDOVER.chain.extend(_records_of(pending))
             raise
         except BaseException:
             engine.free_chain(pending)

@@ -1,0 +1,352 @@
+/* The hand-over of an unwinding's records, one per thread.
+ *
+ * The frames of an unwinding leave their records where the code that
+ * catches it takes them.  They cannot call anything to find that place
+ * (they may run at the recursion limit, and a call lets other threads in),
+ * so they read it as attributes of one constant object, a HandOver, whose
+ * attributes are those of the current thread's Unwinding, found here in C.
+ * Each thread has its own, so two threads' unwindings never mix, even when
+ * one lets the other in half way (a finalizer run by the collector).
+ *
+ * A thread's Unwindings form a stack: push() sets the current one aside and
+ * starts a fresh one, pop() brings it back.  Code that runs in the middle of
+ * an unwinding on the same thread (the collector's finalizers) runs between
+ * the two, so an unwinding of its own does not mix with the one it
+ * interrupted.
+ */
+#include "_handover.h"
+#include "structmember.h"
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *unwind_type;      /* the Unwind class */
+} HandOver;
+
+/* An Unwinding with the one set aside beneath it. */
+typedef struct {
+    Unwinding base;
+    PyObject *below;
+    int for_collection;         /* pushed when a garbage collection started */
+} Level;
+
+/* The current thread's last looked-up Unwinding (borrowed from its thread
+ * state's dict, which owns it), to skip the dict on most lookups.  A level
+ * clears it when it goes away, and it is valid only for the thread state
+ * and HandOver it was found for. */
+static _Thread_local struct {
+    PyObject *owner;
+    uint64_t thread;
+    Level *level;
+} cache;
+
+static int
+level_traverse(Level *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->base.chain);
+    Py_VISIT(self->base.tails);
+    Py_VISIT(self->base.crossed);
+    Py_VISIT(self->base.switch_unwind);
+    Py_VISIT(self->base.depth_unwind);
+    Py_VISIT(self->below);
+    return 0;
+}
+
+static int
+level_clear(Level *self)
+{
+    Py_CLEAR(self->base.chain);
+    Py_CLEAR(self->base.tails);
+    Py_CLEAR(self->base.crossed);
+    Py_CLEAR(self->base.switch_unwind);
+    Py_CLEAR(self->base.depth_unwind);
+    Py_CLEAR(self->below);
+    return 0;
+}
+
+static void
+level_dealloc(Level *self)
+{
+    if (cache.level == self)
+        cache.level = NULL;
+    PyObject_GC_UnTrack(self);
+    level_clear(self);
+    PyObject_GC_Del(self);
+}
+
+static PyTypeObject Level_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "_stacklessxf_switch.Unwinding",
+    .tp_basicsize = sizeof(Level),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)level_traverse,
+    .tp_clear = (inquiry)level_clear,
+    .tp_dealloc = (destructor)level_dealloc,
+};
+
+/* An Unwind instance made without running Python code (its class's
+ * __init__ is not called: the slots it would set are set here). */
+static PyObject *
+new_unwind(HandOver *self, const char *reason)
+{
+    PyTypeObject *type = (PyTypeObject *)self->unwind_type;
+    PyObject *text = PyUnicode_InternFromString(reason);
+    PyObject *args = text == NULL ? NULL : PyTuple_Pack(1, text);
+    PyObject *exc = args == NULL ? NULL : type->tp_new(type, args, NULL);
+    if (exc != NULL && (PyObject_SetAttrString(exc, "reason", text) < 0 ||
+                        PyObject_SetAttrString(exc, "origin", Py_None) < 0))
+        Py_CLEAR(exc);
+    Py_XDECREF(args);
+    Py_XDECREF(text);
+    return exc;
+}
+
+static Level *
+new_level(HandOver *self, PyObject *below)
+{
+    Level *level = PyObject_GC_New(Level, &Level_Type);
+    if (level == NULL)
+        return NULL;
+    Unwinding *u = &level->base;
+    u->chain = u->tails = u->crossed = u->switch_unwind = u->depth_unwind = NULL;
+    level->below = Py_XNewRef(below);
+    level->for_collection = 0;
+    PyObject_GC_Track(level);
+    if ((u->chain = PyList_New(0)) == NULL || (u->tails = PyList_New(0)) == NULL ||
+        (u->crossed = PyList_New(0)) == NULL ||
+        (u->switch_unwind = new_unwind(self, "switch")) == NULL ||
+        (u->depth_unwind = new_unwind(self, "depth")) == NULL)
+        Py_CLEAR(level);
+    return level;
+}
+
+/* Make ``level`` the current thread's current one. */
+static int
+set_current(HandOver *self, Level *level)
+{
+    PyObject *dict = PyThreadState_GetDict();
+    if (dict == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "no thread state to keep an unwinding's records");
+        return -1;
+    }
+    cache.level = NULL;     /* before the old level can go away */
+    if (PyDict_SetItem(dict, (PyObject *)self, (PyObject *)level) < 0)
+        return -1;
+    cache.owner = (PyObject *)self;
+    cache.thread = PyThreadState_GetID(PyThreadState_Get());
+    cache.level = level;
+    return 0;
+}
+
+static Level *
+current_level(HandOver *self)
+{
+    uint64_t thread = PyThreadState_GetID(PyThreadState_Get());
+    if (cache.level != NULL && cache.owner == (PyObject *)self && cache.thread == thread)
+        return cache.level;
+    PyObject *dict = PyThreadState_GetDict();
+    PyObject *found = dict == NULL ? NULL : PyDict_GetItemWithError(dict, (PyObject *)self);
+    if (found != NULL && Py_IS_TYPE(found, &Level_Type)) {
+        cache.owner = (PyObject *)self;
+        cache.thread = thread;
+        cache.level = (Level *)found;
+        return cache.level;
+    }
+    if (PyErr_Occurred())
+        return NULL;
+    Level *level = new_level(self, NULL);
+    int failed = level == NULL || set_current(self, level) < 0;
+    Py_XDECREF(level);      /* the thread's dict holds it */
+    return failed ? NULL : cache.level;
+}
+
+Unwinding *
+handover_current(PyObject *handover)
+{
+    return (Unwinding *)current_level((HandOver *)handover);
+}
+
+/* -- the HandOver type ----------------------------------------------- */
+
+enum { A_CHAIN, A_TAILS, A_CROSSED, A_SWITCH_UNWIND, A_DEPTH_UNWIND, ATTRIBUTE_COUNT };
+static const char *const attribute_names[ATTRIBUTE_COUNT] = {
+    "chain", "tails", "crossed", "switch_unwind", "depth_unwind"};
+static PyObject *attribute_strings[ATTRIBUTE_COUNT];
+
+static int
+attribute_index(PyObject *name)
+{
+    for (int i = 0; i < ATTRIBUTE_COUNT; i++)
+        if (name == attribute_strings[i])
+            return i;
+    if (!PyUnicode_Check(name))
+        return -1;
+    for (int i = 0; i < ATTRIBUTE_COUNT; i++)
+        if (PyUnicode_Compare(name, attribute_strings[i]) == 0)
+            return i;
+    return -1;
+}
+
+static PyObject *
+handover_getattro(HandOver *self, PyObject *name)
+{
+    int index = attribute_index(name);
+    if (index < 0)
+        return PyObject_GenericGetAttr((PyObject *)self, name);
+    Level *level = current_level(self);
+    if (level == NULL)
+        return NULL;
+    Unwinding *u = &level->base;
+    PyObject *values[ATTRIBUTE_COUNT] = {u->chain, u->tails, u->crossed, u->switch_unwind,
+                                         u->depth_unwind};
+    return Py_NewRef(values[index]);
+}
+
+static PyObject *
+handover_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *unwind_type;
+    static char *keywords[] = {"unwind_type", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!:HandOver", keywords, &PyType_Type,
+                                     &unwind_type))
+        return NULL;
+    if (!PyType_IsSubtype((PyTypeObject *)unwind_type,
+                          (PyTypeObject *)PyExc_BaseException)) {
+        PyErr_SetString(PyExc_TypeError, "HandOver: the unwind type is not an exception");
+        return NULL;
+    }
+    HandOver *self = (HandOver *)type->tp_alloc(type, 0);
+    if (self != NULL)
+        self->unwind_type = Py_NewRef(unwind_type);
+    return (PyObject *)self;
+}
+
+static void
+handover_dealloc(HandOver *self)
+{
+    if (cache.owner == (PyObject *)self)
+        cache.level = NULL;
+    Py_XDECREF(self->unwind_type);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int
+push(HandOver *self, int for_collection)
+{
+    Level *below = current_level(self);
+    if (below == NULL)
+        return -1;
+    Level *level = new_level(self, (PyObject *)below);
+    if (level != NULL)
+        level->for_collection = for_collection;
+    int failed = level == NULL || set_current(self, level) < 0;
+    Py_XDECREF(level);
+    return failed ? -1 : 0;
+}
+
+static int
+pop(HandOver *self, Level *level)
+{
+    /* The level goes away when the dict lets it go: keep ``below`` alive. */
+    Level *below = (Level *)Py_NewRef(level->below);
+    int failed = set_current(self, below) < 0;
+    Py_DECREF(below);
+    return failed ? -1 : 0;
+}
+
+static PyObject *
+handover_push(HandOver *self, PyObject *unused)
+{
+    if (push(self, 0) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+handover_pop(HandOver *self, PyObject *unused)
+{
+    Level *level = current_level(self);
+    if (level == NULL)
+        return NULL;
+    if (level->below == NULL || level->for_collection) {
+        PyErr_SetString(PyExc_RuntimeError, "pop() without a push()");
+        return NULL;
+    }
+    if (pop(self, level) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* A callback of the garbage collector (see gc.callbacks): the collector's
+ * finalizers run in the middle of whatever allocated, perhaps an unwinding,
+ * so what they unwind goes to a fresh level.  Written in C so that no
+ * signal handler can run (and have its exception dropped) in between. */
+static PyObject *
+handover_collecting(HandOver *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyUnicode_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "collecting(phase, info)");
+        return NULL;
+    }
+    if (PyUnicode_CompareWithASCIIString(args[0], "start") == 0) {
+        if (push(self, 1) < 0)
+            return NULL;
+    }
+    else {
+        Level *level = current_level(self);
+        if (level == NULL || (level->for_collection && pop(self, level) < 0))
+            return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+handover_depth(HandOver *self, PyObject *unused)
+{
+    Level *level = current_level(self);
+    if (level == NULL)
+        return NULL;
+    Py_ssize_t depth = 0;
+    for (PyObject *below = level->below; below != NULL; below = ((Level *)below)->below)
+        depth++;
+    return PyLong_FromSsize_t(depth);
+}
+
+static PyMethodDef handover_methods[] = {
+    {"push", (PyCFunction)handover_push, METH_NOARGS,
+     "Set this thread's unwinding aside and start a fresh one."},
+    {"pop", (PyCFunction)handover_pop, METH_NOARGS,
+     "Bring back the unwinding the last push() set aside."},
+    {"levels_set_aside", (PyCFunction)handover_depth, METH_NOARGS,
+     "How many of this thread's unwindings are set aside."},
+    {"collecting", (PyCFunction)(void (*)(void))handover_collecting, METH_FASTCALL,
+     "collecting(phase, info)\n--\n\n"
+     "A garbage collector callback: sets this thread's unwinding aside while\n"
+     "a collection runs."},
+    {NULL, NULL, 0, NULL},
+};
+
+PyTypeObject HandOver_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "_stacklessxf_switch.HandOver",
+    .tp_doc = "HandOver(unwind_type)\n--\n\n"
+              "Its attributes chain, tails, crossed, switch_unwind and depth_unwind are\n"
+              "the current thread's: where the frames of an unwinding leave their records.",
+    .tp_basicsize = sizeof(HandOver),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = handover_new,
+    .tp_dealloc = (destructor)handover_dealloc,
+    .tp_getattro = (getattrofunc)handover_getattro,
+    .tp_methods = handover_methods,
+};
+
+int
+handover_add_types(PyObject *module)
+{
+    for (int i = 0; i < ATTRIBUTE_COUNT; i++)
+        if (attribute_strings[i] == NULL &&
+            (attribute_strings[i] = PyUnicode_InternFromString(attribute_names[i])) == NULL)
+            return -1;
+    if (PyType_Ready(&Level_Type) < 0 || PyType_Ready(&HandOver_Type) < 0)
+        return -1;
+    return PyModule_AddObjectRef(module, "HandOver", (PyObject *)&HandOver_Type);
+}
