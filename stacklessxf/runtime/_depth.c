@@ -50,9 +50,10 @@ static struct {
 static PyObjectArenaAllocator wrapped;
 static PyThreadState *refused_thread;   /* compared, never dereferenced */
 static unsigned long refusals;
-/* Whether the garbage collector runs on this thread (it runs finalizers in
- * the middle of whatever allocated, perhaps a refusable call). */
-static _Thread_local int collecting;
+/* The thread the garbage collector runs on, if it runs (it runs finalizers
+ * in the middle of whatever allocated, perhaps a refusable call); compared,
+ * never dereferenced. */
+static PyThreadState *collecting_thread;
 
 static int
 is_transformed(PyCodeObject *code)
@@ -176,7 +177,7 @@ chunk_alloc(void *ctx, size_t size)
     PyThreadState *ts = _PyThreadState_GET();
     if (size <= LARGEST_CHUNK && ts != NULL && ts->cframe != NULL &&
             ts->recursion_remaining * 3 < ts->recursion_limit * 2 &&
-            ts->cframe->current_frame != NULL && !collecting) {
+            ts->cframe->current_frame != NULL && collecting_thread != ts) {
         _PyInterpreterFrame *frame = ts->cframe->current_frame;
         PyObject *callee = refusable_callee(frame);
         if (callee != NULL) {
@@ -276,7 +277,8 @@ collection(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "collection(phase, info)");
         return NULL;
     }
-    collecting = PyUnicode_CompareWithASCIIString(args[0], "start") == 0;
+    int starting = PyUnicode_CompareWithASCIIString(args[0], "start") == 0;
+    collecting_thread = starting ? _PyThreadState_GET() : NULL;
     Py_RETURN_NONE;
 }
 

@@ -29,11 +29,12 @@ typedef struct {
     int for_collection;         /* pushed when a garbage collection started */
 } Level;
 
-/* The current thread's last looked-up Unwinding (borrowed from its thread
- * state's dict, which owns it), to skip the dict on most lookups.  A level
- * clears it when it goes away, and it is valid only for the thread state
- * and HandOver it was found for. */
-static _Thread_local struct {
+/* The last Unwinding looked up (borrowed from its thread state's dict,
+ * which owns it), to skip the dict on most lookups: valid only for the
+ * thread state (by its unique id) and HandOver it was found for, and
+ * cleared by the level when it goes away.  One for the process, as the
+ * interpreter lock serialises lookups; threads taking turns just miss. */
+static struct {
     PyObject *owner;
     uint64_t thread;
     Level *level;
