@@ -13,13 +13,23 @@
  * an unwinding on the same thread (the collector's finalizers) runs between
  * the two, so an unwinding of its own does not mix with the one it
  * interrupted.
+ *
+ * Its attribute caller_is_transformed is the test an unwinding frame makes
+ * to choose between passing the Unwind on and running the trampoline in
+ * place: whether the frame it returns to carries the transformed marker.
+ * Made here, it reads the interpreter's frames (CPython 3.11's layout)
+ * instead of creating frame objects to walk.
  */
 #include "_handover.h"
 #include "structmember.h"
+#define Py_BUILD_CORE 1
+#include "internal/pycore_frame.h"
+#undef Py_BUILD_CORE
 
 typedef struct {
     PyObject_HEAD
     PyObject *unwind_type;      /* the Unwind class */
+    PyObject *marker;           /* the last constant of every transformed code */
 } HandOver;
 
 /* An Unwinding with the one set aside beneath it. */
@@ -168,9 +178,10 @@ handover_current(PyObject *handover)
 
 /* -- the HandOver type ----------------------------------------------- */
 
-enum { A_CHAIN, A_TAILS, A_CROSSED, A_SWITCH_UNWIND, A_DEPTH_UNWIND, ATTRIBUTE_COUNT };
+enum { A_CHAIN, A_TAILS, A_CROSSED, A_SWITCH_UNWIND, A_DEPTH_UNWIND, A_CALLER_IS_TRANSFORMED,
+       ATTRIBUTE_COUNT };
 static const char *const attribute_names[ATTRIBUTE_COUNT] = {
-    "chain", "tails", "crossed", "switch_unwind", "depth_unwind"};
+    "chain", "tails", "crossed", "switch_unwind", "depth_unwind", "caller_is_transformed"};
 static PyObject *attribute_strings[ATTRIBUTE_COUNT];
 
 static int
@@ -187,28 +198,46 @@ attribute_index(PyObject *name)
     return -1;
 }
 
+/* Whether the frame running now returns to one whose code carries the
+ * marker (the frame Python's f_back names: incomplete frames skipped). */
+static PyObject *
+caller_is_transformed(HandOver *self)
+{
+    _PyInterpreterFrame *frame = PyThreadState_Get()->cframe->current_frame;
+    _PyInterpreterFrame *caller = frame == NULL ? NULL : frame->previous;
+    while (caller != NULL && _PyFrame_IsIncomplete(caller))
+        caller = caller->previous;
+    if (caller == NULL)
+        Py_RETURN_FALSE;
+    PyObject *consts = caller->f_code->co_consts;
+    Py_ssize_t n = PyTuple_GET_SIZE(consts);
+    return PyBool_FromLong(n > 0 && PyTuple_GET_ITEM(consts, n - 1) == self->marker);
+}
+
 static PyObject *
 handover_getattro(HandOver *self, PyObject *name)
 {
     int index = attribute_index(name);
     if (index < 0)
         return PyObject_GenericGetAttr((PyObject *)self, name);
+    if (index == A_CALLER_IS_TRANSFORMED)
+        return caller_is_transformed(self);
     Level *level = current_level(self);
     if (level == NULL)
         return NULL;
     Unwinding *u = &level->base;
-    PyObject *values[ATTRIBUTE_COUNT] = {u->chain, u->tails, u->crossed, u->switch_unwind,
-                                         u->depth_unwind};
+    PyObject *values[A_CALLER_IS_TRANSFORMED] = {u->chain, u->tails, u->crossed,
+                                                 u->switch_unwind, u->depth_unwind};
     return Py_NewRef(values[index]);
 }
 
 static PyObject *
 handover_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
-    PyObject *unwind_type;
-    static char *keywords[] = {"unwind_type", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!:HandOver", keywords, &PyType_Type,
-                                     &unwind_type))
+    PyObject *unwind_type, *marker;
+    static char *keywords[] = {"unwind_type", "marker", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O:HandOver", keywords, &PyType_Type,
+                                     &unwind_type, &marker))
         return NULL;
     if (!PyType_IsSubtype((PyTypeObject *)unwind_type,
                           (PyTypeObject *)PyExc_BaseException)) {
@@ -216,8 +245,10 @@ handover_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         return NULL;
     }
     HandOver *self = (HandOver *)type->tp_alloc(type, 0);
-    if (self != NULL)
+    if (self != NULL) {
         self->unwind_type = Py_NewRef(unwind_type);
+        self->marker = Py_NewRef(marker);
+    }
     return (PyObject *)self;
 }
 
@@ -227,6 +258,7 @@ handover_dealloc(HandOver *self)
     if (cache.owner == (PyObject *)self)
         cache.level = NULL;
     Py_XDECREF(self->unwind_type);
+    Py_XDECREF(self->marker);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -329,15 +361,67 @@ static PyMethodDef handover_methods[] = {
 PyTypeObject HandOver_Type = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "_stacklessxf_switch.HandOver",
-    .tp_doc = "HandOver(unwind_type)\n--\n\n"
+    .tp_doc = "HandOver(unwind_type, marker)\n--\n\n"
               "Its attributes chain, tails, crossed, switch_unwind and depth_unwind are\n"
-              "the current thread's: where the frames of an unwinding leave their records.",
+              "the current thread's: where the frames of an unwinding leave their records.\n"
+              "caller_is_transformed: whether the frame reading it returns to one whose\n"
+              "code's last constant is the marker.",
     .tp_basicsize = sizeof(HandOver),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_new = handover_new,
     .tp_dealloc = (destructor)handover_dealloc,
     .tp_getattro = (getattrofunc)handover_getattro,
     .tp_methods = handover_methods,
+};
+
+/* -- statistics -------------------------------------------------------- */
+
+/* count_sites(numbers, counts): add one to ``counts[n]`` for each site
+ * number ``n`` of ``numbers`` (records: their first items; or numbers),
+ * adding each run of equal numbers at once: a deep recursion unwinds
+ * hundreds of records of one site. */
+static PyObject *
+count_sites(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyList_Check(args[0]) || !PyList_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "count_sites(numbers, counts): two lists");
+        return NULL;
+    }
+    PyObject *numbers = args[0], *counts = args[1];
+    Py_ssize_t size = PyList_GET_SIZE(numbers);
+    for (Py_ssize_t start = 0, end; start < size; start = end) {
+        PyObject *number = PyList_GET_ITEM(numbers, start);
+        if (PyTuple_Check(number) && PyTuple_GET_SIZE(number) > 0)
+            number = PyTuple_GET_ITEM(number, 0);
+        for (end = start + 1; end < size; end++) {
+            PyObject *next = PyList_GET_ITEM(numbers, end);
+            if (PyTuple_Check(next) && PyTuple_GET_SIZE(next) > 0)
+                next = PyTuple_GET_ITEM(next, 0);
+            if (next != number)
+                break;
+        }
+        Py_ssize_t index = PyLong_AsSsize_t(number);
+        if (index == -1 && PyErr_Occurred())
+            return NULL;
+        if (index < 0 || index >= PyList_GET_SIZE(counts)) {
+            PyErr_Format(PyExc_IndexError, "count_sites: no site %zd", index);
+            return NULL;
+        }
+        Py_ssize_t count = PyLong_AsSsize_t(PyList_GET_ITEM(counts, index));
+        if (count == -1 && PyErr_Occurred())
+            return NULL;
+        PyObject *counted = PyLong_FromSsize_t(count + (end - start));
+        if (counted == NULL || PyList_SetItem(counts, index, counted) < 0)
+            return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef handover_functions[] = {
+    {"count_sites", (PyCFunction)(void (*)(void))count_sites, METH_FASTCALL,
+     "count_sites(numbers, counts)\n--\n\n"
+     "Add one to counts[n] for each site number n of numbers (records or numbers)."},
+    {NULL, NULL, 0, NULL},
 };
 
 int
@@ -347,7 +431,8 @@ handover_add_types(PyObject *module)
         if (attribute_strings[i] == NULL &&
             (attribute_strings[i] = PyUnicode_InternFromString(attribute_names[i])) == NULL)
             return -1;
-    if (PyType_Ready(&Level_Type) < 0 || PyType_Ready(&HandOver_Type) < 0)
+    if (PyType_Ready(&Level_Type) < 0 || PyType_Ready(&HandOver_Type) < 0 ||
+        PyModule_AddFunctions(module, handover_functions) < 0)
         return -1;
     return PyModule_AddObjectRef(module, "HandOver", (PyObject *)&HandOver_Type);
 }

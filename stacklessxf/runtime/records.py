@@ -12,7 +12,6 @@ allocated when it unwinds.
 
 import collections
 import gc
-import operator
 import types
 
 
@@ -49,13 +48,34 @@ class Unwind(BaseException):
         self.origin = None
 
 
+class _TransformedMarker:
+    """Sits among the constants of every transformed code object.
+
+    An unwinding frame passes the Unwind on to its caller only when the
+    caller is transformed code or the trampoline (both have this marker); for
+    any other caller it runs the trampoline in place, so plain callers always
+    get a plain return value.  The test must not call anything, since it can
+    run at the recursion limit: the marker, found by identity as a code
+    object's last constant, is such a test (``HANDOVER.caller_is_transformed``
+    makes it in C).
+    """
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return "<transformed by stacklessxf>"
+
+
+TRANSFORMED_MARKER = _TransformedMarker()
+
+
 class _SharedHandOver:
     """The hand-over of an unwinding's records where the C extension is not
     built: one for every thread (see ``HANDOVER``)."""
 
     __slots__ = ("chain", "tails", "crossed", "switch_unwind", "depth_unwind", "_set_aside")
 
-    def __init__(self, unwind_type):
+    def __init__(self, unwind_type, marker):
         self._set_aside = []
         self._start(unwind_type)
 
@@ -78,10 +98,19 @@ class _SharedHandOver:
         return len(self._set_aside)
 
 
+def _count_sites(numbers, counts):
+    """Add one to ``counts[n]`` for each site number ``n`` of ``numbers``
+    (records: their first items; or numbers)."""
+    per_site = collections.Counter(
+        number if isinstance(number, int) else number[0] for number in numbers)
+    for number, count in per_site.items():
+        counts[number] += count
+
+
 try:
-    from _stacklessxf_switch import HandOver
+    from _stacklessxf_switch import HandOver, count_sites
 except ImportError:
-    HandOver = _SharedHandOver
+    HandOver, count_sites = _SharedHandOver, _count_sites
 
 # Where the frames of an unwinding leave their records for the code that
 # catches it, with the current thread's attributes:
@@ -92,14 +121,16 @@ except ImportError:
 # - ``crossed``: not empty when ``chain`` holds crossing marks (``specials``);
 # - ``switch_unwind``, ``depth_unwind``: the Unwind a switch raises, and the
 #   one an unwinding that starts at the recursion limit raises (reused: it
-#   cannot allocate anything).
+#   cannot allocate anything);
+# - ``caller_is_transformed`` (C only): whether the frame reading it returns
+#   to one whose code carries ``TRANSFORMED_MARKER``.
 #
 # Saving a record must not call anything (it may happen at the recursion
 # limit, and a call lets other threads in), so the handlers reach these as
 # attributes of a constant of their code.  The code that catches an
 # unwinding takes the records out before it calls anything.  Hashed by
 # identity, so the code objects holding it stay hashable.
-HANDOVER = HandOver(Unwind)
+HANDOVER = HandOver(Unwind, TRANSFORMED_MARKER)
 
 # Whether each thread has its own hand-over (the C extension is built).
 PER_THREAD_HANDOVER = HandOver is not _SharedHandOver
@@ -228,23 +259,14 @@ class ResumeSite:
 
 def count_unwound(chain, tails):
     """Add an unwinding's records and tail calls to the statistics.  A
-    switch unwinds a few records; deep recursion unwinds hundreds, which are
-    counted per site in C and then added for the few distinct sites.
+    switch unwinds a few records; deep recursion unwinds hundreds, mostly
+    of one site, which are counted a run of one site at a time.
 
     Every code that takes an unwinding's records calls this first, so it
     also settles the crossing marks the records may hold (see ``specials``)."""
     if HANDOVER.crossed:
         from .specials import settle_crossings
         settle_crossings(chain)
-    if len(chain) <= 8 and not tails:
-        counts = SITE_COUNTS
-        for record in chain:
-            counts[record[0]] += 1
-        return
-    per_site = collections.Counter(map(_site_number, chain))
-    per_site.update(tails)
-    for number, count in per_site.items():
-        SITE_COUNTS[number] += count
-
-
-_site_number = operator.itemgetter(0)
+    count_sites(chain, SITE_COUNTS)
+    if tails:
+        count_sites(tails, SITE_COUNTS)

@@ -3,27 +3,10 @@
 import dis
 import types
 
-from .records import HANDOVER, SITE_COUNTS, SITES, SWITCHED, Unwind, count_unwound
+from .records import (HANDOVER, SITE_COUNTS, SITES, SWITCHED, TRANSFORMED_MARKER, Unwind,
+                      count_unwound)
 
 
-class _TransformedMarker:
-    """Sits among the constants of every transformed code object.
-
-    An unwinding frame passes the Unwind on to its caller only when the
-    caller is transformed code or the trampoline (both have this marker); for
-    any other caller it runs the trampoline in place, so plain callers always
-    get a plain return value.  The test must not call anything, since it can
-    run at the recursion limit: the marker, found by identity as a code
-    object's last constant, is such a test.
-    """
-
-    __slots__ = ()
-
-    def __repr__(self):
-        return "<transformed by stacklessxf>"
-
-
-TRANSFORMED_MARKER = _TransformedMarker()
 
 
 # For every transformed code object (by id: hashing a code object hashes all

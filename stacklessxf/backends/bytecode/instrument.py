@@ -24,6 +24,7 @@ from ...ir.model import FRAME_READERS
 from ...runtime.depth import REFUSED
 from ...runtime.records import (
     HANDOVER,
+    PER_THREAD_HANDOVER,
     SWITCHED,
     UNBOUND,
     ResumeSite,
@@ -447,7 +448,8 @@ def _handler(site):
     if site.marks_crossing:
         _emit_crossing_mark(em)
     _emit_restore_exception_state(em, site)
-    em.propagate_or_absorb(UNWIND_LOCAL, TRANSFORMED_MARKER, absorb)
+    em.propagate_or_absorb(UNWIND_LOCAL, TRANSFORMED_MARKER, absorb,
+                           HANDOVER if PER_THREAD_HANDOVER else None)
     em.label(absorb)
     em.clear_and_run_trampoline(UNWIND_LOCAL, HANDOVER, run_unwound, Label())
     em.depth = p + 1

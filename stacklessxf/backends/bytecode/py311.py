@@ -336,16 +336,38 @@ class Emitter:
         self.load_handed_over(handover, name)
         self.op("SWAP", 2).op("LIST_APPEND", 1, -1).op("POP_TOP", effect=-1)
 
-    def propagate_or_absorb(self, unwind_local, marker, absorb):
+    def propagate_or_absorb(self, unwind_local, marker, absorb, handover=None):
         """Re-raise to the caller when it is transformed code or the
         trampoline (both have ``marker`` as their last constant); otherwise
         go to ``absorb``, where the trampoline runs in this frame.  Nothing
-        in here calls anything, so it works at the recursion limit."""
+        in here calls anything, so it works at the recursion limit.  With a
+        ``handover`` that has it (see runtime/records.py), the test is its
+        ``caller_is_transformed``, made in C."""
+        not_ours = None
+        if handover is not None:
+            self.load_handed_over(handover, "caller_is_transformed")
+        else:
+            not_ours = self._load_callers_last_constant(unwind_local)
+            self.op("LOAD_CONST", marker, 1).op("IS_OP", 0, -1)
+        self.op("POP_JUMP_FORWARD_IF_FALSE", absorb, -1)
+        # Drop the traceback so far: nothing reads it, and freeing it (and
+        # the frame objects it holds) now keeps unwinding cheap.
+        self.op("LOAD_CONST", None, 1).op("LOAD_FAST", unwind_local, 1)
+        self.op("STORE_ATTR", "__traceback__", -2)
+        self.op("LOAD_FAST", unwind_local, 1).op("RERAISE", 0, -1)
+        if not_ours is not None:
+            self.depth += 1
+            self.label(not_ours).op("POP_TOP", effect=-1)
+            self.op("JUMP_FORWARD", absorb)
+
+    def _load_callers_last_constant(self, unwind_local):
+        """Push the last constant of the code of the frame this one returns
+        to; when there is none (no caller: AttributeError on None; no
+        constants: IndexError), go to the returned label instead, with one
+        item pushed."""
         not_ours = Label()
         self.op("LOAD_FAST", unwind_local, 1).op("LOAD_ATTR", "__traceback__")
         self.op("LOAD_ATTR", "tb_frame").op("LOAD_ATTR", "f_back")
-        # No caller (AttributeError on None) or no constants (IndexError):
-        # not transformed code.
         entry = TryBegin(not_ours, False, self.depth - 1)
         self.out += [entry,
                      Instr("LOAD_ATTR", "f_code", location=self.loc),
@@ -353,16 +375,7 @@ class Emitter:
                      Instr("LOAD_CONST", -1, location=self.loc),
                      Instr("BINARY_SUBSCR", location=self.loc),
                      TryEnd(entry)]
-        self.op("LOAD_CONST", marker, 1).op("IS_OP", 0, -1)
-        self.op("POP_JUMP_FORWARD_IF_FALSE", absorb, -1)
-        # Drop the traceback so far: nothing reads it, and freeing it (and
-        # the frame objects it holds) now keeps unwinding cheap.
-        self.op("LOAD_CONST", None, 1).op("LOAD_FAST", unwind_local, 1)
-        self.op("STORE_ATTR", "__traceback__", -2)
-        self.op("LOAD_FAST", unwind_local, 1).op("RERAISE", 0, -1)
-        self.depth += 1
-        self.label(not_ours).op("POP_TOP", effect=-1)
-        self.op("JUMP_FORWARD", absorb)
+        return not_ours
 
     def clear_and_run_trampoline(self, unwind_local, handover, run_unwound, absorb_target):
         """Drop the whole value stack (by re-raising into a handler whose
