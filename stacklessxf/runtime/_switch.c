@@ -498,6 +498,77 @@ done:
     return out;
 }
 
+/* Hand what ``count_stacked_records`` made of an unwinding's records (or
+ * the exception it raised) to the records: an error for them, or none. */
+static void
+take_count(PyObject *counted, PyObject **value, PyObject **error)
+{
+    Py_SETREF(*value, Py_NewRef(Py_None));
+    if (counted == NULL)
+        Py_SETREF(*error, fetch_exception());
+    else
+        Py_SETREF(*error, counted);
+}
+
+/* resume_plain(stack, chain, tails, loop_code): the trampoline loop for
+ * the records ``stack`` of an unwinding (``chain`` and ``tails``, not yet
+ * counted) whose outermost frame was called by plain code (see
+ * trampoline.run_unwound), run from the Python frame whose code is
+ * ``loop_code``.  Resumes them from the top until none is left and returns
+ * (value, error): what the outermost returned or raised. */
+static PyObject *
+resume_plain(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4 || !PyList_Check(args[0]) || !PyList_Check(args[1]) ||
+        !PyList_Check(args[2]) || !PyCode_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "resume_plain(stack, chain, tails, loop_code)");
+        return NULL;
+    }
+    PyObject *stack = args[0], *loop_code = args[3];
+    PyObject *value = Py_NewRef(Py_None), *error = Py_NewRef(Py_None);
+    PyObject *failed = NULL;    /* see resume_innermost (not a reference) */
+    take_count(PyObject_CallFunctionObjArgs(rt.count_stacked_records, stack, Py_None, args[1],
+                                            args[2], loop_code, NULL),
+               &value, &error);
+    while (PyList_GET_SIZE(stack) > 0) {
+        PyObject *result = resume_innermost(stack, value, error, &failed);
+        if (result != NULL && result != rt.switched) {
+            Py_SETREF(value, result);
+            Py_SETREF(error, Py_NewRef(Py_None));
+            continue;
+        }
+        PyObject *exc = result == NULL ? fetch_exception() : NULL;
+        Py_XDECREF(result);
+        Unwinding *unwinding = exc == NULL ? NULL : handover_current(rt.handover);
+        if (exc != NULL && !PyObject_TypeCheck(exc, (PyTypeObject *)rt.unwind_type)) {
+            Py_SETREF(value, Py_NewRef(Py_None));
+            Py_SETREF(error, exc);
+            continue;
+        }
+        if (unwinding == NULL || exc == unwinding->switch_unwind) {
+            /* A switch never gets here: the switch primitives refuse to
+             * suspend frames a plain caller waits for. */
+            Py_XDECREF(exc);
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_SystemError, "a switch unwound past a plain caller");
+            Py_SETREF(value, Py_NewRef(Py_None));
+            Py_SETREF(error, fetch_exception());
+            continue;
+        }
+        /* Too deep again: the records go on here, from a shallow stack. */
+        PyException_SetTraceback(exc, Py_None);
+        PyObject *chain, *tails, *counted = NULL;
+        if (take_unwinding(&chain, &tails) == 0 && push_records(stack, chain) == 0)
+            counted = PyObject_CallFunctionObjArgs(rt.count_stacked_records, stack, exc, chain,
+                                                   tails, loop_code, NULL);
+        Py_DECREF(exc);
+        Py_XDECREF(chain);
+        Py_XDECREF(tails);
+        take_count(counted, &value, &error);
+    }
+    return Py_BuildValue("(NN)", value, error);
+}
+
 /* Whether ``frame`` is stopped at a call whose result it tests for SWITCHED. */
 static int
 at_tested_call(_PyInterpreterFrame *frame)
@@ -813,6 +884,7 @@ PyDoc_STRVAR(schedule_doc,
 static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS, NULL},
     {"run", (PyCFunction)(void (*)(void))run, METH_FASTCALL, NULL},
+    {"resume_plain", (PyCFunction)(void (*)(void))resume_plain, METH_FASTCALL, NULL},
     {"schedule", (PyCFunction)(void (*)(void))schedule, METH_FASTCALL | METH_KEYWORDS,
      schedule_doc},
     {"configure_channels", configure_channels, METH_VARARGS, NULL},

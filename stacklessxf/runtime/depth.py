@@ -28,7 +28,7 @@ starts only at a stackless function's own call refused by the limit.
 
 import gc
 
-from .native_loop import BASE_CODE
+from .native_loop import BASE_CODE, PLAIN_CALLER_CODE
 from .records import Unwind
 from .trampoline import TRANSFORMED_MARKER, resume_for_plain_caller, resume_records
 
@@ -40,7 +40,8 @@ except ImportError:
 REFUSED = None
 if _depth is not None:
     _depth.configure(TRANSFORMED_MARKER, Unwind,
-                     (resume_records.__code__, resume_for_plain_caller.__code__, BASE_CODE))
+                     (resume_records.__code__, resume_for_plain_caller.__code__, BASE_CODE,
+                      PLAIN_CALLER_CODE))
     REFUSED = _depth.REFUSED
     # A finalizer the collector runs in the middle of a refusable call must
     # not be refused in its place.

@@ -19,7 +19,9 @@ channels, exceptions sent over a channel, the main tasklet).
 
 from .records import HANDOVER, SITE_COUNTS, SITES, SWITCH_BUILTINS, SWITCHED, Unwind, \
     count_unwound
-from .trampoline import TESTED_CALLS, mark_transformed, count_stacked_records
+from . import trampoline
+from .trampoline import (TESTED_CALLS, _without_interrupt_checks, count_stacked_records,
+                         mark_transformed)
 
 try:
     import _stacklessxf_switch as _switch
@@ -58,6 +60,24 @@ def run_tasklets(sched, until_main):
 
 run_tasklets.__code__ = mark_transformed(run_tasklets.__code__)
 BASE_CODE = run_tasklets.__code__
+
+
+def resume_for_plain_caller(stack, chain, tails, loop_code=None):
+    """Run the C loop for the records ``stack`` of an unwinding whose
+    outermost frame was called by plain code (``chain`` and ``tails``, to
+    be counted; see ``trampoline.run_unwound``).  This frame is the one
+    their frames return to: marked as transformed code, so that a deeper
+    unwinding passes it to the loop, and known to the switch primitives
+    as a plain caller's loop.  ``loop_code`` is its own code."""
+    return _switch.resume_plain(stack, chain, tails, loop_code)
+
+
+resume_for_plain_caller.__code__ = mark_transformed(
+    _without_interrupt_checks(resume_for_plain_caller.__code__))
+resume_for_plain_caller.__defaults__ = (resume_for_plain_caller.__code__,)
+PLAIN_CALLER_CODE = resume_for_plain_caller.__code__
+if _switch is not None:
+    trampoline.C_PLAIN_CALLER_LOOP = resume_for_plain_caller
 
 if _switch is not None:
     # How run_tasklets says its loop stopped, when not for an empty queue.

@@ -448,7 +448,7 @@ def _check_can_switch(sched, caller_frame):
     code = frame.f_code
     by_return = True
     while code is not _TRAMPOLINE_CODE and code is not native_loop.BASE_CODE:
-        if code is _PLAIN_CALLER_TRAMPOLINE_CODE:
+        if code is _PLAIN_CALLER_TRAMPOLINE_CODE or code is native_loop.PLAIN_CALLER_CODE:
             _refuse_plain_caller_of_trampoline(frame)
         if frame.f_lasti not in SUSPENSION_POINTS.get(id(code), ()):
             what = ("the function (plain, or stackless with no call that can switch)"

@@ -32,6 +32,11 @@ def is_transformed(code):
     return bool(code.co_consts) and code.co_consts[-1] is TRANSFORMED_MARKER
 
 
+# The C version of ``resume_for_plain_caller``'s work, where the extension
+# is built (set by ``native_loop``; tests turn it off to compare).
+C_PLAIN_CALLER_LOOP = None
+
+
 def run_unwound(chain):
     """Resume ``chain`` (records taken out of an Unwind, innermost first)
     and return the value the outermost of them returns (or raise what it
@@ -41,9 +46,13 @@ def run_unwound(chain):
     handover = HANDOVER
     tails = handover.tails[:]
     del handover.tails[:]
-    value, error, switched = resume_for_plain_caller(chain[::-1], None, None,
-                                                     unwound=(None, chain, tails))
-    assert not switched, "a switch cannot unwind past a plain caller"
+    in_c = C_PLAIN_CALLER_LOOP
+    if in_c is not None:
+        value, error = in_c(chain[::-1], chain, tails)
+    else:
+        value, error, switched = resume_for_plain_caller(chain[::-1], None, None,
+                                                         unwound=(None, chain, tails))
+        assert not switched, "a switch cannot unwind past a plain caller"
     if error is not None:
         try:
             raise error
