@@ -9,6 +9,7 @@ from astroid import nodes
 from .analysis import analyze
 from .analysis.callgraph import may_switch, switch_may_arrive
 from .backends.bytecode import instrument
+from .backends.bytecode import generators
 from .errors import TransformError
 from .frontend.calls import Classifier
 from .frontend.source import has_stackless_decorator, locate
@@ -40,6 +41,10 @@ class FunctionInfo:
         self._ticked = None           # (code, sites) of the watchdog variant
         self.native = None            # the NativeFunction, for the native backend
         self.dropped = ()             # ids of resume points in code the compiler dropped
+        # A generator function's body compiles as a plain function (see
+        # backends.bytecode.generators); the code the backend instruments.
+        self.generator = generators.GeneratorCode.of(function.__code__)
+        self.body_code = function.__code__ if self.generator is None else self.generator.plain
 
     def __repr__(self):
         return f"<stackless {self.qualname} at {self.filename}:{self.lineno}>"
@@ -51,8 +56,10 @@ class FunctionInfo:
         slots), so records of either variant resume under either."""
         if self._ticked is None:
             from .runtime.scheduler import tick
-            code, sites = instrument(self.original_code, self.analysis.resume_points,
+            code, sites = instrument(self.body_code, self.analysis.resume_points,
                                      self, tick=tick, switch_arrives=self.switch_arrives)
+            if self.generator is not None:
+                code = self.code        # generators run the plain variant only
             twins = {rs.name: rs for rs in _resume_sites(sites)}
             for resume_site in _resume_sites(self.sites):
                 twin = twins.get(resume_site.name)
@@ -148,8 +155,6 @@ def _check_is_plain_function(function):
     if not isinstance(function, types.FunctionType):
         raise TypeError("stackless expects a function defined with def, got "
                         f"{type(function).__name__} {function!r}")
-    if inspect.isgeneratorfunction(function):
-        _refuse_suspending_function(function, "generator", "yield")
     if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
         _refuse_suspending_function(function, "async function", "async def")
 
@@ -217,8 +222,10 @@ def transform(function):
     verify(info.ir)
     info.analysis = analyze(info.ir)
     info.switch_arrives = _switch_arrives(info)
-    info.code, info.sites = instrument(function.__code__, info.analysis.resume_points, info,
+    info.code, info.sites = instrument(info.body_code, info.analysis.resume_points, info,
                                        switch_arrives=info.switch_arrives)
+    if info.generator is not None:
+        info.code = info.generator.entry(info)
     return info
 
 
@@ -318,8 +325,6 @@ def _check_is_plain_function(function):
     if not isinstance(function, types.FunctionType):
         raise TypeError("stackless expects a function defined with def, got "
                         f"{type(function).__name__} {function!r}")
-    if inspect.isgeneratorfunction(function):
-        _refuse_suspending_function(function, "generator", "yield")
     if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
         _refuse_suspending_function(function, "async function", "async def")
 
@@ -387,8 +392,10 @@ def transform(function):
     verify(info.ir)
     info.analysis = analyze(info.ir)
     info.switch_arrives = _switch_arrives(info)
-    info.code, info.sites = instrument(function.__code__, info.analysis.resume_points, info,
+    info.code, info.sites = instrument(info.body_code, info.analysis.resume_points, info,
                                        switch_arrives=info.switch_arrives)
+    if info.generator is not None:
+        info.code = info.generator.entry(info)
     return info
 
 

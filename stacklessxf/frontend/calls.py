@@ -75,13 +75,14 @@ class Classifier:
     def __call__(self, call):
         key = id(call)
         if key not in self._cache:
-            self._cache[key] = self._classify(call.func)
+            self._cache[key] = (SWITCH if isinstance(call, (nodes.Yield, nodes.YieldFrom))
+                                else self._classify(call.func))
         return self._cache[key]
 
     def target(self, call):
         """The function's own qualname for a call of itself by its global
         name (inference may see several bindings of that name), else None."""
-        func = call.func
+        func = getattr(call, "func", None)     # a yield has none
         if isinstance(func, nodes.Name) and func.lookup(func.name)[0] is call.root() and \
                 self.globals.get(func.name, _MISSING) is self.function:
             return self.function.__qualname__

@@ -33,6 +33,9 @@ SUPPORTED_EXPRESSIONS = (
     nodes.DelAttr, nodes.ExceptHandler, nodes.Decorators,
 )
 
+# In a generator function, yields are calls of the runtime's yield primitives.
+YIELDS = (nodes.Yield, nodes.YieldFrom)
+
 # Constructs refused wherever they appear in the function's own frame, checked
 # before the general whitelist so that the message can say what they are.
 # Subclasses come before their bases (YieldFrom is a Yield, AsyncFor a For...).
@@ -108,13 +111,29 @@ def walk_frame(root):
 
 
 def frame_calls(funcdef):
-    """Every Call node of the function's body that runs in the function's own frame."""
+    """Every Call node of the function's body that runs in the function's own
+    frame, and in a generator function every yield (a call of a yield
+    primitive once compiled)."""
     return [
         node
         for statement in funcdef.body
         for node in walk_frame(statement)
-        if isinstance(node, nodes.Call)
+        if isinstance(node, (nodes.Call, *YIELDS))
     ]
+
+
+def is_generator(funcdef):
+    """Whether a yield runs in the function's own frame."""
+    return any(isinstance(node, YIELDS) for node in frame_calls(funcdef))
+
+
+def callee_text(call):
+    """The callee of a call as written; ``yield`` or ``yield from`` for a yield."""
+    if isinstance(call, nodes.YieldFrom):
+        return "yield from"
+    if isinstance(call, nodes.Yield):
+        return "yield"
+    return call.func.as_string()
 
 
 def _unwrap(node):
@@ -184,7 +203,7 @@ def compiled_spans(call):
     span, and for a method call whose method name is not on the call's first
     line (a chain split over lines), a span that starts at the method's name."""
     spans = [source_span(call)]
-    func = call.func
+    func = getattr(call, "func", None)
     if isinstance(func, nodes.Attribute) and func.end_lineno != call.lineno:
         start = func.end_col_offset - len(func.attrname)
         spans.append((func.end_lineno, start, call.end_lineno, call.end_col_offset))
@@ -370,9 +389,11 @@ def check_subset(funcdef, filename, classify):
     if isinstance(funcdef, nodes.AsyncFunctionDef):
         _refuse(funcdef, filename, "async def", "a stackless function cannot be async")
     global_names = set()
+    generator = is_generator(funcdef)
     for statement in funcdef.body:
         for node in walk_frame(statement):
-            _check_node(node, filename)
+            if not (generator and isinstance(node, YIELDS)):
+                _check_node(node, filename)
             if isinstance(node, nodes.Global):
                 global_names.update(node.names)
             elif isinstance(node, nodes.ExceptHandler) and node.name is not None:
@@ -423,7 +444,7 @@ def _check_inner_calls(scope, filename, classify):
         if isinstance(node, nodes.Call):
             kind = classify(node)
             if kind in SUSPENDING:
-                callee = node.func.as_string()
+                callee = callee_text(node)
                 _refuse(
                     node, filename, where,
                     f"the {kind} call {callee}(...) inside a {where} cannot suspend there; "

@@ -27,6 +27,7 @@ from stacklessxf.frontend.subset import (
     MAY_UNWIND,
     NESTED_SCOPES,
     FunctionScope,
+    callee_text,
     check_subset,
     frame_calls,
     frame_children,
@@ -85,6 +86,8 @@ def python_qualname(funcdef):
 
 def called_qualname(call):
     """The qualname of the function `call` calls, when inference finds exactly one."""
+    if not isinstance(call, nodes.Call):
+        return None     # a yield
     try:
         found = list(itertools.islice(call.func.infer(), 2))
     except AstroidError:
@@ -209,7 +212,7 @@ class _Lowering:
         if kind != "plain":
             target = self.known_target(call) or called_qualname(call)
         return CallSite(
-            source_span(call), call.func.as_string(), kind, target, self.resume_ids.get(call)
+            source_span(call), callee_text(call), kind, target, self.resume_ids.get(call)
         )
 
     def function(self, qualname):
