@@ -181,3 +181,114 @@ def make_closure_generator(step):
         for i in range(n):
             yield i * step
     return counting
+
+
+@stackless
+def drive_inline(name, n):
+    """What ``drive`` does, written without a generator."""
+    got = []
+    for i in range(n):
+        OUT.append((name, "step", i))
+        schedule()
+        item = (name, i)
+        got.append(item)
+        OUT.append((name, "got", item))
+    return got
+
+
+@stackless
+def relay(name, n):
+    result = yield from switching(name, n)
+    OUT.append((name, "relayed", result))
+    yield (name, "end")
+
+
+@stackless
+def drive_relay(name, n):
+    got = []
+    for item in relay(name, n):
+        got.append(item)
+        OUT.append((name, "got", item))
+    return got
+
+
+@stackless
+def pairs(name, n):
+    """A generator whose body drives another switching generator with next()."""
+    inner = switching(name, n)
+    while True:
+        try:
+            first = next(inner)
+        except StopIteration:
+            return
+        schedule()
+        yield (first, "paired")
+
+
+@stackless
+def drive_pairs(name, n):
+    got = []
+    for item in pairs(name, n):
+        got.append(item)
+        OUT.append((name, "got", item))
+    return got
+
+
+@stackless
+def drive_by_send(name, n):
+    gen = echo_switching(name)
+    got = [gen.send(None)]
+    for i in range(n):
+        got.append(gen.send(i))
+        OUT.append((name, "sent", i))
+    return got
+
+
+@stackless
+def echo_switching(name):
+    value = None
+    while True:
+        schedule()
+        value = yield (name, value)
+
+
+@stackless
+def scaled(ch, factor):
+    """A generator over a channel: each value received, scaled."""
+    for value in ch:
+        yield value * factor
+
+
+@stackless
+def sum_channel(name, ch):
+    total = 0
+    for value in ch:
+        total += value
+        OUT.append((name, "received", value))
+    OUT.append((name, "closed", total))
+    return total
+
+
+@stackless
+def sum_scaled(name, ch):
+    total = 0
+    for value in scaled(ch, 10):
+        total += value
+        OUT.append((name, "scaled", value))
+    return total
+
+
+@stackless
+def produce(name, ch, values):
+    for value in values:
+        ch.send(value)
+        OUT.append((name, "sent", value))
+        schedule()
+    ch.close()
+    OUT.append((name, "closed"))
+
+
+@stackless
+def consume_with_list(name, n):
+    """list() is C code: a switch inside the generator cannot pass it."""
+    return list(switching(name, n))

@@ -19,6 +19,7 @@ waits at the ``yield from`` call, which gets the subiterator's result.
 
 import collections.abc
 import copy
+import dis
 import pickle
 import sys
 import threading
@@ -26,8 +27,11 @@ import types
 
 from ..errors import SwitchError
 from . import portable
-from .records import CHAIN, SWITCH_UNWIND, SWITCHED, TAILS
-from .trampoline import TESTED_CALLS, resume_records
+from .callbacks import _instruction_at
+from .frames import EMPTY, stack_item
+from .records import CHAIN, SWITCH_UNWIND, SWITCHED, TAILS, Unwind
+from .specials import SpecialSite
+from .trampoline import SUSPENSION_POINTS, TESTED_CALLS, is_transformed, resume_records
 
 # The generator's trampoline: the same loop under a code object of its own,
 # which a yield looks for beneath the body's frame.
@@ -39,6 +43,7 @@ resume_generator = types.FunctionType(
 
 _per_thread = threading.local()
 _NOTHING = object()
+_DELEGATE = object()      # "yielded" by yield_from: the generator delegates
 
 
 def _suspend_body(value, delegate=None):
@@ -63,13 +68,9 @@ def yield_(value):
 
 def yield_from(iterable):
     """``yield from iterable`` in a stackless generator's body; returns the
-    subiterator's result (its StopIteration's value)."""
-    iterator = iterable if isinstance(iterable, types.GeneratorType) else iter(iterable)
-    try:
-        first = next(iterator)
-    except StopIteration as stop:
-        return stop.value
-    return _suspend_body(first, iterator)
+    subiterator's result (its StopIteration's value).  The body waits while
+    its generator steps the subiterator, from the first step on."""
+    return _suspend_body(_DELEGATE, iter(iterable))
 
 
 yield_.__stackless_switch__ = yield_from.__stackless_switch__ = True
@@ -105,7 +106,7 @@ class Generator(collections.abc.Generator):
     """A generator made by a stackless generator function."""
 
     __slots__ = ("_info", "_stack", "_call", "_running", "_closed", "_delegate",
-                 "__weakref__")
+                 "_waiting", "__weakref__")
 
     def __init__(self, info, arguments, cells):
         self._info = info
@@ -114,6 +115,9 @@ class Generator(collections.abc.Generator):
         self._running = False
         self._closed = False
         self._delegate = None
+        # Its body is suspended by a tasklet switch, not at a yield: the
+        # tasklet's records include one standing for this generator.
+        self._waiting = False
 
     # -- the generator protocol --------------------------------------------
 
@@ -148,14 +152,25 @@ class Generator(collections.abc.Generator):
                 raise error
             raise StopIteration
         self._running = True
+        if self._delegate is not None:
+            return self._delegated(value, error)
+        return self._resume_body(value, error)
+
+    def _delegated(self, value, error):
+        """A ``yield from``: the subiterator's next value, or the body goes
+        on with its result."""
         try:
-            if self._delegate is not None:
-                value, error = self._step_delegate(value, error)
-                if error is _NOTHING:
-                    return value
-            return self._resume_body(value, error)
-        finally:
+            value, error = self._step_delegate(value, error)
+        except Unwind:
+            # A tasklet switch inside a stackless subgenerator: what is left
+            # of this step goes with the tasklet as a record.
+            self._waiting = True
+            CHAIN.append((DELEGATING.number, self))
+            raise
+        if error is _NOTHING:
             self._running = False
+            return value
+        return self._resume_body(value, error)
 
     def _step_delegate(self, value, error):
         """Step the subiterator of a ``yield from``: (its next value,
@@ -178,6 +193,8 @@ class Generator(collections.abc.Generator):
             if value is None:
                 return next(delegate), _NOTHING
             return delegate.send(value), _NOTHING
+        except Unwind:
+            raise
         except StopIteration as stop:
             self._delegate = None
             return stop.value, None
@@ -186,22 +203,36 @@ class Generator(collections.abc.Generator):
             return None, exc
 
     def _resume_body(self, value, error):
-        call = None
-        if self._call is not None:
-            arguments, cells = self._call
-            self._call = None
-            if error is not None:
-                self._closed = True
-                raise error
-            call = self._body_call(arguments, cells)
-        value, error, suspended = resume_generator(self._stack, value, error, call)
+        """Run the body (its records, or its first call) with ``value`` or
+        ``error`` for it.  A yield suspends it; a tasklet switch inside it
+        passes on as an Unwind, with a record standing for this generator,
+        and leaves it running (it goes on when that record is resumed)."""
+        self._waiting = False
+        try:
+            call = None
+            if self._call is not None:
+                arguments, cells = self._call
+                self._call = None
+                if error is not None:
+                    self._closed = True
+                    raise error
+                call = self._body_call(arguments, cells)
+            value, error, suspended = resume_generator(self._stack, value, error, call)
+        except BaseException:
+            self._running = False
+            raise
         if suspended:
             yielded = _per_thread.__dict__.pop("yielded", _NOTHING)
             if yielded is _NOTHING:
-                raise AssertionError("a stackless generator's body was suspended "
-                                     "without a yield")
+                self._waiting = True
+                CHAIN.append((STEP.number, self))
+                raise SWITCH_UNWIND
             self._delegate = _per_thread.delegate
+            if yielded is _DELEGATE:
+                return self._delegated(None, None)
+            self._running = False
             return yielded
+        self._running = False
         self._closed = True
         if error is not None:
             if isinstance(error, StopIteration):
@@ -271,7 +302,7 @@ class Generator(collections.abc.Generator):
     # -- copying and pickling -------------------------------------------------
 
     def __deepcopy__(self, memo):
-        if self._running:
+        if self._running and not self._waiting:
             raise RuntimeError(f"{self!r} is running and cannot be copied")
         from .scheduler import _copy_records
         twin = Generator.__new__(Generator)
@@ -279,7 +310,7 @@ class Generator(collections.abc.Generator):
         twin._info = self._info
         twin._stack = _copy_records(self._stack, memo)
         twin._call = copy.deepcopy(self._call, memo)
-        twin._running = False
+        twin._running = twin._waiting = self._waiting
         twin._closed = self._closed
         twin._delegate = copy.deepcopy(self._delegate, memo)
         return twin
@@ -289,19 +320,23 @@ class Generator(collections.abc.Generator):
     def __reduce__(self):
         """A suspended generator pickles as data: its function (by name),
         its records in their portable form, and its subiterator."""
-        if self._running:
+        if self._running and not self._waiting:
             raise pickle.PicklingError(f"{self!r} is running and cannot be pickled; "
                                        "pickle it while it is suspended")
-        culprit = portable.find_unpicklable_slot(self._stack, (Generator,))
+        from .channel import channel
+        from .scheduler import Tasklet
+        # Those check their own contents when pickled.
+        culprit = portable.find_unpicklable_slot(self._stack, (Generator, Tasklet, channel))
         if culprit is not None:
             raise culprit
         state = {"stack": [portable.PortableRecord(record) for record in self._stack],
-                 "call": self._call, "closed": self._closed, "delegate": self._delegate}
+                 "call": self._call, "closed": self._closed, "delegate": self._delegate,
+                 "waiting": self._waiting}
         return _restore, (portable.by_name(self._info.function),), state
 
     def __setstate__(self, state):
         if not isinstance(state, dict) or set(state) != {"stack", "call", "closed",
-                                                         "delegate"}:
+                                                         "delegate", "waiting"}:
             raise pickle.UnpicklingError(f"cannot load a stackless generator from {state!r:.200}")
         for record in state["stack"]:
             portable.check_record(record)
@@ -309,6 +344,7 @@ class Generator(collections.abc.Generator):
         self._call = state["call"]
         self._closed = bool(state["closed"])
         self._delegate = state["delegate"]
+        self._running = self._waiting = bool(state["waiting"])
 
 
 def _restore(function):
@@ -317,6 +353,118 @@ def _restore(function):
         raise pickle.UnpicklingError(f"{function!r} is not a stackless generator function")
     generator = Generator.__new__(Generator)
     generator._info = info
-    generator._running = False
+    generator._running = generator._waiting = False
     return generator
+
+
+# -- tasklet switches inside a generator's body ---------------------------------
+
+def _resume_step(_, record, value, error):
+    """The record of a generator whose body a tasklet switch suspended:
+    the body goes on with what the switch delivers, and what the generator
+    gives next (a value, StopIteration, an exception) goes to whatever
+    drove it."""
+    return record[1]._resume_body(value, error)
+
+
+def _resume_delegating(_, record, value, error):
+    """The record of a generator whose stackless subgenerator (``yield
+    from``) was suspended by a tasklet switch: the subgenerator's next value
+    is this generator's; its end lets the body go on."""
+    generator = record[1]
+    if error is None:
+        generator._running = generator._waiting = False
+        return value
+    generator._delegate = None
+    if isinstance(error, StopIteration):
+        return generator._resume_body(error.value, None)
+    return generator._resume_body(None, error)
+
+
+STEP = SpecialSite("generator-step", "special: stackless generator's body",
+                   ("generator",), _resume_step)
+DELEGATING = SpecialSite("generator-delegating", "special: stackless generator's yield from",
+                         ("generator",), _resume_delegating)
+
+_ENTRY_CODES = frozenset(method.__code__ for method in
+                         (Generator.__next__, Generator.send, Generator.throw))
+_RECORD_CODES = frozenset({_resume_step.__code__, _resume_delegating.__code__})
+
+
+def innermost_record(records):
+    """The innermost record of a suspended tasklet's ``records``, looking
+    inside the generators whose bodies a switch suspended."""
+    record = records[-1] if records else None
+    while record is not None and record[0] == STEP.number and record[1]._stack:
+        record = record[1]._stack[-1]
+    return record
+
+
+def frame_beneath(loop_frame):
+    """For a tasklet switch inside a generator's body, whose trampoline
+    runs in ``loop_frame``: the frame beneath the generators' own frames,
+    where the switch's walk goes on.  That is the trampoline that resumed a
+    generator's record, or the stackless frame whose ``for`` loop, call of
+    ``next()``, ``send()`` or ``throw()`` drives the (outermost) generator.
+    Anything else between is a SwitchError."""
+    frame = loop_frame.f_back
+    if frame is None or frame.f_code is not Generator._resume_body.__code__:
+        raise SwitchError("cannot switch tasklets: a stackless generator's trampoline "
+                          "runs outside its generator")
+    generator = frame.f_locals["self"]
+    while True:
+        frame = frame.f_back
+        code = frame.f_code
+        if code in _RECORD_CODES:
+            return frame.f_back
+        if code is Generator._delegated.__code__ or code is Generator._resume_body.__code__:
+            continue
+        if code is not Generator._advance.__code__ or frame.f_back.f_code not in _ENTRY_CODES:
+            _refuse(generator, frame, "its method " + frame.f_back.f_code.co_name)
+        caller = frame.f_back.f_back
+        if caller.f_code is Generator._step_delegate.__code__:
+            frame, generator = caller, caller.f_locals["self"]
+            continue
+        _check_driver(caller, generator)
+        return caller
+
+
+def _refuse(generator, frame, how):
+    where = f"{frame.f_code.co_qualname} at {frame.f_code.co_filename}:{frame.f_lineno}"
+    raise SwitchError(
+        f"cannot switch tasklets inside {generator!r}: it was resumed by {how} "
+        f"({where}); a switch passes a stackless generator driven by a for loop, "
+        "next(), send() or throw() in stackless code")
+
+
+def _check_driver(frame, generator):
+    """``frame`` called next(), send() or throw() of ``generator``, or its
+    ``for`` loop is iterating it: it resumes after that with the
+    generator's next value.  SwitchError otherwise."""
+    if stack_item is None or not is_transformed(frame.f_code) or \
+            frame.f_lasti not in SUSPENSION_POINTS.get(id(frame.f_code), ()):
+        _refuse(generator, frame, "code that cannot be suspended there")
+    opname, depth = _instruction_at(frame.f_code, frame.f_lasti)
+    if opname == "PRECALL":
+        # A builtin (next) is called by the PRECALL; the CALL after it is
+        # the guarded instruction, with the stack depth of its handler.
+        opname, depth = _instruction_at(frame.f_code, frame.f_lasti + _PRECALL_SIZE)
+    if opname == "FOR_ITER":
+        if stack_item(frame, depth - 1) is generator:
+            return
+    elif opname == "CALL":
+        below, callee, argument = (stack_item(frame, depth + k) for k in range(3))
+        if below is not EMPTY:       # a method: [function, self, ...]
+            if below in _ENTRY_FUNCTIONS and callee is generator:
+                return
+        elif callee is next and argument is generator:
+            return
+        elif getattr(callee, "__self__", None) is generator and \
+                getattr(callee, "__func__", None) in _ENTRY_FUNCTIONS:
+            return
+    _refuse(generator, frame, f"the instruction {opname} of a stackless function")
+
+
+_ENTRY_FUNCTIONS = (Generator.__next__, Generator.send, Generator.throw)
+_PRECALL_SIZE = 2 + 2 * dis._inline_cache_entries[dis.opmap["PRECALL"]]
 
