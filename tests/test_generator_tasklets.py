@@ -166,3 +166,12 @@ def test_channel_loops_pickle_at_every_switch(consumer):
                 sx.tasklet(cases.produce)("p", ch, [1, 2, 3]), ch]
     events, results = check_resumes_everywhere(make)
     assert results[0] == (6 if consumer == "sum_channel" else 60)
+
+
+def test_a_for_loop_over_an_iterator_whose_stackless_next_switches():
+    from tests import callback_cases
+    callback_cases.LOG.clear()
+    callback_cases.run_to_end(callback_cases.for_loop, callback_cases.Switching())
+    log = [entry for entry in callback_cases.LOG if not isinstance(entry, tuple)]
+    assert log == [2, 1]
+    assert ("tick", 0) in callback_cases.LOG
