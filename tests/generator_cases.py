@@ -292,3 +292,18 @@ def produce(name, ch, values):
 def consume_with_list(name, n):
     """list() is C code: a switch inside the generator cannot pass it."""
     return list(switching(name, n))
+
+
+@stackless
+def switching_double(x):
+    OUT.append(("double", x))
+    schedule()
+    return 2 * x
+
+
+@stackless
+def comprehend(xs):
+    """Comprehensions around a call that switches."""
+    doubled = [switching_double(x) for x in xs if x]
+    table = {x: switching_double(x) for x in xs}
+    return doubled, table, max((switching_double(x) for x in xs), default=None)

@@ -175,3 +175,9 @@ def test_a_for_loop_over_an_iterator_whose_stackless_next_switches():
     log = [entry for entry in callback_cases.LOG if not isinstance(entry, tuple)]
     assert log == [2, 1]
     assert ("tick", 0) in callback_cases.LOG
+
+
+def test_comprehensions_switch_and_pickle_mid_way():
+    events, results = check_resumes_everywhere(
+        lambda: [sx.tasklet(cases.comprehend)([1, 0, 2]), sx.tasklet(cases.drive)("y", 2)])
+    assert results[0] == ([2, 4], {1: 2, 0: 0, 2: 4}, 4)

@@ -42,7 +42,7 @@ from ...runtime.trampoline import (
     run_unwound,
 )
 from ...runtime.specials import CROSSING
-from . import exception_table
+from . import comprehensions, exception_table
 from . import flow as dataflow
 from .exception_table import HandlerMark
 from . import py311 as ops
@@ -97,6 +97,7 @@ def instrument(code, resume_points, function_info, tick=None, switch_arrives=Non
     With ``tick`` (a function), the code also calls it on entry and at every
     loop back-edge, each such call a site where the activation can be
     suspended: the variant the scheduler's watchdog runs."""
+    code = comprehensions.inline(code, function_info)
     bc = Bytecode.from_code(code, conserve_exception_block_stackdepth=True)
     instrs = list(bc)
     tick_calls = set()
