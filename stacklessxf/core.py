@@ -59,7 +59,9 @@ class FunctionInfo:
             code, sites = instrument(self.body_code, self.analysis.resume_points,
                                      self, tick=tick, switch_arrives=self.switch_arrives)
             if self.generator is not None:
-                code = self.code        # generators run the plain variant only
+                # Generators run the plain variant only; the watchdog's stays
+                # alive with its resume sites (code ids key their tables).
+                self.generator.ticked, code = code, self.code
             twins = {rs.name: rs for rs in _resume_sites(sites)}
             for resume_site in _resume_sites(self.sites):
                 twin = twins.get(resume_site.name)

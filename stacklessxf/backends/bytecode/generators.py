@@ -124,6 +124,7 @@ class GeneratorCode:
         self.original = code
         self.plain = body_code(code, runtime.yield_, runtime.yield_from)
         self.body = None
+        self.ticked = None      # the watchdog's variant of the body, never run
 
     @classmethod
     def of(cls, code):

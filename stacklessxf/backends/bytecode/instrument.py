@@ -44,7 +44,6 @@ from ...runtime.trampoline import (
 from ...runtime.specials import CROSSING
 from . import comprehensions, exception_table
 from . import flow as dataflow
-from .exception_table import HandlerMark
 from . import py311 as ops
 
 if sys.version_info[:2] != (3, 11):  # pragma: no cover - guarded at import
@@ -249,7 +248,7 @@ def _with_sites(instrs, states):
     exception, and where a ``for`` loop calls its iterator's ``__next__``
     (a stackless generator's, a channel's).  The interpreter calls them from
     C, so a switch inside one unwinds through that C code and the frame
-    resumes after the instruction.""" 
+    resumes after the instruction."""
     copies = collections.Counter()
     sites = []
     for i, ins in enumerate(instrs):
@@ -394,7 +393,7 @@ def _add_handlers(instrs, flow, sites, tested):
         if site.special == FOR_NEXT_KIND:
             # Its range is added once assembled (see exception_table).
             site.labels["handler"], site.labels["after"] = Label(), Label()
-            site.mark = HandlerMark()
+            site.mark = exception_table.HandlerMark()
             body += [ins, site.labels["after"]]
             tail += [Instr("LOAD_CONST", site.mark, location=ins.location),
                      Instr("POP_TOP", location=ins.location)] + _handler(site)
@@ -569,7 +568,7 @@ def _to_code(bytecode_obj, sites):
     listing = list(dis.get_instructions(code))
     for_offsets = [ins.offset for ins in listing if ins.opname == "FOR_ITER"]
     marks = {id(ins.argval): ins.offset for ins in listing
-             if ins.opname == "LOAD_CONST" and isinstance(ins.argval, HandlerMark)}
+             if ins.opname == "LOAD_CONST" and isinstance(ins.argval, exception_table.HandlerMark)}
     ordinal = {id(ins): k for k, ins in enumerate(for_iters)}
     ranges = [(for_offsets[ordinal[id(site.call)]], marks[id(site.mark)], len(site.prefix))
               for site in loops if id(site.call) in ordinal]
