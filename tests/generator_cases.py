@@ -307,3 +307,22 @@ def comprehend(xs):
     doubled = [switching_double(x) for x in xs if x]
     table = {x: switching_double(x) for x in xs}
     return doubled, table, max((switching_double(x) for x in xs), default=None)
+
+
+@stackless
+def switching_with_cleanup(name, n):
+    try:
+        for i in range(n):
+            schedule()
+            yield i
+    finally:
+        OUT.append((name, "generator finally"))
+
+
+@stackless
+def drive_with_cleanup(name, n):
+    try:
+        for item in switching_with_cleanup(name, n):
+            OUT.append((name, "got", item))
+    finally:
+        OUT.append((name, "driver finally"))

@@ -181,3 +181,13 @@ def test_comprehensions_switch_and_pickle_mid_way():
     events, results = check_resumes_everywhere(
         lambda: [sx.tasklet(cases.comprehend)([1, 0, 2]), sx.tasklet(cases.drive)("y", 2)])
     assert results[0] == ([2, 4], {1: 2, 0: 0, 2: 4}, 4)
+
+
+def test_killing_a_tasklet_runs_the_finally_blocks_of_the_generator_it_drives():
+    task = sx.tasklet(cases.drive_with_cleanup)("k", 5)
+    sx.schedule()
+    sx.schedule()
+    assert task.alive and ("k", "got", 0) in cases.OUT
+    task.kill()
+    assert not task.alive
+    assert cases.OUT[-2:] == [("k", "generator finally"), ("k", "driver finally")]
