@@ -168,7 +168,6 @@ def test_suspended_in_a_special_resumes_in_a_fresh_process(function, args, stop_
 # -- callbacks that cannot switch -------------------------------------------
 
 @pytest.mark.parametrize("kind, named", [
-    ("for", "a `for` loop calling __next__"),
     ("operator", "an operator method"),
     ("subscript", "a subscript calling __getitem__"),
     ("property", "an attribute read"),

@@ -143,13 +143,13 @@ def test_records_on_a_refused_function(tmp_path, capsys):
         "from stacklessxf import stackless\n"
         "\n"
         "@stackless\n"
-        "def gen(n):\n"
-        "    yield n\n",
+        "async def coro(n):\n"
+        "    await n\n",
     )
     assert main(["records", str(path)]) == 2
     err = capsys.readouterr().err
     assert f"{path}:" in err
-    assert "generator" in err or "yield" in err
+    assert "async" in err
     assert len(err.strip().splitlines()) == 1
 
 

@@ -106,11 +106,14 @@ def test_switch_through_plain_frame_is_an_error_naming_it():
     assert not t.alive
 
 
-def test_switch_inside_for_over_channel_is_an_error():
+def test_for_loop_over_a_channel_waits_at_each_receive():
     ch, out = channel(), []
-    tasklet(cases.iterate_channel)(ch, out)
-    with pytest.raises(SwitchError, match="iterate_channel"):
-        sx.run()
+    consumer = tasklet(cases.iterate_channel)(ch, out)
+    sx.run()
+    assert consumer.blocked
+    ch.send(1)
+    ch.send(2)
+    assert out == [1, 2]
 
 
 def test_tasklet_exception_reaches_main():

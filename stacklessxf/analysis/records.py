@@ -8,7 +8,7 @@
 
 from dataclasses import dataclass
 
-from stacklessxf.frontend.subset import source_span
+from stacklessxf.frontend.subset import callee_text, source_span
 from stacklessxf.ir.model import Jump, Return, is_temp, temp_number
 
 
@@ -53,7 +53,7 @@ def resume_points(function, liveness):
         found.append(ResumePoint(
             id=op.resume_point,
             span=source_span(op.node),
-            callee=op.node.func.as_string(),
+            callee=callee_text(op.node),
             reason=op.reason,
             kind=kind,
             live=live,

@@ -17,7 +17,7 @@ import builtins
 import functools
 import types
 
-from astroid import nodes
+from astroid import bases, nodes
 from astroid.exceptions import InferenceError
 
 from ..runtime.records import SWITCH_BUILTINS
@@ -35,6 +35,9 @@ def classify_object(obj):
             return SWITCH
         if getattr(candidate, "__stackless__", None) is not None:
             return STACKLESS
+    if obj is builtins.next:
+        # It runs a stackless generator's body, which may switch tasklets.
+        return GUARDED
     if isinstance(obj, (classmethod, staticmethod)):
         return classify_object(obj.__func__)
     if isinstance(obj, functools.partial):
@@ -75,13 +78,14 @@ class Classifier:
     def __call__(self, call):
         key = id(call)
         if key not in self._cache:
-            self._cache[key] = self._classify(call.func)
+            self._cache[key] = (SWITCH if isinstance(call, (nodes.Yield, nodes.YieldFrom))
+                                else self._classify(call.func))
         return self._cache[key]
 
     def target(self, call):
         """The function's own qualname for a call of itself by its global
         name (inference may see several bindings of that name), else None."""
-        func = call.func
+        func = getattr(call, "func", None)     # a yield has none
         if isinstance(func, nodes.Name) and func.lookup(func.name)[0] is call.root() and \
                 self.globals.get(func.name, _MISSING) is self.function:
             return self.function.__qualname__
@@ -103,6 +107,8 @@ class Classifier:
             value = self.globals[name]
             # The function's own name: it is being made stackless in place.
             return STACKLESS if value is self.function else classify_object(value)
+        if frame.name == "builtins" and hasattr(builtins, name):
+            return classify_object(getattr(builtins, name))
         module_defs = frame.locals.get(name)
         if module_defs:
             return self._classify_definitions(module_defs)
@@ -126,6 +132,9 @@ class Classifier:
         obj = self._evaluate_global_chain(attr)
         if obj is not _MISSING:
             return classify_object(obj)
+        if attr.attrname in GENERATOR_METHODS and _may_be_a_generator(attr.expr):
+            # It resumes a generator's body, which may be stackless and switch.
+            return GUARDED
         return self._classify_by_inference(attr)
 
     def _evaluate_global_chain(self, expr):
@@ -180,6 +189,16 @@ class Classifier:
         if isinstance(value, nodes.ClassDef):
             return PLAIN
         return UNKNOWN
+
+
+GENERATOR_METHODS = frozenset({"send", "throw", "close", "__next__"})
+
+
+def _may_be_a_generator(expr):
+    try:
+        return any(isinstance(value, bases.Generator) for value in expr.infer())
+    except (InferenceError, RecursionError):
+        return True
 
 
 class _Missing:

@@ -33,6 +33,9 @@ SUPPORTED_EXPRESSIONS = (
     nodes.DelAttr, nodes.ExceptHandler, nodes.Decorators,
 )
 
+# In a generator function, yields are calls of the runtime's yield primitives.
+YIELDS = (nodes.Yield, nodes.YieldFrom)
+
 # Constructs refused wherever they appear in the function's own frame, checked
 # before the general whitelist so that the message can say what they are.
 # Subclasses come before their bases (YieldFrom is a Yield, AsyncFor a For...).
@@ -45,6 +48,84 @@ REFUSED = (
     (nodes.TryStar, "try/except*", "try/except* is not supported in a stackless function"),
     (nodes.Match, "match", "match statements are not supported yet; use if/elif"),
 )
+
+
+# ---------------------------------------------------------------- inlined comprehensions
+
+# Comprehensions whose bodies make a stackless or switching call run inline,
+# as loops of the function's own frame (as CPython 3.12 compiles every
+# comprehension): their calls are resume points of the function.  A
+# generator expression does when it is the one positional argument of a
+# builtin that consumes it whole (the builtin then gets the list of its
+# items, computed first).  The set holds astroid nodes, marked when their
+# function is checked.
+_INLINED = set()
+
+CONSUMERS = frozenset({"sum", "max", "min", "sorted", "list", "tuple", "set", "frozenset"})
+INLINABLE = (nodes.ListComp, nodes.SetComp, nodes.DictComp, nodes.GeneratorExp)
+
+
+def comprehension_parts(scope):
+    """The sub-nodes of an inlined comprehension, in the order they run."""
+    parts = []
+    for generator in scope.generators:
+        parts += [generator.iter, generator.target, *generator.ifs]
+    if isinstance(scope, nodes.DictComp):
+        return parts + [scope.key, scope.value]
+    return parts + [scope.elt]
+
+
+def is_inlined(node):
+    return node in _INLINED
+
+
+def inlined_comprehensions(funcdef):
+    """The comprehensions of ``funcdef`` that run inline, in source order."""
+    return [node for statement in funcdef.body for node in walk_frame(statement)
+            if node in _INLINED]
+
+
+def _mark_inlined(funcdef, filename, classify):
+    scopes = [node for node in funcdef.nodes_of_class(nodes.ComprehensionScope)
+              if _only_comprehensions_between(node, funcdef)]
+    for scope in scopes:
+        _INLINED.discard(scope)
+    for scope in scopes:
+        if isinstance(scope, INLINABLE) and _makes_suspending_call(scope, classify) and \
+                (not isinstance(scope, nodes.GeneratorExp) or _consumed_whole(scope, classify)):
+            _INLINED.add(scope)
+
+
+def _only_comprehensions_between(node, funcdef):
+    scope = node.parent.scope()
+    while scope is not funcdef:
+        if not isinstance(scope, nodes.ComprehensionScope):
+            return False
+        scope = scope.parent.scope()
+    return True
+
+
+def _makes_suspending_call(scope, classify):
+    stack = list(comprehension_parts(scope))
+    stack.remove(scope.generators[0].iter)     # runs outside it anyway
+    while stack:
+        node = stack.pop()
+        if isinstance(node, nodes.Call) and classify(node) in SUSPENDING:
+            return True
+        if not isinstance(node, (nodes.Lambda, nodes.FunctionDef, nodes.ClassDef)):
+            stack.extend(node.get_children())
+    return False
+
+
+def _consumed_whole(genexpr, classify):
+    """Whether ``genexpr`` is the only positional argument of a call of one
+    of the builtins CONSUMERS."""
+    call = genexpr.parent
+    if not isinstance(call, nodes.Call) or call.args != [genexpr] or \
+            not isinstance(call.func, nodes.Name) or call.func.name not in CONSUMERS:
+        return False
+    frame, _ = call.func.lookup(call.func.name)
+    return frame.name == "builtins" and call.func.name not in getattr(classify, "globals", {})
 
 
 # ---------------------------------------------------------------- walking
@@ -90,6 +171,8 @@ def _annotations(funcdef):
 
 def frame_children(node):
     """Direct sub-nodes of `node` that run in the same frame as `node`."""
+    if node in _INLINED:
+        return comprehension_parts(node)
     if isinstance(node, NESTED_SCOPES):
         return header_parts(node)
     if isinstance(node, nodes.AnnAssign):
@@ -108,13 +191,29 @@ def walk_frame(root):
 
 
 def frame_calls(funcdef):
-    """Every Call node of the function's body that runs in the function's own frame."""
+    """Every Call node of the function's body that runs in the function's own
+    frame, and in a generator function every yield (a call of a yield
+    primitive once compiled)."""
     return [
         node
         for statement in funcdef.body
         for node in walk_frame(statement)
-        if isinstance(node, nodes.Call)
+        if isinstance(node, (nodes.Call, *YIELDS))
     ]
+
+
+def is_generator(funcdef):
+    """Whether a yield runs in the function's own frame."""
+    return any(isinstance(node, YIELDS) for node in frame_calls(funcdef))
+
+
+def callee_text(call):
+    """The callee of a call as written; ``yield`` or ``yield from`` for a yield."""
+    if isinstance(call, nodes.YieldFrom):
+        return "yield from"
+    if isinstance(call, nodes.Yield):
+        return "yield"
+    return call.func.as_string()
 
 
 def _unwrap(node):
@@ -184,7 +283,7 @@ def compiled_spans(call):
     span, and for a method call whose method name is not on the call's first
     line (a chain split over lines), a span that starts at the method's name."""
     spans = [source_span(call)]
-    func = call.func
+    func = getattr(call, "func", None)
     if isinstance(func, nodes.Attribute) and func.end_lineno != call.lineno:
         start = func.end_col_offset - len(func.attrname)
         spans.append((func.end_lineno, start, call.end_lineno, call.end_col_offset))
@@ -369,15 +468,19 @@ def check_subset(funcdef, filename, classify):
     """Raise TransformError for the first construct of `funcdef` outside the subset."""
     if isinstance(funcdef, nodes.AsyncFunctionDef):
         _refuse(funcdef, filename, "async def", "a stackless function cannot be async")
+    _mark_inlined(funcdef, filename, classify)
     global_names = set()
+    generator = is_generator(funcdef)
     for statement in funcdef.body:
         for node in walk_frame(statement):
-            _check_node(node, filename)
+            if not (generator and isinstance(node, YIELDS)):
+                _check_node(node, filename)
             if isinstance(node, nodes.Global):
                 global_names.update(node.names)
             elif isinstance(node, nodes.ExceptHandler) and node.name is not None:
                 _check_handler_name(node, global_names, filename)
-            elif isinstance(node, (nodes.Lambda, nodes.ComprehensionScope)):
+            elif isinstance(node, (nodes.Lambda, nodes.ComprehensionScope)) and \
+                    node not in _INLINED:
                 _check_inner_calls(node, filename, classify)
 
 
@@ -423,7 +526,7 @@ def _check_inner_calls(scope, filename, classify):
         if isinstance(node, nodes.Call):
             kind = classify(node)
             if kind in SUSPENDING:
-                callee = node.func.as_string()
+                callee = callee_text(node)
                 _refuse(
                     node, filename, where,
                     f"the {kind} call {callee}(...) inside a {where} cannot suspend there; "

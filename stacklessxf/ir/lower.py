@@ -27,6 +27,8 @@ from stacklessxf.frontend.subset import (
     MAY_UNWIND,
     NESTED_SCOPES,
     FunctionScope,
+    callee_text,
+    is_inlined,
     check_subset,
     frame_calls,
     frame_children,
@@ -85,6 +87,8 @@ def python_qualname(funcdef):
 
 def called_qualname(call):
     """The qualname of the function `call` calls, when inference finds exactly one."""
+    if not isinstance(call, nodes.Call):
+        return None     # a yield
     try:
         found = list(itertools.islice(call.func.infer(), 2))
     except AstroidError:
@@ -209,7 +213,7 @@ class _Lowering:
         if kind != "plain":
             target = self.known_target(call) or called_qualname(call)
         return CallSite(
-            source_span(call), call.func.as_string(), kind, target, self.resume_ids.get(call)
+            source_span(call), callee_text(call), kind, target, self.resume_ids.get(call)
         )
 
     def function(self, qualname):
@@ -374,6 +378,8 @@ class _Lowering:
             self.short_circuit(node, result or self.new_temp())
         elif node in self.resume_ids:
             self.call_op(result or self.new_temp(), node, self.split(operands(node)))
+        elif is_inlined(node):
+            self.comprehension(node, result or self.new_temp())
         else:
             self.eval_op(result, node, self.split(operands(node)))
 
@@ -446,6 +452,42 @@ class _Lowering:
             left = right
         join.arrive()
         join.enter()
+
+    def comprehension(self, node, result):
+        """An inlined comprehension: loops of the function's own that fill
+        the container (a list for a generator expression)."""
+        source = self.operand(node.generators[0].iter)
+        iterator = self.prim_value("iter", [source], node.lineno)
+        kind = {nodes.SetComp: "set", nodes.DictComp: "dict"}.get(type(node), "list")
+        self.prim("container", [Const(kind)], node.lineno, result)
+        self.comprehension_loop(node, 0, iterator, result)
+
+    def comprehension_loop(self, node, index, iterator, container):
+        generator = node.generators[index]
+        head = self.new_block(self.handler)
+        self.jump(head)
+        self.enter(head)
+        item = self.prim_value("next", [iterator], node.lineno)
+        done = self.prim_value("exhausted", [item], node.lineno)
+        body, after = self.new_block(self.handler), self.new_block(self.handler)
+        self.terminate(Branch(done, after, body))
+        self.enter(body)
+        self.store(generator.target, item)
+        for condition in generator.ifs:
+            more = self.new_block(self.handler)
+            self.terminate(Branch(self.condition(condition), more, head))
+            self.enter(more)
+        if index + 1 < len(node.generators):
+            source = self.operand(node.generators[index + 1].iter)
+            inner = self.prim_value("iter", [source], node.lineno)
+            self.comprehension_loop(node, index + 1, inner, container)
+        elif isinstance(node, nodes.DictComp):
+            key = self.value(node.key)
+            self.prim("map_add", [container, key, self.operand(node.value)], node.lineno)
+        else:
+            self.prim("append", [container, self.operand(node.elt)], node.lineno)
+        self.jump(head)
+        self.enter(after)
 
     # ------------------------------------------------------------ targets
 

@@ -80,6 +80,9 @@ PRIMITIVES = {
     "unpack": (3, True, "unpack a value into (count, starred index or -1) items"),
     "item": (2, True, "an item of an unpacked value"),
     "assertion_error": (0, True, "the AssertionError class"),
+    "container": (1, True, "an empty list, set or dict, as the Const argument names it"),
+    "append": (2, False, "add the item to the list or set (an inlined comprehension's)"),
+    "map_add": (3, False, "set the dict's key to the value (an inlined comprehension's)"),
     "instantiate": (2, True, "call the class with one argument"),
 }
 

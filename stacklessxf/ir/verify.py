@@ -2,7 +2,7 @@
 
 from astroid import nodes
 
-from stacklessxf.frontend.subset import source_span
+from stacklessxf.frontend.subset import YIELDS, source_span
 from stacklessxf.ir.model import (
     PRIMITIVES,
     TEMP_PATTERN,
@@ -69,7 +69,7 @@ def _check_op(function, block, op):
         if len(op.args) != arity or (op.result is not None) != has_result:
             _fail(function, block, f"primitive {op.opname} used with the wrong shape")
     if isinstance(op, Call):
-        if not isinstance(op.node, nodes.Call):
+        if not isinstance(op.node, (nodes.Call, *YIELDS)):
             _fail(function, block, f"call op without a call node: {op!r}")
         if not is_temp(op.result):
             _fail(function, block, f"the result of a call must be a temporary, not {op.result!r}")

@@ -10,12 +10,13 @@ instruction does what the C code would have done with the callee's result:
   a ``functools.partial`` of it: the result is the call's result;
 - a class call running the callee as ``__init__``: the special record
   ``__init__`` result check stands for the rest of ``type.__call__``;
-- a ``with`` statement calling the callee as ``__enter__`` or ``__exit__``:
-  the caller has a resume site after that instruction.
+- a ``with`` statement calling the callee as ``__enter__`` or ``__exit__``,
+  or a ``for`` loop calling it as its iterator's ``__next__``: the caller
+  has a resume site after that instruction.
 
-Anything else (``sorted(key=...)``, ``map``, a ``for`` loop's ``__next__``,
-an operator, a property) is a ``SwitchError`` naming the C code in the way,
-raised before anything changes.
+Anything else (``sorted(key=...)``, ``map``, an operator, a property) is a
+``SwitchError`` naming the C code in the way, raised before anything
+changes.
 """
 
 import dis
@@ -137,6 +138,10 @@ def check_crossing(frame, back):
                     if opname == "BEFORE_WITH" else exit_)
         if _code_of(expected) is not code:
             _refuse(frame, back, f"the C {opname.lower()} of a with statement's manager")
+        return
+    if opname == "FOR_ITER":
+        if _code_of(_lookup(type(stack_item(back, depth - 1)), "__next__")) is not code:
+            _refuse(frame, back, _CALLBACK_OF[opname])
         return
     if opname not in ("CALL", "PRECALL", "CALL_FUNCTION_EX"):
         _refuse(frame, back, f"the instruction {opname}")

@@ -11,7 +11,8 @@ import sys
 
 from ..core import stackless
 from . import native_loop
-from .records import SWITCHED
+from .generators import innermost_record
+from .records import SITES, SWITCHED
 from .scheduler import (
     _check_can_switch,
     _enqueue,
@@ -22,6 +23,14 @@ from .scheduler import (
 )
 
 SENDING, RECEIVING = 1, -1
+
+
+def _waits_at_a_for_loop(task):
+    """Whether ``task``'s innermost record (inside the generators it runs)
+    waits at a ``for`` loop's ``__next__`` (a site the backend names
+    ``for-next@line:col``)."""
+    record = innermost_record(task._stack)
+    return record is not None and SITES[record[0]].name.startswith("for-next@")
 
 
 class channel:
@@ -55,6 +64,7 @@ class channel:
     def close(self):
         """No further sends or receives may block on this channel."""
         self.closing = True
+        self._end_iterations()
 
     def open(self):
         self.closing = False
@@ -148,16 +158,39 @@ class channel:
         self.preference = state["preference"]
         self.closing = state["closing"]
 
+    # Iteration: ``for value in channel`` receives until the channel is
+    # closed.  In stackless code, the loop's frame is suspended at its
+    # FOR_ITER (the backend guards it) while the receive waits; in main, the
+    # receive just waits.  Closing the channel ends the loops waiting on it.
+
     def __iter__(self):
         return self
 
     def __next__(self):
-        # Called by the interpreter for a for loop: in stackless code that is
-        # not a call the frame can be suspended at, so a receive that has to
-        # wait raises SwitchError there; in plain (main) code it just waits.
         if self.closed:
             raise StopIteration
-        return self._receive(sys._getframe(1))
+        sched = _per_thread.scheduler
+        if sched.current is not sched.main:
+            return self._receive(sys._getframe(1))
+        self.__dict__["_main_iterating"] = True
+        try:
+            return self._receive(sys._getframe(1))
+        finally:
+            self.__dict__["_main_iterating"] = False
+
+    def _end_iterations(self):
+        """Wake the receivers waiting in a ``for`` loop over this channel
+        with StopIteration, which ends their loops."""
+        sched = _per_thread.scheduler
+        for entry in list(self.queue):
+            task, direction, _ = entry
+            in_loop = (self.__dict__.get("_main_iterating", False) if task.is_main
+                       else _waits_at_a_for_loop(task))
+            if direction == RECEIVING and in_loop:
+                self.queue.remove(entry)
+                task.blocked, task.blocked_on = False, None
+                task._value, task._error = None, StopIteration()
+                _enqueue(sched, task)
 
     def __repr__(self):
         return f"<channel balance={self.balance} preference={self.preference}>"

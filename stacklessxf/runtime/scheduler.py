@@ -26,7 +26,7 @@ import threading
 import types
 
 from ..errors import SwitchError
-from . import callbacks, native_loop, portable
+from . import callbacks, generators, native_loop, portable
 from .frames import called_from_c, calls_run_inline
 from .records import HANDOVER, SITES, SWITCHED
 from .trampoline import (RESUMING_OFFSETS, SUSPENSION_POINTS, TESTED_CALLS, is_transformed,
@@ -448,6 +448,11 @@ def _check_can_switch(sched, caller_frame):
     code = frame.f_code
     by_return = True
     while code is not _TRAMPOLINE_CODE and code is not native_loop.BASE_CODE:
+        if code is generators.GENERATOR_LOOP_CODE:
+            # A stackless generator's body: the walk goes on beneath it.
+            frame, by_return = generators.frame_beneath(frame), False
+            code = frame.f_code
+            continue
         if code is _PLAIN_CALLER_TRAMPOLINE_CODE or code is native_loop.PLAIN_CALLER_CODE:
             _refuse_plain_caller_of_trampoline(frame)
         if frame.f_lasti not in SUSPENSION_POINTS.get(id(code), ()):

@@ -12,6 +12,7 @@ after the call (or, for a call that never started, just before it).
 """
 
 import collections
+import dis
 import sys
 
 from astroid import nodes as _nodes
@@ -39,6 +40,7 @@ from ...runtime.trampoline import (
     run_unwound,
 )
 from ...runtime.specials import CROSSING
+from . import comprehensions, exception_table
 from . import flow as dataflow
 from . import py311 as ops
 
@@ -92,6 +94,7 @@ def instrument(code, resume_points, function_info, tick=None, switch_arrives=Non
     With ``tick`` (a function), the code also calls it on entry and at every
     loop back-edge, each such call a site where the activation can be
     suspended: the variant the scheduler's watchdog runs."""
+    code = comprehensions.inline(code, function_info)
     bc = Bytecode.from_code(code, conserve_exception_block_stackdepth=True)
     instrs = list(bc)
     tick_calls = set()
@@ -132,13 +135,13 @@ def instrument(code, resume_points, function_info, tick=None, switch_arrives=Non
     body = _add_handlers(instrs, flow, sites, tested)
     loops = _loop_sites(function_info, instrs, states, live_in, bound, body)
     _note_loop_equivalents(sites, loops, instrs)
-    code = _assemble(bc, body)
+    code = _assemble(bc, body, sites)
     for site in sites:
         for resume_site in (site.normal, site.retry):
             if resume_site is not None:
-                resume_site.build_resume_code = _resume_builder(bc, body, site)
+                resume_site.build_resume_code = _resume_builder(bc, body, site, sites)
     for site in loops:
-        site.normal.build_resume_code = _loop_resume_builder(bc, body, site)
+        site.normal.build_resume_code = _loop_resume_builder(bc, body, site, sites)
     return code, sites + loops
 
 
@@ -225,20 +228,25 @@ def _plain_call_sites(instrs, flow, states, may_unwind_sites, tick_calls):
 
 
 def _has_with(instrs):
-    return any(isinstance(ins, Instr) and ins.name == ops.WITH_ENTER for ins in instrs)
+    return any(isinstance(ins, Instr) and ins.name in (ops.WITH_ENTER, ops.FOR_NEXT)
+               for ins in instrs)
 
 
+FOR_NEXT_KIND = "special: `for` next"
 _WITH_KINDS = {ops.WITH_ENTER: ("with-enter", "special: `with` enter"),
                ops.WITH_EXIT_ON_ERROR: ("with-exit-error", "special: `with` exit on error"),
-               "CALL": ("with-exit", "special: `with` exit")}
+               "CALL": ("with-exit", "special: `with` exit"),
+               ops.FOR_NEXT: ("for-next", FOR_NEXT_KIND)}
 
 
 def _with_sites(instrs, states):
     """Sites for the places where a ``with`` statement calls its manager:
     ``__enter__``, ``__exit__`` at the end of the body (a call whose callable
     is the ``__exit__`` the enter instruction left) and ``__exit__`` with an
-    exception.  The interpreter calls them from C, so a switch inside one
-    unwinds through that C code and the frame resumes after the instruction."""
+    exception, and where a ``for`` loop calls its iterator's ``__next__``
+    (a stackless generator's, a channel's).  The interpreter calls them from
+    C, so a switch inside one unwinds through that C code and the frame
+    resumes after the instruction."""
     copies = collections.Counter()
     sites = []
     for i, ins in enumerate(instrs):
@@ -379,6 +387,14 @@ def _add_handlers(instrs, flow, sites, tested):
         site = by_call.get(id(ins))
         if site is None:
             body.append(ins)
+            continue
+        if site.special == FOR_NEXT_KIND:
+            # Its range is added once assembled (see exception_table).
+            site.labels["handler"], site.labels["after"] = Label(), Label()
+            site.mark = exception_table.HandlerMark()
+            body += [ins, site.labels["after"]]
+            tail += [Instr("LOAD_CONST", site.mark, location=ins.location),
+                     Instr("POP_TOP", location=ins.location)] + _handler(site)
             continue
         if site.spill_names:
             _insert_spill(body, site)
@@ -536,8 +552,28 @@ def _cell_ref(site, name):
     return FreeVar(name) if name in site.freevars else CellVar(name)
 
 
-def _assemble(bc, body):
-    return _finish(_bytecode_like(bc, body).to_code(compute_exception_stack_depths=False))
+def _assemble(bc, body, sites):
+    return _finish(_to_code(_bytecode_like(bc, body), sites))
+
+
+def _to_code(bytecode_obj, sites):
+    """Assemble; then add the ranges of the ``for`` loops' handlers, and
+    room on the stack for those handlers (the assembler does not see them)."""
+    loops = [site for site in sites if site.special == FOR_NEXT_KIND]
+    for_iters = [ins for ins in bytecode_obj if isinstance(ins, Instr) and ins.name == "FOR_ITER"]
+    code = bytecode_obj.to_code(compute_exception_stack_depths=False)
+    if not loops:
+        return code
+    listing = list(dis.get_instructions(code))
+    for_offsets = [ins.offset for ins in listing if ins.opname == "FOR_ITER"]
+    marks = {id(ins.argval): ins.offset for ins in listing
+             if ins.opname == "LOAD_CONST" and isinstance(ins.argval, exception_table.HandlerMark)}
+    ordinal = {id(ins): k for k, ins in enumerate(for_iters)}
+    ranges = [(for_offsets[ordinal[id(site.call)]], marks[id(site.mark)], len(site.prefix))
+              for site in loops if id(site.call) in ordinal]
+    room = max(len(site.prefix) + len(site.normal.slots) for site in loops) + 16
+    code = exception_table.add_ranges(code, ranges)
+    return code.replace(co_stacksize=max(code.co_stacksize, room))
 
 
 def _finish(code):
@@ -695,7 +731,7 @@ def _first(instrs, matches):
     return None
 
 
-def _loop_resume_builder(bc, body, site):
+def _loop_resume_builder(bc, body, site, sites):
     def build(resume_site):
         new = _bytecode_like(bc, body)
         instrs, at = ops.resume_prelude(new, RESUME_ARGS)
@@ -705,20 +741,20 @@ def _loop_resume_builder(bc, body, site):
         em.op("JUMP_FORWARD", site.label)
         new.clear()
         new.extend(instrs[:at] + em.out + instrs[at:])
-        return _finish(new.to_code(compute_exception_stack_depths=False))
+        return _finish(_to_code(new, sites))
     return build
 
 
 # -- resume entries --------------------------------------------------------
 
-def _resume_builder(bc, body, site):
+def _resume_builder(bc, body, site, sites):
     def build(resume_site):
         new = _bytecode_like(bc, body)
         instrs, at = ops.resume_prelude(new, RESUME_ARGS)
         prologue, stubs = _resume_prologue(site, resume_site, new.argnames[0])
         new.clear()
         new.extend(instrs[:at] + prologue + instrs[at:] + stubs)
-        return _finish(new.to_code(compute_exception_stack_depths=False))
+        return _finish(_to_code(new, sites))
     return build
 
 
@@ -751,6 +787,24 @@ def _restore_slots(em, site, resume_site, first):
     em.forget(record)
 
 
+def _deliver_next(em, site, value, error, raise_stub):
+    """A ``for`` loop's ``__next__`` gave ``value`` (the loop goes on after
+    FOR_ITER), or raised ``error``: StopIteration ends the loop as FOR_ITER
+    does (the iterator popped, on to the loop's exit), anything else is
+    raised there."""
+    has_error = Label()
+    em.op("LOAD_FAST", error, 1).op("POP_JUMP_FORWARD_IF_NOT_NONE", has_error, -1)
+    em.op("LOAD_FAST", value, 1).forget(value, error)
+    em.op("JUMP_FORWARD", site.labels["after"])
+    em.depth -= 1       # the error's way has no value on the stack
+    em.label(has_error)
+    em.op("LOAD_FAST", error, 1).op("LOAD_CONST", StopIteration, 1)
+    em.op("CHECK_EXC_MATCH").op("SWAP", 2).op("POP_TOP", effect=-1)
+    em.op("POP_JUMP_FORWARD_IF_FALSE", raise_stub, -1)
+    em.forget(value, error).op("POP_TOP", effect=-1)
+    em.op("JUMP_FORWARD", site.call.arg)
+
+
 def _resume_prologue(site, resume_site, first):
     _, value, error = RESUME_ARGS
     em = ops.Emitter(0, site.call.location)
@@ -766,6 +820,8 @@ def _resume_prologue(site, resume_site, first):
     elif resume_site.retry:
         em.out += ops.reload_spilled(site.spill_names, site.call.location)
         em.op("JUMP_FORWARD", site.labels["call_proper"])
+    elif site.special == FOR_NEXT_KIND:
+        _deliver_next(em, site, value, error, raise_stub)
     else:
         em.deliver(value, error, site.labels["after"], raise_stub)
     stub = ops.Emitter(len(site.prefix) + 1, site.call.location)

@@ -523,8 +523,9 @@ def guarded_calls(code, unwind_cls, marker):
     return frozenset(guarded), frozenset(tested)
 
 
-# Instructions of a ``with`` statement that call its manager's methods from C.
-WITH_ENTER, WITH_EXIT_ON_ERROR = "BEFORE_WITH", "WITH_EXCEPT_START"
+# Instructions of a ``with`` statement that call its manager's methods from C,
+# and a ``for`` loop's call of its iterator's __next__.
+WITH_ENTER, WITH_EXIT_ON_ERROR, FOR_NEXT = "BEFORE_WITH", "WITH_EXCEPT_START", "FOR_ITER"
 
 
 def with_call_prefix(instr, stack):
@@ -533,7 +534,7 @@ def with_call_prefix(instr, stack):
     stack before the instruction; None for any other instruction."""
     if instr.name == WITH_ENTER:
         return tuple(stack[:-1]) + (item(OBJ),)
-    if instr.name == WITH_EXIT_ON_ERROR:
+    if instr.name in (WITH_EXIT_ON_ERROR, FOR_NEXT):
         return tuple(stack)
     return None
 
@@ -546,7 +547,7 @@ def guarded_with_instructions(code, unwind_cls):
     first_at = {ins.offset: ins for ins in listing}
     guarded = set()
     for ins in listing:
-        if ins.opname not in (WITH_ENTER, WITH_EXIT_ON_ERROR):
+        if ins.opname not in (WITH_ENTER, WITH_EXIT_ON_ERROR, FOR_NEXT):
             continue
         entry = next((e for e in entries if e.start <= ins.offset < e.end), None)
         target = first_at.get(entry.target) if entry is not None else None

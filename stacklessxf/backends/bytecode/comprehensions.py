@@ -1,0 +1,137 @@
+"""Comprehensions run inline (CPython 3.11).
+
+CPython 3.11 compiles a comprehension as a function of its own, made and
+called where the comprehension stands; 3.12 compiles it inline (PEP 709).
+The analysis lowers the comprehensions that make a stackless call as loops
+of the enclosing function (``frontend.subset.inlined_comprehensions``), so
+this module does on 3.11 what 3.12's compiler does: the comprehension's
+instructions replace the call of its function, with its iterator and the
+container it fills on the value stack, and its variables become locals of
+the enclosing function.  A generator expression inlined this way (the one
+argument of a builtin that consumes it whole) fills a list instead of
+yielding.
+"""
+
+import inspect
+
+from bytecode import Bytecode, CellVar, FreeVar, Instr, Label
+
+from ...errors import TransformError
+from ...frontend.subset import inlined_comprehensions, source_span
+
+_COMPREHENSIONS = frozenset({"<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>"})
+_NAMED = frozenset({"LOAD_FAST", "STORE_FAST", "DELETE_FAST"})
+
+
+def inline(code, function_info):
+    """``code`` with the comprehensions the analysis inlined run inline."""
+    spans = {source_span(node) for node in inlined_comprehensions(function_info.funcdef)}
+    if not spans:
+        return code
+    bc = Bytecode.from_code(code, conserve_exception_block_stackdepth=True)
+    own = set(bc.argnames) | _local_names(bc) | set(bc.cellvars) | set(bc.freevars)
+    instrs = _Inliner(bc, spans, own, function_info).run(list(bc))
+    bc.clear()
+    bc.extend(instrs)
+    return bc.to_code(compute_exception_stack_depths=False)
+
+
+def _local_names(instrs):
+    return {ins.arg for ins in instrs if isinstance(ins, Instr) and ins.name in _NAMED}
+
+
+def _span(location):
+    return (location.lineno, location.col_offset, location.end_lineno, location.end_col_offset)
+
+
+class _Inliner:
+    def __init__(self, outer, spans, own, function_info):
+        self.outer = outer
+        self.spans = spans
+        self.own = own
+        self.info = function_info
+
+    def run(self, instrs):
+        """``instrs`` with each call of an inlined comprehension's function
+        replaced by its body (the function's making dropped)."""
+        out, pending = [], []
+        for ins in instrs:
+            if isinstance(ins, Instr) and ins.name == "MAKE_FUNCTION" and out and \
+                    self._inlined_code(out[-1]) is not None:
+                comprehension = out.pop().arg
+                if ins.arg & 8:          # the closure's cells: LOAD_CLOSURE..., BUILD_TUPLE
+                    count = out.pop().arg
+                    del out[len(out) - count:]
+                pending.append((_span(ins.location), comprehension))
+                continue
+            if pending and isinstance(ins, Instr) and ins.name in ("PRECALL", "CALL") \
+                    and ins.arg == 0 and _span(ins.location) == pending[-1][0]:
+                if ins.name == "CALL":
+                    out += self._body(pending.pop()[1])
+                continue
+            out.append(ins)
+        return out
+
+    def _inlined_code(self, ins):
+        if isinstance(ins, Instr) and ins.name == "LOAD_CONST" and \
+                inspect.iscode(ins.arg) and ins.arg.co_name in _COMPREHENSIONS and \
+                _span(ins.location) in self.spans:
+            return ins.arg
+        return None
+
+    def _body(self, code):
+        """The instructions of the comprehension ``code``, run where its
+        function was called: [iterator] -> [container]."""
+        inner = Bytecode.from_code(code, conserve_exception_block_stackdepth=True)
+        self._check(code, inner)
+        generator = bool(code.co_flags & inspect.CO_GENERATOR)
+        loops = sum(1 for ins in inner if isinstance(ins, Instr) and ins.name == "FOR_ITER")
+        end = Label()
+        body = []
+        items = [ins for ins in inner if not (isinstance(ins, Instr) and ins.name in (
+            "COPY_FREE_VARS", "RETURN_GENERATOR", "RESUME"))]
+        if generator:
+            items = items[1:]           # the POP_TOP after RETURN_GENERATOR
+        skip = 0
+        for ins in items:
+            if skip:
+                skip -= 1
+                continue
+            if not isinstance(ins, Instr):
+                body.append(ins)
+                continue
+            loc = ins.location
+            if ins.name == "LOAD_FAST" and ins.arg == ".0":
+                body += ([Instr("BUILD_LIST", 0, location=loc)] if generator else [])
+                body.append(Instr("SWAP", 2, location=loc))
+            elif ins.name == "YIELD_VALUE":
+                body.append(Instr("LIST_APPEND", loops + 1, location=loc))
+                skip = 1                # the POP_TOP of the value sent in (RESUME is gone)
+            elif ins.name == "RETURN_VALUE":
+                if generator:
+                    body.pop()          # the LOAD_CONST None of the generator's return
+                body.append(Instr("JUMP_FORWARD", end, location=loc))
+            elif isinstance(ins.arg, FreeVar):
+                cell = CellVar(ins.arg.name) if ins.arg.name in self.outer.cellvars \
+                    else FreeVar(ins.arg.name)
+                body.append(Instr(ins.name, cell, location=loc))
+            else:
+                body.append(ins)
+        body.append(end)
+        return self.run(body)
+
+    def _check(self, code, inner):
+        where = (self.info.filename, code.co_firstlineno, None, "comprehension")
+        if inner.cellvars:
+            raise TransformError(
+                f"a function or lambda inside the comprehension at line {code.co_firstlineno} "
+                f"captures its variable {inner.cellvars[0]!r}, so it cannot run inline "
+                "(which it must, to suspend at the stackless call it makes); use a loop",
+                *where)
+        clash = sorted((_local_names(inner) - {".0"}) & self.own)
+        if clash:
+            raise TransformError(
+                f"the comprehension at line {code.co_firstlineno} names its variable "
+                f"{clash[0]!r} as {self.info.qualname} names one of its own; it runs inline "
+                "(to suspend at the stackless call it makes), where they would be one "
+                "variable: rename it", *where)
