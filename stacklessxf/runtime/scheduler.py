@@ -175,6 +175,8 @@ class Tasklet:
         ``thread_id`` (which must have a scheduler): only while it is
         neither running, queued nor blocked (a new or unpickled tasklet, or
         one whose thread ended)."""
+        if not self._owner.thread_alive:
+            _unqueue(self._owner, self)         # its thread ended: it is in no queue
         if self.is_main or self.is_current or self._queued or self.blocked:
             raise RuntimeError("only a tasklet that is neither current, scheduled, "
                                "blocked nor main can change threads")
@@ -268,8 +270,12 @@ class Tasklet:
         if self.is_main:
             return False
         if self.is_current:
+            # The frame asking would be stopped at the call of a switch.
+            caller = sys._getframe(1)
+            if not is_transformed(caller.f_code):
+                return False
             try:
-                _check_can_switch(self._owner, sys._getframe(1))
+                _check_can_switch(self._owner, caller.f_back)
             except SwitchError:
                 return False
         return True
@@ -288,7 +294,9 @@ class Tasklet:
         cannot be suspended for that); 0 while it is suspended."""
         if not self.is_current:
             return 0
-        return sum(1 for frame in _own_frames(sys._getframe(1)) if called_from_c(frame))
+        return sum(1 for frame in _own_frames(sys._getframe(1))
+                   if frame.f_back is not None and frame.f_back.f_code not in _LOOP_CODES
+                   and called_from_c(frame))
 
     @property
     def frame(self):
