@@ -518,3 +518,16 @@ def test_trace_function_is_in_force_only_while_its_tasklet_runs():
     assert sys.gettrace() is None
     assert traced and "log_schedule" not in traced
     assert not u.alive
+
+
+def test_preserve_tracing_state_pickles_the_trace_function():
+    t = stackless.tasklet(cases.remove_then_return)("p")
+    stackless.run()
+    t.trace_function = cases.a_tracer
+    assert pickle.loads(pickle.dumps(t)).trace_function is None
+    old = stackless.pickle_flags(stackless.PICKLEFLAGS_PRESERVE_TRACING_STATE, 1)
+    try:
+        assert pickle.loads(pickle.dumps(t)).trace_function is cases.a_tracer
+    finally:
+        stackless.pickle_flags(old, 15)
+    t.kill()

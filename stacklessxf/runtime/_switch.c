@@ -262,7 +262,7 @@ current_of(loop_state *state)
 
 /* The tasklet that runs next, as the scheduler's Python next_task does it:
  * made current, its stack, value, error and call in the out-arguments (new
- * references).  Returns STOPPED, MAIN_IS_NEXT, -1 on error, or ENDED+1
+ * references).  Returns STOPPED, MAIN_IS_NEXT, HANDED_BACK, -1 on error, or GO_ON
  * ("go on") when a tasklet was found. */
 #define GO_ON (HANDED_BACK + 1)
 static int

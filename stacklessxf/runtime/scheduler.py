@@ -333,7 +333,10 @@ class Tasklet:
         setattr(self, field, function)
         if self.is_current and self._owner is _per_thread.scheduler:
             install(function)
-        HOOKS.traced.add(self)
+        if self._trace is None and self._profile is None:
+            HOOKS.traced.discard(self)
+        else:
+            HOOKS.traced.add(self)
         _hooks_changed()
 
     @_switch_primitive
