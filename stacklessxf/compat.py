@@ -90,7 +90,7 @@ def set_error_handler(handler):
 
 def enable_softswitch(flag):
     """Switching is always soft here (no C stack is ever copied): returns
-    True, and ``flag`` changes nothing."""
+    True (as for ``flag`` None, an inquiry), and ``flag`` changes nothing."""
     return True
 
 
@@ -140,9 +140,15 @@ def getthreads():
     return [main] + [thread.ident for thread in threading.enumerate() if thread.ident != main]
 
 
-def get_thread_info(thread_id):
-    """``(main tasklet, current tasklet, run count)`` of a running thread."""
-    sched = _scheduler._scheduler_of_thread(thread_id)
+def get_thread_info(thread_id=-1):
+    """``(main tasklet, current tasklet, run count)`` of a running thread
+    (by default, or with 0 or -1, this one)."""
+    if thread_id in (0, -1):
+        thread_id = threading.get_ident()
+    try:
+        sched = _scheduler._scheduler_of_thread(thread_id)
+    except ValueError:
+        raise RuntimeError("Thread id not found") from None
     return sched.main, sched.current, len(sched.queue) + 1
 
 

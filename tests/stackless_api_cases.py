@@ -151,3 +151,25 @@ def remove_then_return(name):
 
 def a_tracer(frame, event, arg):
     return None
+
+
+@switchable
+def install_callback_then_steps(seen, n):
+    stackless.set_schedule_callback(lambda prev, next: seen.append((prev, next)))
+    for i in range(n):
+        LOG.append(("cb", i))
+        stackless.schedule()
+
+
+@switchable
+def send_two(ch):
+    ch.send("one")
+    LOG.append(("sender", "after one"))
+    ch.send("two")
+    LOG.append(("sender", "after two"))
+
+
+@switchable
+def receive_two(ch):
+    LOG.append(("receiver", ch.receive()))
+    LOG.append(("receiver", ch.receive()))

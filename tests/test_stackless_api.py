@@ -43,13 +43,11 @@ def test_current_main_and_runcount_follow_the_scheduler():
 
 # -- schedule, schedule_remove and tempval ---------------------------------------
 
-def test_schedule_returns_retval_and_defaults_to_the_current_tasklet():
+def test_schedule_returns_retval():
     t = stackless.tasklet(cases.log_schedule)("x", 7)
     u = stackless.tasklet(cases.steps)("y", 0)
     stackless.run()
-    assert cases.LOG == [("x", 7)] and not u.alive
-    sx_default = stackless.tasklet(lambda: None)
-    assert sx_default is not t
+    assert cases.LOG == [("x", 7)] and not u.alive and not t.alive
 
 
 def test_schedule_default_retval_is_the_current_tasklet():
@@ -299,7 +297,8 @@ def test_get_thread_info_and_getthreads():
     main, current, runcount = stackless.get_thread_info(threading.get_ident())
     assert main is stackless.getmain() and current is main and runcount == 1
     assert stackless.getthreads()[0] == threading.main_thread().ident
-    with pytest.raises(ValueError):
+    assert stackless.get_thread_info() == (main, current, 1)
+    with pytest.raises(RuntimeError, match="Thread id not found"):
         stackless.get_thread_info(-12345)
 
 
@@ -313,9 +312,7 @@ def test_schedule_callback_sees_every_switch_before_it_happens():
     t = stackless.tasklet(cases.steps)("a", 1)
     main = stackless.getmain()
     stackless.run()
-    assert seen == [(main, t, True), (t, t, True), (t, main, True)] or \
-        seen == [(main, t, True), (t, main, True)]
-    assert all(current for _, _, current in seen)
+    assert seen == [(main, t, True), (t, main, True)]
 
 
 def test_channel_callback_arguments():
@@ -531,3 +528,59 @@ def test_preserve_tracing_state_pickles_the_trace_function():
     finally:
         stackless.pickle_flags(old, 15)
     t.kill()
+
+
+def test_callback_installed_by_a_running_tasklet_sees_the_following_switches(scheduler_loop):
+    # Under the C loop the callback is installed while that loop runs: it
+    # hands the following switches to the Python loop.
+    seen = []
+    t = stackless.tasklet(cases.install_callback_then_steps)(seen, 2)
+    u = stackless.tasklet(cases.steps)("u", 2)
+    stackless.run()
+    main = stackless.getmain()
+    assert cases.LOG == [("cb", 0), ("u", 0), ("cb", 1), ("u", 1)]
+    assert seen == [(t, u), (u, t), (t, u), (u, t), (t, u), (u, main)]
+
+
+def test_removing_the_last_hook_gives_the_switches_back_to_the_c_loop():
+    from stacklessxf.runtime import scheduler
+    stackless.set_schedule_callback(lambda prev, next: None)
+    stackless.switch_trap(1)
+    assert scheduler.HOOKS.active
+    stackless.set_schedule_callback(None)
+    assert scheduler.HOOKS.active       # the trap is still set
+    stackless.switch_trap(-1)
+    assert not scheduler.HOOKS.active
+
+
+def test_killing_a_tasklet_waiting_in_a_nested_run():
+    w = stackless.tasklet(cases.nested_run)("n")
+    stackless.tasklet(cases.steps)("s", 2)
+    stackless.schedule()              # w waits in run(); s has run once
+    assert cases.LOG == [("n", "before run"), ("s", 0)]
+    w.kill()
+    assert not w.alive
+    stackless.run()
+    assert cases.LOG == [("n", "before run"), ("s", 0), ("s", 1)]
+
+
+def test_schedule_all_runs_both_tasklets_later():
+    ch = stackless.channel()
+    ch.schedule_all = True
+    stackless.tasklet(cases.receive_two)(ch)
+    stackless.tasklet(cases.send_two)(ch)
+    stackless.run()
+    assert cases.LOG == [("receiver", "one"), ("sender", "after one"),
+                         ("receiver", "two"), ("sender", "after two")]
+    ch.schedule_all = False
+    assert not ch.schedule_all
+
+
+def test_schedule_all_from_main_goes_on_after_the_receiver():
+    ch = stackless.channel()
+    ch.schedule_all = True
+    stackless.tasklet(cases.receive_into)(ch)
+    stackless.run()
+    ch.send("x")                    # the receiver runs before main goes on
+    assert cases.LOG == [("received", "x")]
+    ch.schedule_all = False

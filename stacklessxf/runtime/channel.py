@@ -18,6 +18,7 @@ from .scheduler import (
     _check_switch_trap,
     _enqueue,
     _exception_of,
+    _hooks_changed,
     _hand_over,
     _per_thread,
     _switch_primitive,
@@ -106,6 +107,8 @@ class channel:
             sender, _, (value, error) = waiting.popleft()
             sender.blocked, sender.blocked_on = False, None
             sender._value = sender._error = None
+            if self.schedule_all:
+                return self._both_run_later(sched, sender, by_return, (value, error))
             if self.preference == SENDING:
                 # A tasklet switches away (and gets the value when resumed);
                 # main runs the others and goes on here.
@@ -130,12 +133,36 @@ class channel:
             receiver, _, _ = waiting.popleft()
             receiver.blocked, receiver.blocked_on = False, None
             receiver._value, receiver._error = value, error
+            if self.schedule_all:
+                return self._both_run_later(sched, receiver, by_return, (None, None))
             if self.preference == RECEIVING:
                 return _hand_over(sched, receiver, by_return)
             _enqueue(sched, receiver)
             return None
         current._value = None
         return self._block_and_wait(sched, SENDING, (value, error), by_return)
+
+    @property
+    def schedule_all(self):
+        """While true, a transfer puts both tasklets at the end of the run
+        queue, the partner first, whatever the preference."""
+        return self in HOOKS.scheduling_all
+
+    @schedule_all.setter
+    def schedule_all(self, flag):
+        if flag:
+            HOOKS.scheduling_all.add(self)
+        else:
+            HOOKS.scheduling_all.discard(self)
+        _hooks_changed()
+
+    @staticmethod
+    def _both_run_later(sched, partner, by_return, delivered):
+        current = sched.current
+        current._value, current._error = delivered
+        _enqueue(sched, partner)
+        _enqueue(sched, current)
+        return _wait(sched, by_return)
 
     def _before_action(self, sched, sending, partner, switch_preference):
         """The channel callback, block trap and switch trap, before an
@@ -147,7 +174,7 @@ class channel:
             callback(self, current, sending, not partner)
         if not partner and current._block_trap:
             raise RuntimeError("this tasklet does not like to be blocked.")
-        if not partner or self.preference == switch_preference:
+        if not partner or self.preference == switch_preference or self.schedule_all:
             _check_switch_trap(sched)
 
     def _block_and_wait(self, sched, direction, payload, by_return):
@@ -179,12 +206,13 @@ class channel:
         # The waiting tasklets pickle with the channel; pickling them and the
         # channel in one dumps keeps them sharing it.
         return channel, (), {"queue": list(self._waiting), "preference": self.preference,
-                             "closing": self.closing}
+                             "closing": self.closing, "schedule_all": self.schedule_all}
 
     def __setstate__(self, state):
         self._set_waiting(collections.deque(state["queue"]))
         self.preference = state["preference"]
         self.closing = state["closing"]
+        self.schedule_all = state.get("schedule_all", False)
 
     def __iter__(self):
         return self

@@ -625,6 +625,7 @@ class _Hooks:
         self.watching = set()                    # schedulers with a nested run()
         self.traced = weakref.WeakSet()          # tasklets given a trace or profile function
         self.block_trapped = weakref.WeakSet()   # tasklets whose block_trap is set
+        self.scheduling_all = weakref.WeakSet()  # channels whose schedule_all is set
         self.active = False
 
 
@@ -635,15 +636,18 @@ def _hooks_changed():
     hooks = HOOKS
     hooks.active = bool(hooks.schedule_callback or hooks.channel_callback or
                         hooks.switch_traps or hooks.watching or hooks.traced or
-                        hooks.block_trapped)
+                        hooks.block_trapped or hooks.scheduling_all)
     native_loop.set_python_only(hooks.active)
 
 
 def _switching(sched, task):
     """Called before the Python loop makes ``task`` current: the schedule
     callback is called (with the tasklet that is current still current) and
-    the tasklets' trace and profile functions are swapped."""
+    the tasklets' trace and profile functions are swapped.  A tasklet that
+    goes on after scheduling with nothing else runnable does not switch."""
     prev = sched.current
+    if prev is task:
+        return
     if HOOKS.traced:
         prev._trace, prev._profile = sys.gettrace(), sys.getprofile()
         sys.settrace(task._trace)
@@ -664,7 +668,7 @@ class _Unraisable:
         self.err_msg, self.object = "Exception ignored in the schedule callback", callback
 
 
-def switch_trap(delta):
+def switch_trap(delta=0):
     """Add ``delta`` to this thread's switch trap level and return the old
     level; while it is nonzero, any tasklet switch raises RuntimeError."""
     sched = _per_thread.scheduler
