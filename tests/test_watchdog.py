@@ -28,7 +28,8 @@ def test_busy_loop_is_interrupted_and_taken_from_the_queue():
     assert cases.OUT == [f"a {n}" for n in range(10, 100, 10)]
     assert t.frames[0].slots["n"] == 99
     assert sx.run(50) is None       # nothing is runnable
-    again = t.insert() and sx.run(50)
+    t.insert()
+    again = sx.run(50)
     assert again is t and cases.OUT[-1] == "a 140"
     t.kill()
     assert not t.alive

@@ -199,7 +199,6 @@ class Tasklet:
             raise RuntimeError("a blocked tasklet cannot be scheduled")
         if not self.scheduled:
             _enqueue(self._owner, self)
-        return self
 
     def remove(self):
         """Take the tasklet out of the runnable queue."""
