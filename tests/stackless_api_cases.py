@@ -173,3 +173,10 @@ def send_two(ch):
 def receive_two(ch):
     LOG.append(("receiver", ch.receive()))
     LOG.append(("receiver", ch.receive()))
+
+
+@switchable
+def send_then_stop(ch, values):
+    for value in values:
+        ch.send(value)
+    ch.send_exception(StopIteration)

@@ -584,3 +584,50 @@ def test_schedule_all_from_main_goes_on_after_the_receiver():
     ch.send("x")                    # the receiver runs before main goes on
     assert cases.LOG == [("received", "x")]
     ch.schedule_all = False
+
+
+def test_iteration_ends_when_stopiteration_is_sent():
+    ch = stackless.channel()
+    stackless.tasklet(cases.send_then_stop)(ch, [1, 2, 3])
+    assert [value for value in ch] == [1, 2, 3]
+    stackless.run()
+
+
+def test_a_live_threads_tasklet_cannot_be_run_or_switched_to_here():
+    made, done = [], threading.Event()
+
+    def in_thread():
+        made.append(stackless.tasklet(cases.steps)("t", 1))
+        done.wait()
+
+    thread = threading.Thread(target=in_thread)
+    thread.start()
+    try:
+        while not made:
+            pass
+        t = made[0]
+        assert t.alive and t.thread_id == thread.ident
+        with pytest.raises(RuntimeError, match="belongs to another thread"):
+            t.run()
+        with pytest.raises(RuntimeError, match="belongs to another thread"):
+            t.switch()
+    finally:
+        done.set()
+        thread.join()
+
+
+def test_profile_function_is_in_force_only_while_its_tasklet_runs():
+    events = []
+
+    def profiler(frame, event, arg):
+        if event == "call":
+            events.append(frame.f_code.co_name)
+
+    t = stackless.tasklet(cases.log_schedule)("profiled", 1)
+    u = stackless.tasklet(cases.steps)("other", 1)
+    t.profile_function = profiler
+    assert t.profile_function is profiler
+    stackless.run()
+    assert sys.getprofile() is None
+    assert "log_schedule" in events and "steps" not in events
+    assert not u.alive
