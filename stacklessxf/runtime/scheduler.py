@@ -136,6 +136,7 @@ class Tasklet:
         self._stack, self._value, self._error = [], None, None
         if args is None and kwargs is None:
             self._call, self._alive = None, False
+            _drop_hooks_of(self)
             if func is None:
                 self._func = None
             return self
@@ -390,6 +391,7 @@ class Tasklet:
             self._call = None
             _unqueue(sched, self)
             self._alive = False
+            _drop_hooks_of(self)
             return None
         self._own_scheduler()
         self._unblock()
@@ -681,6 +683,20 @@ def switch_trap(delta=0):
     return old
 
 
+def _drop_hooks_of(task):
+    """``task`` ended: its trace functions and block trap need the Python
+    loop no more.  When it was the last tasklet with trace functions of its
+    own, the swapping stops, and the thread's own (main's) are put back."""
+    if task in HOOKS.traced or task in HOOKS.block_trapped:
+        HOOKS.traced.discard(task)
+        HOOKS.block_trapped.discard(task)
+        if not HOOKS.traced and task is task._owner.current:
+            main = task._owner.main
+            sys.settrace(main._trace)
+            sys.setprofile(main._profile)
+        _hooks_changed()
+
+
 def _check_switch_trap(sched):
     if sched.switch_trap:
         raise RuntimeError("switch_trap")
@@ -775,7 +791,7 @@ def _run_queue(sched, until_main, empty_ok=False):
                     main_is_next = outcome == native_loop.MAIN_IS_NEXT
                     break
                 else:
-                    _tasklet_ended(error)   # the loop marked the tasklet ended
+                    _tasklet_ended(sched, error)   # the loop marked the tasklet ended
                     continue
                 break
         if handed_back or not native_loop.available or ticking or HOOKS.active:
@@ -792,7 +808,7 @@ def _run_queue(sched, until_main, empty_ok=False):
                 # handler could run).
                 ended = sched.current
                 ended._alive, ended._value = False, value
-                _tasklet_ended(error)
+                _tasklet_ended(sched, error)
                 work = next_task()
     finally:
         if HOOKS.active and sched.current is not main:
@@ -809,9 +825,11 @@ def _run_queue(sched, until_main, empty_ok=False):
     return interrupted
 
 
-def _tasklet_ended(error):
+def _tasklet_ended(sched, error):
     """The current tasklet ended with ``error`` (or None): it goes to the
     error handler, if one is set, or on in main (TaskletExit does not)."""
+    if HOOKS.active:
+        _drop_hooks_of(sched.current)
     if error is None or isinstance(error, TaskletExit):
         return
     handler = HOOKS.error_handler
@@ -1080,6 +1098,7 @@ def _exit_collected(task):
         CHAIN[:], TAILS[:] = chain, tails
     if not switched:
         task._alive, task._value = False, value
+        _drop_hooks_of(task)
         if error is not None and not isinstance(error, TaskletExit):
             raise error
 
