@@ -127,8 +127,8 @@ def test_deep_switching_tasklets(scheduler_loop):
 def test_deep_tasklet_under_the_watchdog():
     out = []
     t = sx.tasklet(cases.record_result)(out, cases.busy_deep, 3000)
-    while sx.run(500) is not None:
-        pass
+    while (interrupted := sx.run(500)) is not None:
+        interrupted.insert()
     assert not t.alive and out == [sum(range(2000))]
 
 

@@ -345,7 +345,7 @@ def test_kill_deep_in_native_recursion_runs_the_bytecode_finally():
 def test_watchdog_interrupts_a_native_busy_loop():
     task = sx.tasklet(cases.busy)(cases.HUGE)
     assert sx.run(1000) is task
-    assert task.alive and task.scheduled and not task.blocked
+    assert task.alive and not task.scheduled and not task.blocked
     [frame] = task.frames
     # Saved at the loop's head, named after the while statement (line 129).
     assert frame.function == "busy" and frame.resume_point == "loop@129:4"
@@ -353,9 +353,11 @@ def test_watchdog_interrupts_a_native_busy_loop():
     assert frame.slots["n"] == cases.HUGE
     assert 900 <= first <= 1000
     # It goes on from where it stopped, for about as many ticks again.
+    task.insert()
     assert sx.run(1000) is task
     second = task.frames[0].slots["k"]
     assert 900 <= second - first <= 1000
+    task.insert()
     assert sx.run(50_000) is task
     assert 49_000 <= task.frames[0].slots["k"] - second <= 50_000
     task.kill()
@@ -366,6 +368,7 @@ def test_watchdog_interrupted_native_loop_runs_to_its_end():
     task = sx.tasklet(cases.busy)(20_000)
     interruptions = 0
     while sx.run(1000) is task:
+        task.insert()
         interruptions += 1
     assert not task.alive and task._value == 20_000
     assert 18 <= interruptions <= 20
@@ -410,6 +413,7 @@ def test_watchdog_interrupted_native_tasklet_pickles():
     children = [Child(FINISH, "[]", stdin=blob),
                 Child(FINISH, "[]", stdin=blob, backend="bytecode")]
     try:
+        task.insert()
         assert sx.run() is None
         expected = task._value
         assert expected == cases.spin(n)
@@ -439,6 +443,7 @@ def test_watchdog_record_in_nested_loops_resumes_under_the_bytecode_backend():
     blob = pickle.dumps([task, None])
     child = Child(FINISH, "[]", stdin=blob, backend="bytecode")
     try:
+        task.insert()
         assert sx.run() is None
         assert child.output() == ["ResumeSite", repr(task._value)]
         assert task._value == cases.grid.__wrapped__(n)
@@ -602,6 +607,7 @@ def test_copy_of_a_watchdog_interrupted_native_tasklet():
     task = sx.tasklet(cases.spin)(n)
     assert sx.run(1000) is task
     k = task.frames[0].slots["k"]
+    task.insert()
     twin = task.copy()
     also = copy.deepcopy(task)
     assert twin.scheduled and also.scheduled

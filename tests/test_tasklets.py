@@ -88,7 +88,7 @@ def test_blocked_sender_balance():
 
 def test_deadlock_is_reported():
     ch = channel()
-    with pytest.raises(RuntimeError, match="deadlock"):
+    with pytest.raises(RuntimeError, match="Deadlock: the last runnable tasklet cannot be blocked"):
         ch.receive()
 
 
@@ -154,7 +154,7 @@ def test_main_is_plain_code():
 
 def test_deadlock_leaves_the_channel_clean():
     ch = channel()
-    with pytest.raises(RuntimeError, match="deadlock"):
+    with pytest.raises(RuntimeError, match="Deadlock: the last runnable tasklet cannot be blocked"):
         ch.receive()
     assert ch.balance == 0
     assert not sx.getmain().blocked
@@ -303,8 +303,11 @@ def test_bind_then_setup_and_tempval():
     assert not t.alive
     t.setup(ch, out)
     sx.schedule()
+    ch.preference = 1               # the receiver waits in the queue, holding the value
     ch.send("v")
-    assert out == ["v"] and t.tempval == "v"
+    assert out == [] and t.tempval == "v"
+    sx.run()
+    assert out == ["v"] and t.tempval is None     # what record_received returned
 
 
 def test_send_throw_keeps_the_traceback():
@@ -314,7 +317,7 @@ def test_send_throw_keeps_the_traceback():
     try:
         raise KeyError("from main")
     except KeyError as exc:
-        ch.send_throw(exc, exc.__traceback__)
+        ch.send_throw(exc, None, exc.__traceback__)
     assert out == [("thrown", "'from main'", True)]
 
 
@@ -358,9 +361,9 @@ def test_each_thread_has_its_own_scheduler():
 
 
 def test_schedule_returns_its_argument():
-    tasklet(cases.schedule_values)("s")
+    t = tasklet(cases.schedule_values)("s")
     sx.run()
-    assert cases.LOG == [("s", 1, 2, None)]
+    assert cases.LOG == [("s", 1, 2, t)]      # by default, the current tasklet
 
 
 def test_threads_switch_tasklets_at_the_same_time():

@@ -21,12 +21,14 @@ def clean():
     assert sx.getruncount() == 1
 
 
-def test_busy_loop_is_interrupted_and_stays_runnable():
+def test_busy_loop_is_interrupted_and_taken_from_the_queue():
     t = sx.tasklet(cases.counter)("a")
     interrupted = sx.run(100)
-    assert interrupted is t and t.alive and t.scheduled
+    assert interrupted is t and t.alive and not t.scheduled and t.paused
     assert cases.OUT == [f"a {n}" for n in range(10, 100, 10)]
     assert t.frames[0].slots["n"] == 99
+    assert sx.run(50) is None       # nothing is runnable
+    t.insert()
     again = sx.run(50)
     assert again is t and cases.OUT[-1] == "a 140"
     t.kill()
@@ -46,6 +48,7 @@ def test_calls_count_as_ticks():
     assert sx.run(500) is t
     depth = len(t.frames)
     assert 400 <= depth <= 500
+    t.insert()
     assert sx.run() is None
     assert not t.alive and t._value == 100_000
 

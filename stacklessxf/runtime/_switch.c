@@ -45,15 +45,20 @@ typedef struct loop_state {
 static Py_tss_t loop_key = Py_tss_NEEDS_INIT;
 
 /* Outcomes of run(). */
-enum { STOPPED, MAIN_IS_NEXT, ENDED };
+enum { STOPPED, MAIN_IS_NEXT, ENDED, HANDED_BACK };
+
+/* Set while a scheduler feature only the Python code has is in use (a
+ * schedule or channel callback, a switch trap, a nested run(), ...): the
+ * loop hands the next switch back to Python, and the primitives call the
+ * Python ones. */
+static int python_only;
 
 /* The tasklet fields the C code reads and writes, in the tasklet class's
  * slots, at these offsets. */
-enum { F_VALUE, F_ERROR, F_CALL, F_STACK, F_QUEUED, F_BLOCKED, F_BLOCKED_ON, F_TEMPVAL,
-       F_ALIVE, FIELD_COUNT };
+enum { F_VALUE, F_ERROR, F_CALL, F_STACK, F_QUEUED, F_BLOCKED, F_BLOCKED_ON, F_ALIVE,
+       FIELD_COUNT };
 static const char *const field_names[FIELD_COUNT] = {
-    "_value", "_error", "_call", "_stack", "_queued", "blocked", "blocked_on", "tempval",
-    "alive"};
+    "_value", "_error", "_call", "_stack", "_queued", "blocked", "blocked_on", "_alive"};
 static Py_ssize_t field_offsets[FIELD_COUNT];
 static PyTypeObject *tasklet_type;
 
@@ -260,13 +265,15 @@ current_of(loop_state *state)
 
 /* The tasklet that runs next, as the scheduler's Python next_task does it:
  * made current, its stack, value, error and call in the out-arguments (new
- * references).  Returns STOPPED, MAIN_IS_NEXT, -1 on error, or ENDED+1
+ * references).  Returns STOPPED, MAIN_IS_NEXT, HANDED_BACK, -1 on error, or GO_ON
  * ("go on") when a tasklet was found. */
-#define GO_ON (ENDED + 1)
+#define GO_ON (HANDED_BACK + 1)
 static int
 next_task(loop_state *state, int until_main, PyObject **stack, PyObject **value,
           PyObject **error, PyObject **call)
 {
+    if (python_only)
+        return HANDED_BACK;
     if (!until_main) {
         PyObject *interrupted = PyObject_GetAttr(state->sched, s_interrupted);
         if (interrupted == NULL)
@@ -370,7 +377,8 @@ fetch_exception(void)
 /* run(sched, until_main): run the queued tasklets from their records until
  * one ends (ENDED, with its value and error), the queue is empty or the
  * watchdog interrupted one (STOPPED), or main is taken from the queue
- * (MAIN_IS_NEXT, with ``until_main`` or an exception thrown to main).
+ * (MAIN_IS_NEXT, with ``until_main`` or an exception thrown to main), or
+ * the Python loop has to take over (HANDED_BACK, see python_only).
  * Returns (outcome, value, error). */
 static PyObject *
 run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -590,7 +598,7 @@ at_tested_call(_PyInterpreterFrame *frame)
 static loop_state *
 loop_of_caller(void)
 {
-    loop_state *state = PyThread_tss_get(&loop_key);
+    loop_state *state = python_only ? NULL : PyThread_tss_get(&loop_key);
     if (state == NULL)
         return NULL;
     _PyInterpreterFrame *caller = PyThreadState_GET()->cframe->current_frame;
@@ -651,7 +659,7 @@ schedule(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kw
         return NULL;
     int status = enqueue(state, current, 0);
     if (status == 0)
-        set_field(current, F_VALUE, nargs ? args[0] : Py_None);
+        set_field(current, F_VALUE, nargs ? args[0] : current);
     Py_DECREF(current);
     return status < 0 ? NULL : switch_away();
 }
@@ -819,7 +827,6 @@ channel_send(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
     if (receiver == NULL)
         return NULL;
     PyObject *result = NULL;
-    set_field(receiver, F_TEMPVAL, value);
     if (view.preference == RECEIVING)
         result = hand_over(state, receiver, Py_None);
     else if (enqueue(state, receiver, 0) == 0)
@@ -876,8 +883,19 @@ configure_channels(PyObject *module, PyObject *args)
     return Py_BuildValue("(NN)", methods[0], methods[1]);
 }
 
+/* set_python_only(flag): see python_only. */
+static PyObject *
+set_python_only(PyObject *module, PyObject *flag)
+{
+    int on = PyObject_IsTrue(flag);
+    if (on < 0)
+        return NULL;
+    python_only = on;
+    Py_RETURN_NONE;
+}
+
 PyDoc_STRVAR(schedule_doc,
-"schedule(retval=None)\n--\n\n"
+"schedule(retval=current)\n--\n\n"
 "Let the other runnable tasklets run; the current one goes to the end\n"
 "of the queue.");
 
@@ -888,6 +906,7 @@ static PyMethodDef methods[] = {
     {"schedule", (PyCFunction)(void (*)(void))schedule, METH_FASTCALL | METH_KEYWORDS,
      schedule_doc},
     {"configure_channels", configure_channels, METH_VARARGS, NULL},
+    {"set_python_only", set_python_only, METH_O, NULL},
     {"channel_send", (PyCFunction)(void (*)(void))channel_send, METH_FASTCALL | METH_KEYWORDS,
      "channel_send(self, value)\n--\n\nSend value to a receiver, waiting for one if none waits."},
     {"channel_receive", (PyCFunction)(void (*)(void))channel_receive,
@@ -926,7 +945,8 @@ PyInit__stacklessxf_switch(void)
     if (module != NULL && (handover_add_types(module) < 0 ||
                            PyModule_AddIntConstant(module, "STOPPED", STOPPED) < 0 ||
                            PyModule_AddIntConstant(module, "MAIN_IS_NEXT", MAIN_IS_NEXT) < 0 ||
-                           PyModule_AddIntConstant(module, "ENDED", ENDED) < 0))
+                           PyModule_AddIntConstant(module, "ENDED", ENDED) < 0 ||
+                           PyModule_AddIntConstant(module, "HANDED_BACK", HANDED_BACK) < 0))
         Py_CLEAR(module);
     return module;
 }

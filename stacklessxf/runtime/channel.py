@@ -14,8 +14,12 @@ from . import native_loop
 from .generators import innermost_record
 from .records import SITES, SWITCHED
 from .scheduler import (
+    HOOKS,
     _check_can_switch,
+    _check_switch_trap,
     _enqueue,
+    _exception_of,
+    _hooks_changed,
     _hand_over,
     _per_thread,
     _switch_primitive,
@@ -35,9 +39,20 @@ def _waits_at_a_for_loop(task):
 
 class channel:
     def __init__(self):
-        self.queue = collections.deque()   # (tasklet, direction, (value, error))
+        self._set_waiting(collections.deque())
         self.preference = -1
         self.closing = False
+
+    def _set_waiting(self, waiting):
+        # The waiting tasklets' entries (tasklet, direction, (value, error)),
+        # also kept under "queue" in the instance dictionary, where the C
+        # methods read them.
+        self.__dict__["queue"] = self._waiting = waiting
+
+    @property
+    def queue(self):
+        """The first tasklet waiting on the channel, or None."""
+        return self._waiting[0][0] if self._waiting else None
 
     @property
     def preference(self):
@@ -55,11 +70,12 @@ class channel:
     def balance(self):
         """Waiting senders (positive) or receivers (negative); all waiting
         tasklets go the same way."""
-        return self.queue[0][1] * len(self.queue) if self.queue else 0
+        waiting = self._waiting
+        return waiting[0][1] * len(waiting) if waiting else 0
 
     @property
     def closed(self):
-        return self.closing and not self.queue
+        return self.closing and not self._waiting
 
     def close(self):
         """No further sends or receives may block on this channel."""
@@ -74,14 +90,17 @@ class channel:
         return self._send(value, None, sys._getframe(1))
 
     @_switch_primitive
-    def send_exception(self, exc_type, *args):
-        return self._send(None, exc_type(*args), sys._getframe(1))
+    def send_exception(self, exc, *args):
+        """Send ``exc(*args)``: the receiver raises it."""
+        if not (isinstance(exc, type) and issubclass(exc, BaseException)):
+            raise TypeError(f"send_exception() needs an exception class, not {exc!r:.100}")
+        return self._send(None, exc(*args), sys._getframe(1))
 
     @_switch_primitive
-    def send_throw(self, exc, tb=None):
-        if tb is not None:
-            exc = exc.with_traceback(tb)
-        return self._send(None, exc, sys._getframe(1))
+    def send_throw(self, exc, val=None, tb=None):
+        """Send an exception with the arguments of a ``raise``: an existing
+        one keeps its traceback."""
+        return self._send(None, _exception_of(exc, val, tb), sys._getframe(1))
 
     @_switch_primitive
     def receive(self):
@@ -89,11 +108,17 @@ class channel:
 
     def _receive(self, caller_frame):
         sched = _per_thread.scheduler
+        waiting = self._waiting
+        partner = bool(waiting) and waiting[0][1] == SENDING
+        if HOOKS.active:
+            self._before_action(sched, False, partner, SENDING)
         by_return = _check_can_switch(sched, caller_frame)
-        if self.queue and self.queue[0][1] == SENDING:
-            sender, _, (value, error) = self.queue.popleft()
+        if partner:
+            sender, _, (value, error) = waiting.popleft()
             sender.blocked, sender.blocked_on = False, None
             sender._value = sender._error = None
+            if self.schedule_all:
+                return self._both_run_later(sched, sender, by_return, (value, error))
             if self.preference == SENDING:
                 # A tasklet switches away (and gets the value when resumed);
                 # main runs the others and goes on here.
@@ -108,13 +133,18 @@ class channel:
 
     def _send(self, value, error, caller_frame):
         sched = _per_thread.scheduler
+        waiting = self._waiting
+        partner = bool(waiting) and waiting[0][1] == RECEIVING
+        if HOOKS.active:
+            self._before_action(sched, True, partner, RECEIVING)
         by_return = _check_can_switch(sched, caller_frame)
         current = sched.current
-        if self.queue and self.queue[0][1] == RECEIVING:
-            receiver, _, _ = self.queue.popleft()
+        if partner:
+            receiver, _, _ = waiting.popleft()
             receiver.blocked, receiver.blocked_on = False, None
             receiver._value, receiver._error = value, error
-            receiver.tempval = value
+            if self.schedule_all:
+                return self._both_run_later(sched, receiver, by_return, (None, None))
             if self.preference == RECEIVING:
                 return _hand_over(sched, receiver, by_return)
             _enqueue(sched, receiver)
@@ -122,14 +152,49 @@ class channel:
         current._value = None
         return self._block_and_wait(sched, SENDING, (value, error), by_return)
 
+    @property
+    def schedule_all(self):
+        """While true, a transfer puts both tasklets at the end of the run
+        queue, the partner first, whatever the preference."""
+        return self in HOOKS.scheduling_all
+
+    @schedule_all.setter
+    def schedule_all(self, flag):
+        if flag:
+            HOOKS.scheduling_all.add(self)
+        else:
+            HOOKS.scheduling_all.discard(self)
+        _hooks_changed()
+
+    @staticmethod
+    def _both_run_later(sched, partner, by_return, delivered):
+        current = sched.current
+        current._value, current._error = delivered
+        _enqueue(sched, partner)
+        _enqueue(sched, current)
+        return _wait(sched, by_return)
+
+    def _before_action(self, sched, sending, partner, switch_preference):
+        """The channel callback, block trap and switch trap, before an
+        action changes anything: the action switches when it blocks, or
+        when the preference favours the partner."""
+        current = sched.current
+        callback = HOOKS.channel_callback
+        if callback is not None:
+            callback(self, current, sending, not partner)
+        if not partner and current._block_trap:
+            raise RuntimeError("this tasklet does not like to be blocked.")
+        if not partner or self.preference == switch_preference or self.schedule_all:
+            _check_switch_trap(sched)
+
     def _block_and_wait(self, sched, direction, payload, by_return):
         if self.closing:
-            raise ValueError("channel is closed")
+            raise ValueError("Send/receive operation on a closed channel")
         current = sched.current
         entry = (current, direction, payload)
         current.blocked = True
         current.blocked_on = self
-        self.queue.append(entry)
+        self._waiting.append(entry)
         if not current.is_main:
             return _wait(sched, by_return)     # unwinds; resumed when unblocked
         try:
@@ -143,20 +208,21 @@ class channel:
 
     def _forget(self, task):
         """Drop ``task``'s waiting entry (it is being killed or gave up)."""
-        for entry in list(self.queue):
+        for entry in list(self._waiting):
             if entry[0] is task:
-                self.queue.remove(entry)
+                self._waiting.remove(entry)
 
     def __reduce__(self):
         # The waiting tasklets pickle with the channel; pickling them and the
         # channel in one dumps keeps them sharing it.
-        return channel, (), {"queue": list(self.queue), "preference": self.preference,
-                             "closing": self.closing}
+        return channel, (), {"queue": list(self._waiting), "preference": self.preference,
+                             "closing": self.closing, "schedule_all": self.schedule_all}
 
     def __setstate__(self, state):
-        self.queue = collections.deque(state["queue"])
+        self._set_waiting(collections.deque(state["queue"]))
         self.preference = state["preference"]
         self.closing = state["closing"]
+        self.schedule_all = state.get("schedule_all", False)
 
     # Iteration: ``for value in channel`` receives until the channel is
     # closed.  In stackless code, the loop's frame is suspended at its

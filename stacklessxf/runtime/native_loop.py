@@ -81,4 +81,12 @@ if _switch is not None:
 
 if _switch is not None:
     # How run_tasklets says its loop stopped, when not for an empty queue.
-    MAIN_IS_NEXT, ENDED = _switch.MAIN_IS_NEXT, _switch.ENDED
+    MAIN_IS_NEXT, ENDED, HANDED_BACK = _switch.MAIN_IS_NEXT, _switch.ENDED, _switch.HANDED_BACK
+
+
+def set_python_only(on):
+    """While ``on``, the C loop hands every switch back to the Python loop
+    and the C primitives call the Python ones (for the scheduler features
+    only the Python code has)."""
+    if _switch is not None:
+        _switch.set_python_only(on)

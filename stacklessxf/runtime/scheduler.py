@@ -20,10 +20,12 @@ Each thread has its own scheduler.
 
 import collections
 import copy
+import copyreg
 import pickle
 import sys
 import threading
 import types
+import weakref
 
 from ..errors import SwitchError
 from . import callbacks, generators, native_loop, portable
@@ -74,34 +76,81 @@ class Tasklet:
 
     # Fixed fields take less memory than a dictionary's entries, and the C
     # loop reads them where they lie; other attributes go to __dict__.
-    __slots__ = ("func", "is_main", "alive", "blocked", "blocked_on", "tempval", "_call",
-                 "_stack", "_value", "_error", "_queued", "__dict__", "__weakref__")
+    __slots__ = ("_func", "is_main", "_alive", "blocked", "blocked_on", "_call", "_stack",
+                 "_value", "_error", "_queued", "_owner", "atomic", "_block_trap",
+                 "ignore_nesting", "_trace", "_profile", "__dict__", "__weakref__")
 
-    def __init__(self, func=None, _main=False):
-        self.func = func
-        self.is_main = _main
-        self.alive = _main
+    def __init__(self, func=None, args=None, kwargs=None, _main=None):
+        # _main: the scheduler whose main tasklet this is.
+        self._init_fields(_main)
+        self.is_main = self._alive = _main is not None
+        if func is not None or args is not None or kwargs is not None:
+            self.bind(func, args, kwargs)
+
+    def _init_fields(self, owner=None):
+        self._func = None
+        self.is_main = self._alive = False
         self.blocked = False
         self.blocked_on = None
-        self.tempval = None
         self._call = None
         self._stack = []
         self._value = None
         self._error = None
         self._queued = False    # in its thread's run queue
+        self._owner = owner or _per_thread.scheduler
+        self.atomic = self._block_trap = self.ignore_nesting = False
+        self._trace = self._profile = None
 
-    def bind(self, func):
-        self.func = func
+    @property
+    def func(self):
+        """The function the tasklet runs (a subclass may define a method of
+        this name instead)."""
+        return self._func
+
+    @property
+    def alive(self):
+        """Set up and not ended, in a thread that is still running."""
+        return self._alive and self._owner.thread_alive
+
+    @property
+    def tempval(self):
+        """The value the tasklet gets when it goes on (what ``schedule()`` or
+        ``receive()`` returns there); once it has ended, what its function
+        returned."""
+        return self._value
+
+    @tempval.setter
+    def tempval(self, value):
+        self._value = value
+
+    def bind(self, func=None, args=None, kwargs=None):
+        """Bind the tasklet to ``func``; with ``args`` or ``kwargs`` it is also
+        given its arguments and is alive (paused: ``insert()`` makes it
+        runnable).  ``bind(None)`` unbinds it, dropping what it holds."""
+        if self._alive and (self.is_main or self.scheduled or self.blocked):
+            raise RuntimeError("cannot bind a tasklet that is current, scheduled or blocked")
+        if func is not None and not callable(func):
+            raise TypeError("tasklet function must be a callable")
+        if func is not None:
+            self._func = func
+        self._stack, self._value, self._error = [], None, None
+        if args is None and kwargs is None:
+            self._call, self._alive = None, False
+            _drop_hooks_of(self)
+            if func is None:
+                self._func = None
+            return self
+        if self._func is None:
+            raise RuntimeError("tasklet has no function to run; bind one first")
+        self._call = (self._func, tuple(args or ()), dict(kwargs or {}))
+        self._alive = True
         return self
 
     def setup(self, *args, **kwargs):
         """Give the tasklet its arguments and make it runnable."""
-        if self.func is None:
-            raise RuntimeError("tasklet has no function to run; bind one first")
-        if self.alive:
-            raise RuntimeError("tasklet is already set up")
-        self._call = (self.func, args, kwargs)
-        self.alive = True
+        if self._alive:
+            raise RuntimeError("tasklet is already set up (alive)")
+        self.bind(None, args, kwargs)
         self.insert()
         return self
 
@@ -109,24 +158,52 @@ class Tasklet:
 
     @property
     def scheduled(self):
-        return self._queued or self is _per_thread.scheduler.current
+        """In the run queue, running, or blocked on a channel."""
+        return self._queued or self.blocked or self is self._owner.current
 
     @property
     def is_current(self):
-        return self is _per_thread.scheduler.current
+        return self is self._owner.current
+
+    @property
+    def thread_id(self):
+        """The id of the thread the tasklet belongs to; -1 once it ended."""
+        owner = self._owner
+        return owner.thread_id if owner.thread_alive else -1
+
+    def bind_thread(self, thread_id=None):
+        """Make the tasklet belong to this thread, or to the thread
+        ``thread_id`` (which must have a scheduler): only while it is
+        neither running, queued nor blocked (a new or unpickled tasklet, or
+        one whose thread ended)."""
+        if not self._owner.thread_alive:
+            _unqueue(self._owner, self)         # its thread ended: it is in no queue
+        if self.is_main or self.is_current or self._queued or self.blocked:
+            raise RuntimeError("only a tasklet that is neither current, scheduled, "
+                               "blocked nor main can change threads")
+        self._owner = _scheduler_of_thread(threading.get_ident() if thread_id is None
+                                           else thread_id)
+        return self
+
+    def _own_scheduler(self):
+        """This thread's scheduler, which must be the tasklet's."""
+        sched = _per_thread.scheduler
+        if self._owner is not sched:
+            raise RuntimeError(f"{self!r} belongs to another thread")
+        return sched
 
     def insert(self):
-        """Make the tasklet runnable (at the end of the queue)."""
+        """Make the tasklet runnable (at the end of its thread's queue)."""
         if not self.alive:
             raise RuntimeError("a dead tasklet cannot be scheduled")
         if self.blocked:
             raise RuntimeError("a blocked tasklet cannot be scheduled")
         if not self.scheduled:
-            _enqueue(_per_thread.scheduler, self)
+            _enqueue(self._owner, self)
 
     def remove(self):
         """Take the tasklet out of the runnable queue."""
-        sched = _per_thread.scheduler
+        sched = self._owner
         if self is sched.current:
             raise RuntimeError("the current tasklet cannot be removed")
         _unqueue(sched, self)
@@ -135,7 +212,132 @@ class Tasklet:
     @property
     def paused(self):
         """Alive, but neither running, scheduled nor blocked."""
-        return self.alive and not self.blocked and not self.scheduled
+        return self.alive and not self.scheduled
+
+    @property
+    def next(self):
+        """The tasklet after this one in its chain: the run queue (a ring,
+        the running tasklet first), or the channel it waits on (the last one
+        has None); None when it is in neither."""
+        chain, ring = self._chain()
+        return _neighbour(chain, self, 1, ring)
+
+    @property
+    def prev(self):
+        """The tasklet before this one in its chain (see ``next``)."""
+        chain, ring = self._chain()
+        return _neighbour(chain, self, -1, ring)
+
+    def _chain(self):
+        if self.blocked:
+            return [entry[0] for entry in self.blocked_on._waiting], False
+        sched = self._owner
+        queue = list(sched.queue)
+        if sched.current not in queue:
+            queue.insert(0, sched.current)
+        return queue, True
+
+    def set_atomic(self, flag):
+        """While atomic, the watchdog does not interrupt the tasklet.
+        Returns the previous value."""
+        old, self.atomic = self.atomic, bool(flag)
+        return old
+
+    def set_ignore_nesting(self, flag):
+        old, self.ignore_nesting = self.ignore_nesting, bool(flag)
+        return old
+
+    @property
+    def block_trap(self):
+        """While true, an operation that would block the tasklet on a
+        channel raises RuntimeError instead."""
+        return self._block_trap
+
+    @block_trap.setter
+    def block_trap(self, flag):
+        self._block_trap = bool(flag)
+        if flag:
+            HOOKS.block_trapped.add(self)
+        else:
+            HOOKS.block_trapped.discard(self)
+        _hooks_changed()
+
+    @property
+    def restorable(self):
+        """Whether the tasklet can be saved as data and resumed: one that is
+        suspended (its frames are records) always; the running one when it
+        could switch where it is now; the main tasklet never."""
+        if self.is_main:
+            return False
+        if self.is_current:
+            # The frame asking would be stopped at the call of a switch.
+            caller = sys._getframe(1)
+            if not is_transformed(caller.f_code):
+                return False
+            try:
+                _check_can_switch(self._owner, caller.f_back)
+            except SwitchError:
+                return False
+        return True
+
+    @property
+    def recursion_depth(self):
+        """How many activations the tasklet has: records while it is
+        suspended, frames (down to the scheduler) while it runs."""
+        if self.is_current:
+            return sum(1 for _ in _own_frames(sys._getframe(1)))
+        return len(self._stack)
+
+    @property
+    def nesting_level(self):
+        """How many frames of the running tasklet C code called (and that
+        cannot be suspended for that); 0 while it is suspended."""
+        if not self.is_current:
+            return 0
+        return sum(1 for frame in _own_frames(sys._getframe(1))
+                   if frame.f_back is not None and frame.f_back.f_code not in _LOOP_CODES
+                   and called_from_c(frame))
+
+    @property
+    def frame(self):
+        """The innermost activation: the running frame of the current
+        tasklet, the innermost record (a FrameInfo) of a suspended one, or
+        None."""
+        if self.is_current:
+            return sys._getframe(1)
+        return FrameInfo.of(self._stack[-1]) if self._stack else None
+
+    @property
+    def trace_function(self):
+        """The trace function (``sys.settrace``) in force while the tasklet
+        runs."""
+        return sys.gettrace() if self.is_current else self._trace
+
+    @trace_function.setter
+    def trace_function(self, function):
+        self._set_tracing("_trace", sys.settrace, function)
+
+    @property
+    def profile_function(self):
+        """The profile function (``sys.setprofile``) in force while the
+        tasklet runs."""
+        return sys.getprofile() if self.is_current else self._profile
+
+    @profile_function.setter
+    def profile_function(self, function):
+        self._set_tracing("_profile", sys.setprofile, function)
+
+    def _set_tracing(self, field, install, function):
+        if function is not None and not callable(function):
+            raise TypeError("a trace or profile function must be callable or None")
+        setattr(self, field, function)
+        if self.is_current and self._owner is _per_thread.scheduler:
+            install(function)
+        if self._trace is None and self._profile is None:
+            HOOKS.traced.discard(self)
+        else:
+            HOOKS.traced.add(self)
+        _hooks_changed()
 
     @_switch_primitive
     def run(self):
@@ -149,11 +351,12 @@ class Tasklet:
         return self._switch_to(sys._getframe(1), requeue_current=False)
 
     def _switch_to(self, caller_frame, requeue_current):
-        sched = _per_thread.scheduler
+        sched = self._own_scheduler()
         if self is sched.current:
             return None
         if not self.alive or self.blocked:
             raise RuntimeError(f"cannot switch to {self!r}")
+        _check_switch_trap(sched)
         by_return = _check_can_switch(sched, caller_frame)
         _unqueue(sched, self)
         return _hand_over(sched, self, by_return, requeue_current=requeue_current)
@@ -168,33 +371,34 @@ class Tasklet:
     @_switch_primitive
     def throw(self, exc=None, val=None, tb=None, pending=False):
         """Raise an exception inside the tasklet (at once, or when it next
-        runs if ``pending``)."""
-        if isinstance(exc, type):
-            exc = exc(*(() if val is None else val if isinstance(val, tuple) else (val,)))
-        if tb is not None:
-            exc = exc.with_traceback(tb)
-        return self._throw(exc, pending, sys._getframe(1))
+        runs if ``pending``), with the arguments of a ``raise``."""
+        return self._throw(_exception_of(exc, val, tb), pending, sys._getframe(1))
 
     @_switch_primitive
     def raise_exception(self, exc_cls, *args):
-        return self._throw(exc_cls(*args), False, sys._getframe(1))
+        return self._throw(_exception_of(exc_cls, args, None), False, sys._getframe(1))
 
     def _throw(self, exc, pending, caller_frame):
-        sched = _per_thread.scheduler
+        sched = self._owner
         if not self.alive:
-            raise RuntimeError(f"cannot raise an exception in {self!r}")
-        if self is sched.current:
-            raise exc
-        if self._call is not None:
-            # Never started: it ends here, as if the exception had been
-            # raised at its first line.
-            self._call = None
-            _unqueue(sched, self)
-            self.alive = False
             if isinstance(exc, TaskletExit):
                 return None
+            raise RuntimeError("You cannot throw to a dead tasklet")
+        if self is sched.current:
             raise exc
+        if self._call is not None and isinstance(exc, TaskletExit):
+            # Never started: nothing of it runs, so it just ends.
+            self._call = None
+            _unqueue(sched, self)
+            self._alive = False
+            _drop_hooks_of(self)
+            return None
+        self._own_scheduler()
         self._unblock()
+        _forget_watchdog(sched, self)
+        # A tasklet that never started ends with the exception, raised as
+        # it starts, before its function runs.
+        self._call = None
         self._value, self._error = None, exc
         if pending:
             self.insert()
@@ -220,22 +424,27 @@ class Tasklet:
                                "while it is suspended")
         if self.blocked:
             raise RuntimeError("a tasklet blocked on a channel cannot be copied")
-        twin = Tasklet(self.func)
+        twin = type(self).__new__(type(self))
+        twin._init_fields()
         memo[id(self)] = twin
+        twin._func = self._func
         twin._stack = _copy_records(self._stack, memo)
         twin._call = copy.deepcopy(self._call, memo)
         twin._value = copy.deepcopy(self._value, memo)
         twin._error = self._error
-        twin.tempval = copy.deepcopy(self.tempval, memo)
-        twin.alive = self.alive
+        twin.atomic, twin._block_trap = self.atomic, self._block_trap
+        twin.ignore_nesting = self.ignore_nesting
+        twin.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        twin._alive = self._alive
         if self.alive and self.scheduled:
             twin.insert()
         return twin
 
     def __reduce__(self):
-        """A suspended tasklet pickles as data: its records in their portable
-        form, what it is waiting for, and its flags.  It unpickles neither
-        scheduled nor running; ``insert()`` makes it runnable."""
+        """A suspended tasklet pickles as data: its class, its records in
+        their portable form, what it is waiting for, its flags and the
+        attributes a subclass added.  It unpickles neither scheduled nor
+        running, in the unpickling thread; ``insert()`` makes it runnable."""
         if self.is_main or self.is_current:
             raise pickle.PicklingError(
                 f"{self!r} is running and cannot be pickled; pickle it while "
@@ -244,15 +453,25 @@ class Tasklet:
         culprit = portable.find_unpicklable_slot(self._stack, (Tasklet, channel))
         if culprit is not None:
             raise culprit
-        state = {name: getattr(self, name) for name in _PICKLED_ATTRIBUTES}
-        state["func"] = portable.by_name(self.func)
+        state = {name: getattr(self, field) for name, field in _PICKLED_FIELDS.items()}
+        state["func"] = portable.by_name(self._func)
         state["_stack"] = [portable.PortableRecord(record) for record in self._stack]
-        return Tasklet, (), state
+        if self.__dict__:
+            state["__dict__"] = dict(self.__dict__)
+        if PICKLE_FLAGS.value & PICKLEFLAGS_PRESERVE_TRACING_STATE:
+            state["trace_function"], state["profile_function"] = self._trace, self._profile
+        return copyreg.__newobj__, (type(self),), state
 
     def __setstate__(self, state):
         _check_state(state)
+        self._init_fields()
         for name, value in state.items():
-            setattr(self, name, value)
+            if name == "__dict__":
+                self.__dict__.update(value)
+            elif name in ("trace_function", "profile_function"):
+                setattr(self, name, value)
+            else:
+                setattr(self, _STATE_FIELDS[name], value)
         self._stack = list(self._stack)
 
     def __del__(self):
@@ -260,10 +479,10 @@ class Tasklet:
         # TaskletExit is raised in it, so its finally blocks and __exit__
         # methods run.
         try:
-            suspended = self.alive and self._stack and not self.is_main
+            suspended = self._alive and self._stack and not self.is_main
         except AttributeError:      # never set up (its unpickling failed)
             return
-        if suspended:
+        if suspended and self._owner is _per_thread.scheduler:
             _exit_collected(self)
 
     @property
@@ -284,8 +503,45 @@ class Tasklet:
         state = ("main" if self.is_main else "current" if self.is_current else
                  "blocked" if self.blocked else "scheduled" if self.scheduled else
                  "alive" if self.alive else "dead")
-        name = getattr(self.func, "__qualname__", self.func)
+        name = getattr(self._func, "__qualname__", self._func)
         return f"<tasklet {name} {state}>"
+
+
+def _neighbour(chain, task, step, ring):
+    at = next((i for i, other in enumerate(chain) if other is task), None)
+    if at is None:
+        return None
+    at += step
+    if 0 <= at < len(chain):
+        return chain[at]
+    return chain[at % len(chain)] if ring else None
+
+
+def _own_frames(frame):
+    """The frames of the running tasklet, innermost first, down to the
+    scheduler's loop (for main: all of them)."""
+    while frame is not None and frame.f_code not in _LOOP_CODES:
+        yield frame
+        frame = frame.f_back
+
+
+def _exception_of(exc, val, tb):
+    """The exception a ``raise exc`` (``exc(*val)`` for a tuple ``val``)
+    raises, checked as ``raise`` and ``generator.throw`` check it."""
+    if tb is not None and not isinstance(tb, types.TracebackType):
+        raise TypeError("throw() third argument must be a traceback object")
+    if isinstance(exc, type) and issubclass(exc, BaseException):
+        if isinstance(val, exc):
+            exc = val
+        else:
+            exc = exc(*(() if val is None else val if isinstance(val, tuple) else (val,)))
+    elif isinstance(exc, BaseException):
+        if val is not None:
+            raise TypeError("instance exception may not have a separate value")
+    else:
+        raise TypeError("exceptions must be classes, or instances, not "
+                        f"{type(exc).__name__}")
+    return exc.with_traceback(tb) if tb is not None else exc
 
 
 tasklet = Tasklet
@@ -297,15 +553,39 @@ class _Scheduler:
     which are there, so making a tasklet runnable stays cheap with many
     queued)."""
 
-    __slots__ = ("main", "current", "queue", "ticks_left", "interrupted", "calls_run_inline")
+    __slots__ = ("main", "current", "queue", "ticks_left", "interrupted", "calls_run_inline",
+                 "thread_id", "thread_alive", "tick_interval", "total_ticks", "soft",
+                 "soft_stop", "switch_trap", "watchdogs", "__weakref__")
 
-    def __init__(self):
-        self.main = Tasklet(_main=True)
+    def __init__(self, thread_id):
+        self.thread_id = thread_id
+        self.thread_alive = True
+        self.main = Tasklet(_main=self)
         self.current = self.main
         self.queue = collections.deque()
         self.ticks_left = 0            # the watchdog's budget; 0 when off
+        self.tick_interval = 0         # run(timeout)'s budget per tasklet
+        self.total_ticks = False       # run(totaltimeout=True): one budget for all
+        self.soft = self.soft_stop = False  # run(soft=True), and its budget is spent
         self.interrupted = None        # the tasklet the watchdog stopped
         self.calls_run_inline = False  # see frames.calls_run_inline
+        self.switch_trap = 0
+        self.watchdogs = []            # tasklets waiting in a nested run()
+
+
+# The schedulers of the threads that have one, by thread id.
+_SCHEDULERS = weakref.WeakValueDictionary()
+
+
+class _ThreadEnd:
+    """Kept in a thread's local storage, which is cleared when the thread
+    ends: then its tasklets are dead."""
+
+    def __init__(self, sched):
+        self.sched = sched
+
+    def __del__(self):
+        self.sched.thread_alive = False
 
 
 class _PerThread(threading.local):
@@ -314,10 +594,126 @@ class _PerThread(threading.local):
     plain one."""
 
     def __init__(self):
-        self.scheduler = _Scheduler()
+        self.scheduler = _scheduler_of_thread(threading.get_ident(), create=True)
+        self.end = _ThreadEnd(self.scheduler)
+
+
+def _scheduler_of_thread(thread_id, create=False):
+    """The scheduler of the running thread ``thread_id`` (made for it if
+    ``create``, or if another thread asks for it first)."""
+    sched = _SCHEDULERS.get(thread_id)
+    if sched is not None and sched.thread_alive:
+        return sched
+    if not create and thread_id not in {thread.ident for thread in threading.enumerate()}:
+        raise ValueError(f"no running thread has the id {thread_id!r}")
+    sched = _SCHEDULERS[thread_id] = _Scheduler(thread_id)
+    return sched
 
 
 _per_thread = _PerThread()
+
+
+class _Hooks:
+    """What the scheduler calls or checks, interpreter-wide, that only its
+    Python code does: while any of it is in use the C loop hands switches
+    to the Python loop (``native_loop.set_python_only``)."""
+
+    def __init__(self):
+        self.schedule_callback = None
+        self.channel_callback = None
+        self.error_handler = None
+        self.switch_traps = set()                # schedulers with a nonzero trap
+        self.watching = set()                    # schedulers with a nested run()
+        self.traced = weakref.WeakSet()          # tasklets given a trace or profile function
+        self.block_trapped = weakref.WeakSet()   # tasklets whose block_trap is set
+        self.scheduling_all = weakref.WeakSet()  # channels whose schedule_all is set
+        self.active = False
+
+
+HOOKS = _Hooks()
+
+
+def _hooks_changed():
+    hooks = HOOKS
+    hooks.active = bool(hooks.schedule_callback or hooks.channel_callback or
+                        hooks.switch_traps or hooks.watching or hooks.traced or
+                        hooks.block_trapped or hooks.scheduling_all)
+    native_loop.set_python_only(hooks.active)
+
+
+def _switching(sched, task):
+    """Called before the Python loop makes ``task`` current: the schedule
+    callback is called (with the tasklet that is current still current) and
+    the tasklets' trace and profile functions are swapped.  A tasklet that
+    goes on after scheduling with nothing else runnable does not switch."""
+    prev = sched.current
+    if prev is task:
+        return
+    if HOOKS.traced:
+        prev._trace, prev._profile = sys.gettrace(), sys.getprofile()
+        sys.settrace(task._trace)
+        sys.setprofile(task._profile)
+    callback = HOOKS.schedule_callback
+    if callback is not None:
+        try:
+            callback(prev, task)
+        except Exception as exc:
+            sys.unraisablehook(_Unraisable(exc, callback))
+
+
+class _Unraisable:
+    """What ``sys.unraisablehook`` reports for a failed callback."""
+
+    def __init__(self, exc, callback):
+        self.exc_type, self.exc_value, self.exc_traceback = type(exc), exc, exc.__traceback__
+        self.err_msg, self.object = "Exception ignored in the schedule callback", callback
+
+
+def switch_trap(delta=0):
+    """Add ``delta`` to this thread's switch trap level and return the old
+    level; while it is nonzero, any tasklet switch raises RuntimeError."""
+    sched = _per_thread.scheduler
+    old = sched.switch_trap
+    sched.switch_trap = old + int(delta)
+    if sched.switch_trap:
+        HOOKS.switch_traps.add(sched)
+    else:
+        HOOKS.switch_traps.discard(sched)
+    _hooks_changed()
+    return old
+
+
+def _drop_hooks_of(task):
+    """``task`` ended: its trace functions and block trap need the Python
+    loop no more.  When it was the last tasklet with trace functions of its
+    own, the swapping stops, and the thread's own (main's) are put back."""
+    if task in HOOKS.traced or task in HOOKS.block_trapped:
+        HOOKS.traced.discard(task)
+        HOOKS.block_trapped.discard(task)
+        if not HOOKS.traced and task is task._owner.current:
+            main = task._owner.main
+            sys.settrace(main._trace)
+            sys.setprofile(main._profile)
+        _hooks_changed()
+
+
+def _check_switch_trap(sched):
+    if sched.switch_trap:
+        raise RuntimeError("switch_trap")
+
+
+def _forget_watchdog(sched, task):
+    if task in sched.watchdogs:
+        sched.watchdogs.remove(task)
+        _watchdogs_changed(sched)
+
+
+def _watchdogs_changed(sched):
+    if sched.watchdogs:
+        HOOKS.watching.add(sched)
+    else:
+        HOOKS.watching.discard(sched)
+    _hooks_changed()
 
 
 def _enqueue(sched, task):
@@ -336,12 +732,16 @@ def _unqueue(sched, task):
         sched.queue.remove(task)
 
 
-def _run_queue(sched, until_main):
-    """Run the queued tasklets in turn, from main: until the queue is empty,
-    until main is taken from it (``until_main``, or when an exception was
-    thrown to main: it is raised here), or until the watchdog interrupts
-    one, which is returned.  One trampoline loop goes from tasklet to
-    tasklet as they switch; it returns when one ends."""
+DEADLOCK = "Deadlock: the last runnable tasklet cannot be blocked."
+
+
+def _run_queue(sched, until_main, empty_ok=False):
+    """Run the queued tasklets in turn, from main: until the queue is empty
+    (an error if ``until_main``, unless ``empty_ok``), until main is taken
+    from it (``until_main``, or when an exception was thrown to main: it is
+    raised here), or until the watchdog stops the run, which returns the
+    tasklet it interrupted (None for a soft stop).  One trampoline loop goes
+    from tasklet to tasklet as they switch; it returns when one ends."""
     queue, main = sched.queue, sched.main
     sched.calls_run_inline = calls_run_inline()
     ticking = sched.ticks_left > 0
@@ -351,9 +751,14 @@ def _run_queue(sched, until_main):
         """The next tasklet, made current, as what the trampoline goes on
         with; None when the loop stops."""
         nonlocal main_is_next
-        if sched.interrupted is not None and not until_main:
+        if (sched.interrupted is not None or sched.soft_stop) and not until_main:
             return None
-        while queue:
+        while queue or sched.watchdogs:
+            if not queue:
+                # Only the tasklets waiting in a nested run() are left: the
+                # innermost goes on.
+                _enqueue(sched, sched.watchdogs.pop())
+                _watchdogs_changed(sched)
             # Indexing calls nothing, so no signal handler can run between
             # taking the tasklet and making it current.
             task = queue[0]
@@ -364,26 +769,32 @@ def _run_queue(sched, until_main):
                     main_is_next = True
                     return None
                 continue
+            if HOOKS.active:
+                _switching(sched, task)
             sched.current = task
+            if ticking and not sched.total_ticks:
+                sched.ticks_left = sched.tick_interval
             call, task._call = task._call, None
             value, error = task._value, task._error
             task._value = task._error = None
             return task._stack, value, error, call
         return None
 
-    def raise_ending(error):
-        if error is not None and not isinstance(error, TaskletExit):
-            raise error
-
     try:
-        if native_loop.available and not ticking:
+        handed_back = False
+        if native_loop.available and not ticking and not HOOKS.active:
             while True:
                 outcome, value, error = native_loop.run_tasklets(sched, until_main)
-                if outcome != native_loop.ENDED:
+                if outcome == native_loop.HANDED_BACK:
+                    handed_back = True
+                elif outcome != native_loop.ENDED:
                     main_is_next = outcome == native_loop.MAIN_IS_NEXT
                     break
-                raise_ending(error)     # the loop marked the tasklet ended
-        else:
+                else:
+                    _tasklet_ended(sched, error)   # the loop marked the tasklet ended
+                    continue
+                break
+        if handed_back or not native_loop.available or ticking or HOOKS.active:
             work = next_task()
             while work is not None:
                 # Called without *args: a call through it checks for signals
@@ -396,27 +807,42 @@ def _run_queue(sched, until_main):
                 # Marked ended before anything is called (where a signal
                 # handler could run).
                 ended = sched.current
-                ended.alive, ended._value = False, value
-                raise_ending(error)
+                ended._alive, ended._value = False, value
+                _tasklet_ended(sched, error)
                 work = next_task()
     finally:
+        if HOOKS.active and sched.current is not main:
+            _switching(sched, main)
         sched.current = main
     if main_is_next and not until_main:
         error, main._error, main._value = main._error, None, None
         raise error
     if until_main:
-        if not main_is_next:
-            raise RuntimeError("deadlock: the main tasklet waits and no other "
-                               "tasklet can run")
+        if not main_is_next and not empty_ok:
+            raise RuntimeError(DEADLOCK)
         return None
     interrupted, sched.interrupted = sched.interrupted, None
     return interrupted
 
 
-def _run_until_main_is_next(sched):
-    """From main: run tasklets until main is taken from the queue again."""
+def _tasklet_ended(sched, error):
+    """The current tasklet ended with ``error`` (or None): it goes to the
+    error handler, if one is set, or on in main (TaskletExit does not)."""
+    if HOOKS.active:
+        _drop_hooks_of(sched.current)
+    if error is None or isinstance(error, TaskletExit):
+        return
+    handler = HOOKS.error_handler
+    if handler is None:
+        raise error
+    handler(type(error), error, error.__traceback__)
+
+
+def _run_until_main_is_next(sched, empty_ok=False):
+    """From main: run tasklets until main is taken from the queue again (or
+    the queue is empty, with ``empty_ok``)."""
     try:
-        _run_queue(sched, until_main=True)
+        _run_queue(sched, until_main=True, empty_ok=empty_ok)
     except BaseException:
         # An exception from a tasklet (or the deadlock) goes on in main,
         # which is running again, not waiting in the queue.
@@ -488,6 +914,7 @@ def _check_can_switch(sched, caller_frame):
 
 _TRAMPOLINE_CODE = resume_records.__code__
 _PLAIN_CALLER_TRAMPOLINE_CODE = resume_for_plain_caller.__code__
+_LOOP_CODES = (_TRAMPOLINE_CODE, native_loop.BASE_CODE)
 
 
 def _refuse_plain_caller_of_trampoline(frame):
@@ -504,15 +931,16 @@ def _refuse_plain_caller_of_trampoline(frame):
         "stack and cannot be suspended there (only at a call it makes directly)")
 
 
-def _wait(sched, by_return=False):
+def _wait(sched, by_return=False, empty_ok=False):
     """The current tasklet waits until it is taken from the queue again (it
     must already be queued, or registered where something will queue it).
     A tasklet's frames become records, passed to the trampoline by returning
     ``SWITCHED`` (``by_return``, which the switch primitive returns in turn)
-    or by raising ``HANDOVER.switch_unwind``; main's wait runs the scheduler."""
+    or by raising ``HANDOVER.switch_unwind``; main's wait runs the scheduler
+    (and, with ``empty_ok``, ends when no tasklet is left to run)."""
     main = sched.main
     if sched.current is main:
-        _run_until_main_is_next(sched)
+        _run_until_main_is_next(sched, empty_ok)
         value, error, main._value, main._error = main._value, main._error, None, None
         if error is not None:
             raise error
@@ -535,14 +963,20 @@ def _hand_over(sched, other, by_return, delivered=(None, None), requeue_current=
     return _wait(sched, by_return)
 
 
+# The default of schedule()'s retval: the current tasklet.
+_CURRENT = object()
+
+
 @_switch_primitive
-def schedule(retval=None):
+def schedule(retval=_CURRENT):
     """Let the other runnable tasklets run; the current one goes to the end
-    of the queue."""
+    of the queue.  Returns ``retval`` (the current tasklet by default), or
+    what was set as the tasklet's ``tempval`` meanwhile."""
     sched = _per_thread.scheduler
+    _check_switch_trap(sched)
     by_return = _check_can_switch(sched, sys._getframe(1))
     current = sched.current
-    current._value = retval
+    current._value = current if retval is _CURRENT else retval
     current._queued = True
     sched.queue.append(current)
     if by_return:               # _wait's shortest way, without the call
@@ -558,39 +992,60 @@ if native_loop.available:
 
 
 @_switch_primitive
-def schedule_remove(retval=None):
-    """Like schedule(), but the current tasklet is not queued again."""
+def schedule_remove(retval=_CURRENT):
+    """Like schedule(), but the current tasklet is not queued again.  From
+    main, the other tasklets run until main is inserted again or none is
+    left to run."""
     sched = _per_thread.scheduler
-    if sched.current is sched.main:
-        raise RuntimeError("the main tasklet cannot remove itself from the queue")
+    _check_switch_trap(sched)
     by_return = _check_can_switch(sched, sys._getframe(1))
-    sched.current._value = retval
-    return _wait(sched, by_return)
+    current = sched.current
+    current._value = current if retval is _CURRENT else retval
+    return _wait(sched, by_return, empty_ok=True)
 
 
-def run(timeout=0):
-    """From the main tasklet: run the other tasklets until none is runnable.
+@_switch_primitive
+def run(timeout=0, threadblock=False, soft=False, ignore_nesting=False, totaltimeout=False):
+    """Run the other tasklets until none is runnable, and return None.
 
-    With ``timeout`` > 0, a watchdog counts ticks (each call of a stackless
-    function and each loop back-edge in stackless code) and, after that
-    many, interrupts the running tasklet at the next tick where it can be
-    suspended; ``run`` then returns that tasklet, still runnable (at the end
-    of the queue).  Returns None when no tasklet is left to run."""
+    From main, with ``timeout`` > 0, a watchdog counts ticks (each call of a
+    stackless function and each loop back-edge in stackless code) and,
+    after that many in one tasklet's turn (or, with ``totaltimeout``, in
+    the whole run), interrupts the running tasklet at the next tick where
+    it can be suspended, unless it is atomic; ``run`` then returns that
+    tasklet, taken out of the run queue.  With ``soft``, no tasklet is
+    interrupted: the run ends at the next switch after the budget is spent,
+    and returns None.  From a tasklet, ``run()`` lets the others run until
+    no other is runnable; it takes no timeout there.  ``threadblock`` and
+    ``ignore_nesting`` change nothing (see docs/stackless.md)."""
     sched = _per_thread.scheduler
+    _check_switch_trap(sched)
     if sched.current is not sched.main:
-        raise RuntimeError("run() must be called from the main tasklet")
+        if timeout > 0:
+            raise RuntimeError("run() with a timeout is only possible in the main tasklet")
+        return _run_nested(sched, sys._getframe(1))
+    _unqueue(sched, sched.main)
     if timeout > 0:
-        sched.ticks_left = timeout
+        sched.ticks_left = sched.tick_interval = timeout
+        sched.total_ticks, sched.soft = bool(totaltimeout), bool(soft)
         _use_ticked_code(True)
     try:
-        interrupted = _run_queue(sched, until_main=False)
-        if interrupted is not None:
-            _enqueue(sched, interrupted)
-        return interrupted
+        return _run_queue(sched, until_main=False)
     finally:
         if timeout > 0:
-            sched.ticks_left = 0
+            sched.ticks_left = sched.tick_interval = 0
+            sched.soft = sched.soft_stop = sched.total_ticks = False
             _use_ticked_code(False)
+
+
+def _run_nested(sched, caller_frame):
+    """run() in a tasklet: it waits until no other tasklet is runnable."""
+    by_return = _check_can_switch(sched, caller_frame)
+    current = sched.current
+    current._value = None
+    sched.watchdogs.append(current)
+    _watchdogs_changed(sched)
+    return _wait(sched, by_return)
 
 
 def _use_ticked_code(on):
@@ -615,9 +1070,12 @@ def tick():
 
 def _preempt(sched, caller_frame):
     current = sched.current
+    if sched.soft:
+        sched.soft_stop = True      # the run ends at the next switch
+        return
     try:
-        if current is sched.main:
-            raise SwitchError("the main tasklet is not preempted")
+        if current is sched.main or current.atomic or sched.switch_trap:
+            raise SwitchError("the main tasklet, or an atomic one, is not preempted")
         _check_can_switch(sched, caller_frame)
     except SwitchError:
         sched.ticks_left = 1        # try again at the next tick
@@ -646,7 +1104,8 @@ def _exit_collected(task):
         sched.current = current
         HANDOVER.pop()
     if not switched:
-        task.alive, task._value = False, value
+        task._alive, task._value = False, value
+        _drop_hooks_of(task)
         if error is not None and not isinstance(error, TaskletExit):
             raise error
 
@@ -664,8 +1123,13 @@ def getruncount():
     return len(_per_thread.scheduler.queue) + 1
 
 
-_PICKLED_ATTRIBUTES = ("func", "alive", "blocked", "blocked_on", "tempval",
-                       "_call", "_value", "_error")
+# Pickled names of a tasklet's state, and its fields they go to.
+_PICKLED_FIELDS = {"alive": "_alive", "blocked": "blocked", "blocked_on": "blocked_on",
+                   "_call": "_call", "_value": "_value", "_error": "_error",
+                   "atomic": "atomic", "block_trap": "_block_trap",
+                   "ignore_nesting": "ignore_nesting"}
+_STATE_FIELDS = {**_PICKLED_FIELDS, "func": "_func", "tempval": "_value", "_stack": "_stack"}
+_FLAGS = ("alive", "blocked", "atomic", "block_trap", "ignore_nesting")
 
 
 def _check_state(state):
@@ -675,7 +1139,8 @@ def _check_state(state):
     def refuse(what, value):
         raise pickle.UnpicklingError(f"cannot load a tasklet: its {what} is {value!r:.200}")
 
-    if not isinstance(state, dict) or not set(state) <= {*_PICKLED_ATTRIBUTES, "_stack"}:
+    known = {*_STATE_FIELDS, "__dict__", "trace_function", "profile_function"}
+    if not isinstance(state, dict) or not set(state) <= known:
         refuse("state", state)
     stack = state.get("_stack", [])
     if not isinstance(stack, (list, tuple)):
@@ -689,9 +1154,19 @@ def _check_state(state):
     error = state.get("_error")
     if error is not None and not isinstance(error, BaseException):
         refuse("exception to raise", error)
-    for flag in ("alive", "blocked"):
+    for flag in _FLAGS:
         if type(state.get(flag, False)) is not bool:
             refuse(f"{flag} flag", state[flag])
+    if type(state.get("__dict__", {})) is not dict:
+        refuse("attributes", state["__dict__"])
+
+
+class _PickleFlags:
+    value = 0
+
+
+PICKLE_FLAGS = _PickleFlags()
+PICKLEFLAGS_PRESERVE_TRACING_STATE = 1
 
 
 def _copy_records(records, memo):

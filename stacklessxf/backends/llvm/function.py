@@ -223,7 +223,7 @@ def _drive(status, out, return_type, keep):
         kind = out[rt.OUT_REQ_KIND]
         try:
             if kind == rt.REQ_SCHEDULE:
-                value = scheduler.schedule()
+                value = scheduler.schedule(None)     # native schedule() returns None
             elif kind == rt.REQ_TICK:
                 value = None
                 sched = scheduler._per_thread.scheduler
