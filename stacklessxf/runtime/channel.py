@@ -248,12 +248,12 @@ class channel:
         """Wake the receivers waiting in a ``for`` loop over this channel
         with StopIteration, which ends their loops."""
         sched = _per_thread.scheduler
-        for entry in list(self.queue):
+        for entry in list(self._waiting):
             task, direction, _ = entry
             in_loop = (self.__dict__.get("_main_iterating", False) if task.is_main
                        else _waits_at_a_for_loop(task))
             if direction == RECEIVING and in_loop:
-                self.queue.remove(entry)
+                self._waiting.remove(entry)
                 task.blocked, task.blocked_on = False, None
                 task._value, task._error = None, StopIteration()
                 _enqueue(sched, task)
