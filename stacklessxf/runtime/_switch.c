@@ -518,6 +518,21 @@ take_count(PyObject *counted, PyObject **value, PyObject **error)
         Py_SETREF(*error, counted);
 }
 
+/* Take the records of ``list`` out of the collector's sight.  No reference
+ * cycle can go through the records of a plain caller's loop: nothing but
+ * the loop's own lists refers to them, and they are released in order as
+ * they resume; so the collector, which would visit each of them at every
+ * young collection while a deep recursion piles them up, need not. */
+static void
+untrack_records(PyObject *list)
+{
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(list); i++) {
+        PyObject *record = PyList_GET_ITEM(list, i);
+        if (PyTuple_CheckExact(record) && PyObject_GC_IsTracked(record))
+            PyObject_GC_UnTrack(record);
+    }
+}
+
 /* resume_plain(stack, chain, tails, loop_code): the trampoline loop for
  * the records ``stack`` of an unwinding (``chain`` and ``tails``, not yet
  * counted) whose outermost frame was called by plain code (see
@@ -538,6 +553,7 @@ resume_plain(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     take_count(PyObject_CallFunctionObjArgs(rt.count_stacked_records, stack, Py_None, args[1],
                                             args[2], loop_code, NULL),
                &value, &error);
+    untrack_records(stack);
     while (PyList_GET_SIZE(stack) > 0) {
         PyObject *result = resume_innermost(stack, value, error, &failed);
         if (result != NULL && result != rt.switched) {
@@ -566,9 +582,11 @@ resume_plain(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         /* Too deep again: the records go on here, from a shallow stack. */
         PyException_SetTraceback(exc, Py_None);
         PyObject *chain, *tails, *counted = NULL;
-        if (take_unwinding(&chain, &tails) == 0 && push_records(stack, chain) == 0)
+        if (take_unwinding(&chain, &tails) == 0 && push_records(stack, chain) == 0) {
             counted = PyObject_CallFunctionObjArgs(rt.count_stacked_records, stack, exc, chain,
                                                    tails, loop_code, NULL);
+            untrack_records(chain);
+        }
         Py_DECREF(exc);
         Py_XDECREF(chain);
         Py_XDECREF(tails);
