@@ -14,10 +14,10 @@ from .frontend.calls import Classifier
 from .frontend.source import has_stackless_decorator, locate
 from .ir.lower import lower
 from .ir.verify import verify
+from .runtime import registry
+from .runtime.registry import all_functions, registered_functions
 
 BACKENDS = ("bytecode", "native")
-
-_registry = {}
 
 
 class FunctionInfo:
@@ -92,16 +92,6 @@ def _same_slots(a, b):
     return [slot.name for slot in a.slots] == [slot.name for slot in b.slots]
 
 
-def all_functions():
-    """Every stackless function of the process."""
-    return [info for infos in _registry.values() for info in infos]
-
-
-def registered_functions(module_name):
-    """The stackless functions defined in ``module_name``, in order."""
-    return list(_registry.get(module_name, []))
-
-
 def stackless(function=None, *, backend="bytecode"):
     """Transform ``function`` so its activations can unwind into records.
 
@@ -123,7 +113,7 @@ def stackless(function=None, *, backend="bytecode"):
     function.__code__ = info.code
     function.__stackless__ = info
     info.function = function
-    _registry.setdefault(info.module, []).append(info)
+    registry.register(info)
     return function
 
 
@@ -132,7 +122,7 @@ def _native(function, info):
     check_native_syntax(info)
     native = NativeFunction(function, info)
     info.function = info.native = native
-    _registry.setdefault(info.module, []).append(info)
+    registry.register(info)
     return native
 
 
@@ -227,191 +217,12 @@ def _switch_arrives(info):
     by the call graph of the module's stackless functions.  A guarded
     call's callee is plain today; if it becomes stackless and switches, the
     switch passes this frame by exception instead of by return."""
-    analyses = {other.qualname: other.analysis for other in _registry.get(info.module, ())}
+    analyses = {other.qualname: other.analysis for other in registered_functions(info.module)}
     analyses[info.qualname] = info.analysis
     switching = may_switch(analyses)
     return frozenset(call.resume_point for call in info.analysis.calls
                      if call.resume_point is not None
                      and switch_may_arrive(call, analyses, switching))
-
-
-def explain(self, llvm=False):
-        lines = [f"stackless function {self.qualname} ({self.filename}:{self.lineno})",
-                 "", "IR:", str(self.ir).rstrip(), "",
-                 "resume points:", self.analysis.format().rstrip(), ""]
-        if self.native is not None:
-            return "\n".join(lines + [self.native.explain(llvm)])
-        lines.append("bytecode backend records (what each call site saves):")
-        for resume_site in _resume_sites(self.sites):
-            slots = ", ".join(slot.name for slot in resume_site.slots) or "-"
-            what = "retry" if resume_site.retry else resume_site.kind
-            lines.append(f"  {resume_site.name:<24} {what:<10} [{slots}]")
-        for rp_id in self.dropped:
-            lines.append(f"  rp{rp_id:<22} none: the compiler dropped the call (dead code)")
-        if any(site.marks_crossing for site in self.sites):
-            lines.append("  when a class call runs it, its caller's record is preceded by "
-                         "special: `__init__` result check [object]")
-        return "\n".join(lines) + "\n"
-
-
-def _resume_sites(sites):
-    return [rs for site in sites for rs in (site.normal, site.retry) if rs is not None]
-
-
-def _same_slots(a, b):
-    return [slot.name for slot in a.slots] == [slot.name for slot in b.slots]
-
-
-def all_functions():
-    """Every stackless function of the process."""
-    return [info for infos in _registry.values() for info in infos]
-
-
-def registered_functions(module_name):
-    """The stackless functions defined in ``module_name``, in order."""
-    return list(_registry.get(module_name, []))
-
-
-def stackless(function=None, *, backend="bytecode"):
-    """Transform ``function`` so its activations can unwind into records.
-
-    Usable as ``@stackless`` or ``@stackless(backend="bytecode")``.
-    """
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; available: {', '.join(BACKENDS)}")
-    if function is None:
-        return functools.partial(stackless, backend=backend)
-    if isinstance(function, (classmethod, staticmethod)):
-        return type(function)(stackless(function.__func__, backend=backend))
-    _check_is_plain_function(function)
-    info = transform(function)
-    if backend == "native":
-        return _native(function, info)
-    # In place, so that every reference to the function (its own recursive
-    # call, default arguments, dispatch tables, partials, bound methods)
-    # reaches the stackless code, whenever the decorator was applied.
-    function.__code__ = info.code
-    function.__stackless__ = info
-    info.function = function
-    _registry.setdefault(info.module, []).append(info)
-    return function
-
-
-def _native(function, info):
-    from .backends.llvm import NativeFunction, check_native_syntax
-    check_native_syntax(info)
-    native = NativeFunction(function, info)
-    info.function = info.native = native
-    _registry.setdefault(info.module, []).append(info)
-    return native
-
-
-def _check_is_plain_function(function):
-    info = getattr(function, "__stackless__", None)
-    # functools.wraps copies __stackless__ from a wrapped stackless function.
-    is_stackless = info is not None and info.function is function
-    if not is_stackless and getattr(function, "__wrapped__", None) is not None \
-            and not _written_as_stackless(function):
-        _refuse_wrapper(function)
-    if info is not None:
-        raise TypeError(f"{function.__qualname__} is already stackless")
-    if not isinstance(function, types.FunctionType):
-        raise TypeError("stackless expects a function defined with def, got "
-                        f"{type(function).__name__} {function!r}")
-    if inspect.isgeneratorfunction(function):
-        _refuse_suspending_function(function, "generator", "yield")
-    if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
-        _refuse_suspending_function(function, "async function", "async def")
-
-
-def _written_as_stackless(wrapper):
-    """A wrapper whose own def carries ``@stackless`` is the function the
-    user asked for."""
-    try:
-        _, funcdef = locate(wrapper)
-    except (TransformError, AttributeError):
-        return False
-    return has_stackless_decorator(funcdef)
-
-
-def _refuse_wrapper(wrapper):
-    """``functools.wraps`` and its kind made ``wrapper`` around another
-    function.  Transforming the wrapper would leave that function plain,
-    and a wrapper (a closure, a C object) cannot in general be rebuilt
-    around a transformed function: the order of decorators must change."""
-    inner = inspect.unwrap(wrapper)
-    name = getattr(inner, "__qualname__", repr(inner))
-    code = getattr(inner, "__code__", None)
-    raise TransformError(
-        f"stackless was given {_wrapper_kind(wrapper)} around {name}; "
-        f"transforming the wrapper would leave {name} itself plain. Apply "
-        f"@stackless to {name} first (write it beneath the other decorator)"
-        + (", or write @stackless on the wrapper's own def to transform the wrapper"
-           if isinstance(wrapper, types.FunctionType) else ""),
-        code.co_filename if code else None, code.co_firstlineno if code else None,
-        None, "decorator")
-
-
-def _wrapper_kind(wrapper):
-    """Names the decorator that made ``wrapper`` (the function whose local
-    it is), or the wrapper's type for a wrapper written in C."""
-    if isinstance(wrapper, types.FunctionType):
-        module = wrapper.__globals__.get("__name__", "?")
-        decorator = wrapper.__code__.co_qualname.split(".<locals>")[0]
-        return f"the wrapper that the decorator {module}.{decorator} made"
-    kind = type(wrapper)
-    return f"a {kind.__module__}.{kind.__qualname__} object (a wrapper written in C)"
-
-
-def _refuse_suspending_function(function, kind, construct):
-    """Generators and coroutines suspend by themselves; point at the first
-    ``yield``/``await`` (or the ``async def``)."""
-    filename, funcdef = locate(function)
-    where = funcdef
-    for node in funcdef.nodes_of_class((nodes.Yield, nodes.YieldFrom, nodes.Await),
-                                       skip_klass=(nodes.FunctionDef, nodes.Lambda,
-                                                   nodes.ClassDef)):
-        where, construct = node, type(node).__name__.lower().replace("yieldfrom", "yield from")
-        break
-    raise TransformError(f"{function.__qualname__} is a {kind}; only ordinary "
-                         "functions can be stackless", filename, where.lineno,
-                         where.col_offset, construct)
-
-
-def transform(function):
-    """Run the pipeline on ``function``; returns its FunctionInfo."""
-    filename, funcdef = locate(function)
-    info = FunctionInfo(function, filename, funcdef)
-    classify = Classifier(function, funcdef)
-    info.ir = lower(funcdef, filename, classify, function.__qualname__)  # checks the subset first
-    verify(info.ir)
-    info.analysis = analyze(info.ir)
-    info.switch_arrives = _switch_arrives(info)
-    info.code, info.sites = instrument(function.__code__, info.analysis.resume_points, info,
-                                       switch_arrives=info.switch_arrives)
-    return info
-
-
-def _switch_arrives(info):
-    """Ids of the resume points whose call may end in a tasklet switch: a
-    switch primitive, an unknown callee, or a stackless function that may
-    switch (one not transformed yet may).  A guarded call's callee is plain
-    today; if it becomes stackless and switches, the switch passes this
-    frame by exception instead of by return."""
-    analyses = {other.qualname: other.analysis for other in _registry.get(info.module, ())}
-    analyses[info.qualname] = info.analysis
-    switching = may_switch(analyses)
-    arrives = set()
-    for point, call in zip(info.analysis.resume_points, _calls_by_resume_point(info.analysis)):
-        if call.kind in ("switch", "unknown") or call.kind == "stackless" and (
-                call.target not in analyses or call.target in switching):
-            arrives.add(point.id)
-    return frozenset(arrives)
-
-
-def _calls_by_resume_point(analysis):
-    by_id = {call.resume_point: call for call in analysis.calls if call.resume_point is not None}
-    return [by_id[point.id] for point in analysis.resume_points]
 
 
 def explain(function, llvm=False):
@@ -424,3 +235,6 @@ def explain(function, llvm=False):
     if info is None:
         raise TypeError(f"{function!r} is not a stackless function")
     return info.explain(llvm)
+
+
+registry.build_runtime_pieces(stackless)

@@ -26,7 +26,7 @@ import threading
 import types
 
 from ..errors import SwitchError
-from . import callbacks, native_loop, portable
+from . import callbacks, native_loop, portable, registry
 from .frames import called_from_c, calls_run_inline
 from .records import CHAIN, SITES, SWITCH_UNWIND, SWITCHED, TAILS
 from .trampoline import (RESUMING_OFFSETS, SUSPENSION_POINTS, TESTED_CALLS, is_transformed,
@@ -589,8 +589,7 @@ def run(timeout=0):
 def _use_ticked_code(on):
     """Give every stackless function its watchdog variant, or its own code
     back (so the watchdog costs nothing when it is not running)."""
-    from ..core import all_functions
-    for info in all_functions():
+    for info in registry.all_functions():
         if info.native is None and info.function is not None and info.code is not None:
             info.function.__code__ = info.ticked()[0] if on else info.code
 
