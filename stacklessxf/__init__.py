@@ -9,7 +9,7 @@ and for the native backend llvmlite) is loaded by the first function that is
 made stackless.
 """
 
-from .errors import StaleCodeError, SwitchError, TransformError
+from .errors import StaleCodeError, SwitchError, TransformError, TransformWarning
 from .runtime import registry
 from .runtime.channel import channel
 from .runtime.registry import registered_functions
@@ -40,7 +40,30 @@ def explain(function, llvm=False):
     return _load_transform().explain(function, llvm)
 
 
-__all__ = ["stackless", "explain", "registered_functions", "TransformError",
+def transform_module(module):
+    """Makes every function and method defined in ``module`` stackless, in
+    place; one the transform refuses stays plain, with a TransformWarning.
+    Returns the names made stackless and those left plain, with why."""
+    from .modules import transform_module
+    return transform_module(module)
+
+
+def transform_class(cls):
+    """As :func:`transform_module`, for the methods of one class."""
+    from .modules import transform_class
+    return transform_class(cls)
+
+
+def install(packages=(), directories=()):
+    """Makes every function of the named packages (and of the modules in
+    ``directories``) stackless as it is defined, from now on; modules of
+    them imported already are transformed at once.  Returns the hook."""
+    from .hook import install
+    return install(packages, directories)
+
+
+__all__ = ["stackless", "explain", "registered_functions", "transform_module",
+           "transform_class", "install", "TransformError", "TransformWarning",
            "SwitchError", "StaleCodeError", "TaskletExit", "tasklet", "channel", "run", "schedule",
            "schedule_remove", "getcurrent", "getmain", "getruncount", "stats",
            "reset_stats"]

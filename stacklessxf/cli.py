@@ -8,7 +8,10 @@ Subcommands:
     print the resume-point report for every stackless function of a module,
     or of every module of a directory or package;
 ``explain TARGET:FUNC``
-    print what the transform made of one stackless function.
+    print what the transform made of one stackless function;
+``run SCRIPT [--package NAME ...] [ARGS ...]``
+    run a script with every function of it, of the modules next to it and
+    of the named packages made stackless as they are imported.
 
 TARGET is a file (a name ending in ``.py`` or containing a path separator), a
 directory, or a dotted module name.  Every error the user can cause (a
@@ -29,6 +32,7 @@ import pickle
 import pkgutil
 import sys
 import sysconfig
+import traceback
 
 import stacklessxf
 from stacklessxf import reset_stats, stats
@@ -347,6 +351,46 @@ def cmd_explain(args):
     return EXIT_OK
 
 
+def cmd_run(args):
+    packages, script_args = split_run_arguments(args.arguments)
+    packages = args.package + packages
+    if not os.path.isfile(args.script):
+        raise CliError(f"{args.script}: no such file")
+    from stacklessxf.hook import run_script
+    try:
+        run_script(args.script, script_args, packages)
+    except Exception as exc:
+        # As `python SCRIPT` shows it: from the script's frames on.
+        _print_from_script(exc, os.path.abspath(args.script))
+        return 1
+    return EXIT_OK
+
+
+def split_run_arguments(words):
+    """The ``--package NAME`` options that follow the script, and the
+    script's own arguments: what comes after them (or after ``--``)."""
+    packages = []
+    while words:
+        if words[0] == "--":
+            return packages, words[1:]
+        if words[0] == "--package" and len(words) > 1:
+            packages.append(words[1])
+            words = words[2:]
+        elif words[0].startswith("--package="):
+            packages.append(words[0].partition("=")[2])
+            words = words[1:]
+        else:
+            break
+    return packages, words
+
+
+def _print_from_script(exc, script):
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename != script:
+        tb = tb.tb_next
+    traceback.print_exception(type(exc), exc, tb or exc.__traceback__, file=sys.stderr)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="stacklessxf",
@@ -397,6 +441,20 @@ def build_parser():
         help="for a native function, also show the LLVM IR it is compiled to",
     )
     explain_parser.set_defaults(run=cmd_explain)
+
+    run_parser = sub.add_parser(
+        "run", help="run a script with every function of it, of the modules next to it "
+        "and of the named packages made stackless",
+        usage="%(prog)s [--package NAME ...] SCRIPT [--package NAME ...] [--] [ARGS ...]")
+    run_parser.add_argument(
+        "--package", action="append", default=[], metavar="NAME",
+        help="also make the functions of package (or module) NAME stackless; repeatable")
+    run_parser.add_argument("script", metavar="SCRIPT", help="the script to run, as __main__")
+    run_parser.add_argument(
+        "arguments", nargs=argparse.REMAINDER, metavar="ARGS",
+        help="--package options, then the script's own arguments (after -- if they "
+        "could be taken for a --package)")
+    run_parser.set_defaults(run=cmd_run)
     return parser
 
 
