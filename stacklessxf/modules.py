@@ -17,9 +17,9 @@ those left plain."""
 def transform_module(module):
     """Makes every function and method defined in ``module`` stackless, in
     place; a function the transform refuses stays plain, with a warning."""
-    result = ModuleTransform([], [])
+    result, seen = ModuleTransform([], []), set()
     for value in list(vars(module).values()):
-        _transform_member(value, module.__name__, result, set())
+        _transform_member(value, module.__name__, result, seen)
     return result
 
 

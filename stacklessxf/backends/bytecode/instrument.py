@@ -538,7 +538,15 @@ def _cell_ref(site, name):
 
 
 def _assemble(bc, body):
-    return _finish(_bytecode_like(bc, body).to_code(compute_exception_stack_depths=False))
+    return _finish(_to_code(_bytecode_like(bc, body)))
+
+
+def _to_code(bytecode_obj):
+    # The stack size from the code itself: the bytecode package computes it
+    # over a control-flow graph it builds and converts back, which took
+    # most of a function's transform time.
+    code = bytecode_obj.to_code(stacksize=0, compute_exception_stack_depths=False)
+    return code.replace(co_stacksize=ops.max_stack_depth(code))
 
 
 def _finish(code):
@@ -706,7 +714,7 @@ def _loop_resume_builder(bc, body, site):
         em.op("JUMP_FORWARD", site.label)
         new.clear()
         new.extend(instrs[:at] + em.out + instrs[at:])
-        return _finish(new.to_code(compute_exception_stack_depths=False))
+        return _finish(_to_code(new))
     return build
 
 
@@ -719,7 +727,7 @@ def _resume_builder(bc, body, site):
         prologue, stubs = _resume_prologue(site, resume_site, new.argnames[0])
         new.clear()
         new.extend(instrs[:at] + prologue + instrs[at:] + stubs)
-        return _finish(new.to_code(compute_exception_stack_depths=False))
+        return _finish(_to_code(new))
     return build
 
 
