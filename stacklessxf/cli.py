@@ -31,7 +31,6 @@ import os
 import pickle
 import pkgutil
 import sys
-import sysconfig
 import traceback
 
 import stacklessxf
@@ -39,13 +38,12 @@ from stacklessxf import reset_stats, stats
 from stacklessxf.analysis.report import format_functions, format_report, format_totals
 from stacklessxf.core import BACKENDS, registered_functions
 from stacklessxf.errors import StaleCodeError, SwitchError, TransformError
+from stacklessxf.hook import LIBRARY_DIRS, run_script
 
 EXIT_OK = 0
 EXIT_ERROR = 2
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-_LIBRARY_DIRS = tuple(os.path.abspath(sysconfig.get_paths()[key]) + os.sep
-                      for key in ("stdlib", "platstdlib", "purelib", "platlib"))
 # What stacklessxf raises on purpose, for the user to see; anything else
 # raised from its own code is a bug.
 _DELIBERATE_ERRORS = (TransformError, SwitchError, StaleCodeError, RuntimeError,
@@ -189,7 +187,7 @@ def _user_frame(frames):
     import machinery, and preferably outside the libraries installed."""
     ours = [f for f in frames if not f[0].startswith(_PACKAGE_DIR)
             and not f[0].startswith("<frozen")]
-    outside_libraries = [f for f in ours if not f[0].startswith(_LIBRARY_DIRS)]
+    outside_libraries = [f for f in ours if not f[0].startswith(LIBRARY_DIRS)]
     found = outside_libraries or ours
     return found[-1] if found else None
 
@@ -356,7 +354,6 @@ def cmd_run(args):
     packages = args.package + packages
     if not os.path.isfile(args.script):
         raise CliError(f"{args.script}: no such file")
-    from stacklessxf.hook import run_script
     try:
         run_script(args.script, script_args, packages)
     except Exception as exc:

@@ -21,7 +21,8 @@ import sysconfig
 # The decorator, reached without adding a name to the module.
 _DECORATOR = '__import__("stacklessxf.modules", None, None, ("_",)).make_stackless_or_warn'
 
-_LIBRARY_DIRS = tuple(os.path.abspath(sysconfig.get_paths()[key]) + os.sep
+# Where the standard library and installed packages live.
+LIBRARY_DIRS = tuple(os.path.abspath(sysconfig.get_paths()[key]) + os.sep
                       for key in ("stdlib", "platstdlib", "purelib", "platlib"))
 
 
@@ -76,12 +77,14 @@ class TransformingFinder(importlib.abc.MetaPathFinder):
         self.directories = set()
 
     def takes(self, fullname, filename):
+        if _is_ours(fullname):
+            return False    # the transform cannot transform itself while it loads
         if any(fullname == name or fullname.startswith(name + ".") for name in self.packages):
             return True
         if filename is None:
             return False
         path = os.path.abspath(filename)
-        return not path.startswith(_LIBRARY_DIRS) and any(
+        return not path.startswith(LIBRARY_DIRS) and any(
             path.startswith(directory) for directory in self.directories)
 
     def find_spec(self, fullname, path=None, target=None):
@@ -128,7 +131,7 @@ def install(packages=(), directories=()):
         sys.meta_path.insert(0, _finder)
     for name, module in list(sys.modules.items()):
         filename = getattr(module, "__file__", None)
-        if filename and _finder.takes(name, filename) and not _is_ours(name):
+        if filename and _finder.takes(name, filename):
             transform_module(module)
     return _finder
 

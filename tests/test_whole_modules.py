@@ -404,3 +404,10 @@ def test_run_arguments_split_into_packages_and_the_scripts_own():
     assert split_run_arguments(["--package", "a", "--", "--package", "b"]) == (
         ["a"], ["--package", "b"])
     assert split_run_arguments([]) == ([], [])
+
+
+def test_the_hook_never_takes_stacklessxf_itself(hook, tmp_path):
+    # A script run from a checkout has the package in its folder.
+    finder = hook(packages=["stacklessxf"], directories=[tmp_path])
+    assert not finder.takes("stacklessxf.modules", str(tmp_path / "stacklessxf" / "modules.py"))
+    assert finder.takes("elsewhere", str(tmp_path / "elsewhere.py"))
