@@ -8,7 +8,10 @@ Subcommands:
     print the resume-point report for every stackless function of a module,
     or of every module of a directory or package;
 ``explain TARGET:FUNC``
-    print what the transform made of one stackless function.
+    print what the transform made of one stackless function;
+``run SCRIPT [--package NAME ...] [ARGS ...]``
+    run a script with every function of it, of the modules next to it and
+    of the named packages made stackless as they are imported.
 
 TARGET is a file (a name ending in ``.py`` or containing a path separator), a
 directory, or a dotted module name.  Every error the user can cause (a
@@ -28,20 +31,19 @@ import os
 import pickle
 import pkgutil
 import sys
-import sysconfig
+import traceback
 
 import stacklessxf
 from stacklessxf import reset_stats, stats
 from stacklessxf.analysis.report import format_functions, format_report, format_totals
 from stacklessxf.core import BACKENDS, registered_functions
 from stacklessxf.errors import StaleCodeError, SwitchError, TransformError
+from stacklessxf.hook import LIBRARY_DIRS, run_script
 
 EXIT_OK = 0
 EXIT_ERROR = 2
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-_LIBRARY_DIRS = tuple(os.path.abspath(sysconfig.get_paths()[key]) + os.sep
-                      for key in ("stdlib", "platstdlib", "purelib", "platlib"))
 # What stacklessxf raises on purpose, for the user to see; anything else
 # raised from its own code is a bug.
 _DELIBERATE_ERRORS = (TransformError, SwitchError, StaleCodeError, RuntimeError,
@@ -185,7 +187,7 @@ def _user_frame(frames):
     import machinery, and preferably outside the libraries installed."""
     ours = [f for f in frames if not f[0].startswith(_PACKAGE_DIR)
             and not f[0].startswith("<frozen")]
-    outside_libraries = [f for f in ours if not f[0].startswith(_LIBRARY_DIRS)]
+    outside_libraries = [f for f in ours if not f[0].startswith(LIBRARY_DIRS)]
     found = outside_libraries or ours
     return found[-1] if found else None
 
@@ -347,6 +349,45 @@ def cmd_explain(args):
     return EXIT_OK
 
 
+def cmd_run(args):
+    packages, script_args = split_run_arguments(args.arguments)
+    packages = args.package + packages
+    if not os.path.isfile(args.script):
+        raise CliError(f"{args.script}: no such file")
+    try:
+        run_script(args.script, script_args, packages)
+    except Exception as exc:
+        # As `python SCRIPT` shows it: from the script's frames on.
+        _print_from_script(exc, os.path.abspath(args.script))
+        return 1
+    return EXIT_OK
+
+
+def split_run_arguments(words):
+    """The ``--package NAME`` options that follow the script, and the
+    script's own arguments: what comes after them (or after ``--``)."""
+    packages = []
+    while words:
+        if words[0] == "--":
+            return packages, words[1:]
+        if words[0] == "--package" and len(words) > 1:
+            packages.append(words[1])
+            words = words[2:]
+        elif words[0].startswith("--package="):
+            packages.append(words[0].partition("=")[2])
+            words = words[1:]
+        else:
+            break
+    return packages, words
+
+
+def _print_from_script(exc, script):
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename != script:
+        tb = tb.tb_next
+    traceback.print_exception(type(exc), exc, tb or exc.__traceback__, file=sys.stderr)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="stacklessxf",
@@ -397,6 +438,20 @@ def build_parser():
         help="for a native function, also show the LLVM IR it is compiled to",
     )
     explain_parser.set_defaults(run=cmd_explain)
+
+    run_parser = sub.add_parser(
+        "run", help="run a script with every function of it, of the modules next to it "
+        "and of the named packages made stackless",
+        usage="%(prog)s [--package NAME ...] SCRIPT [--package NAME ...] [--] [ARGS ...]")
+    run_parser.add_argument(
+        "--package", action="append", default=[], metavar="NAME",
+        help="also make the functions of package (or module) NAME stackless; repeatable")
+    run_parser.add_argument("script", metavar="SCRIPT", help="the script to run, as __main__")
+    run_parser.add_argument(
+        "arguments", nargs=argparse.REMAINDER, metavar="ARGS",
+        help="--package options, then the script's own arguments (after -- if they "
+        "could be taken for a --package)")
+    run_parser.set_defaults(run=cmd_run)
     return parser
 
 

@@ -15,10 +15,10 @@ from .frontend.calls import Classifier
 from .frontend.source import has_stackless_decorator, locate
 from .ir.lower import lower
 from .ir.verify import verify
+from .runtime import registry
+from .runtime.registry import all_functions, registered_functions
 
 BACKENDS = ("bytecode", "native")
-
-_registry = {}
 
 
 class FunctionInfo:
@@ -101,16 +101,6 @@ def _same_slots(a, b):
     return [slot.name for slot in a.slots] == [slot.name for slot in b.slots]
 
 
-def all_functions():
-    """Every stackless function of the process."""
-    return [info for infos in _registry.values() for info in infos]
-
-
-def registered_functions(module_name):
-    """The stackless functions defined in ``module_name``, in order."""
-    return list(_registry.get(module_name, []))
-
-
 def stackless(function=None, *, backend="bytecode"):
     """Transform ``function`` so its activations can unwind into records.
 
@@ -132,7 +122,7 @@ def stackless(function=None, *, backend="bytecode"):
     function.__code__ = info.code
     function.__stackless__ = info
     info.function = function
-    _registry.setdefault(info.module, []).append(info)
+    registry.register(info)
     return function
 
 
@@ -141,7 +131,7 @@ def _native(function, info):
     check_native_syntax(info)
     native = NativeFunction(function, info)
     info.function = info.native = native
-    _registry.setdefault(info.module, []).append(info)
+    registry.register(info)
     return native
 
 
@@ -236,7 +226,7 @@ def _switch_arrives(info):
     by the call graph of the module's stackless functions.  A guarded
     call's callee is plain today; if it becomes stackless and switches, the
     switch passes this frame by exception instead of by return."""
-    analyses = {other.qualname: other.analysis for other in _registry.get(info.module, ())}
+    analyses = {other.qualname: other.analysis for other in registered_functions(info.module)}
     analyses[info.qualname] = info.analysis
     switching = may_switch(analyses)
     return frozenset(call.resume_point for call in info.analysis.calls
@@ -254,3 +244,6 @@ def explain(function, llvm=False):
     if info is None:
         raise TypeError(f"{function!r} is not a stackless function")
     return info.explain(llvm)
+
+
+registry.build_runtime_pieces(stackless)

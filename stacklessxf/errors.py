@@ -37,3 +37,8 @@ class StaleCodeError(Exception):
         self.module = module
         self.qualname = qualname
         super().__init__(message)
+
+
+class TransformWarning(UserWarning):
+    """A function of a module transformed as a whole stays plain: the
+    transform refused it (the message says why and where)."""

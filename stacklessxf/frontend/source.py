@@ -10,6 +10,7 @@ from astroid import nodes
 from ..errors import TransformError
 
 _parsed_modules = {}
+_definitions_of = {}
 
 
 def _module_node(filename, module_globals, qualname):
@@ -63,18 +64,32 @@ def locate(function):
             f"source of {qualname} is not available (defined in {filename})",
             filename, code.co_firstlineno, None, "source")
     module = _module_node(filename, function.__globals__, qualname)
-    for node in module.nodes_of_class((nodes.FunctionDef, nodes.Lambda)):
-        if isinstance(node, nodes.Lambda) and not isinstance(node, nodes.FunctionDef):
-            if code.co_name == "<lambda>" and node.lineno == code.co_firstlineno:
-                raise TransformError("a lambda cannot be transformed; use def",
-                                     filename, node.lineno, node.col_offset, "lambda")
-            continue
-        if node.name == code.co_name and _first_line(node) == code.co_firstlineno:
-            return filename, node
+    node = _definitions(module).get((code.co_name, code.co_firstlineno))
+    if isinstance(node, nodes.FunctionDef):
+        return filename, node
+    if node is not None:
+        raise TransformError("a lambda cannot be transformed; use def",
+                             filename, node.lineno, node.col_offset, "lambda")
     raise TransformError(
         f"cannot find the definition of {qualname} at line "
         f"{code.co_firstlineno} of its file (was it edited after import?)",
         filename, code.co_firstlineno, None, "source")
+
+
+def _definitions(module):
+    """The functions and lambdas of a parsed module by (name, first line),
+    as a code object names them; built once per module (a walk of the
+    whole tree per function made transforming a module quadratic)."""
+    found = _definitions_of.get(module)
+    if found is None:
+        found = {}
+        for node in module.nodes_of_class((nodes.FunctionDef, nodes.Lambda)):
+            if isinstance(node, nodes.FunctionDef):
+                found.setdefault((node.name, _first_line(node)), node)
+            else:
+                found.setdefault(("<lambda>", node.lineno), node)
+        _definitions_of[module] = found
+    return found
 
 
 def compiles_to_loaded_code(code, module_globals):

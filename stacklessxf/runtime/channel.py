@@ -9,10 +9,10 @@ receiver, 1 the sender, 0 whoever is running goes on.
 import collections
 import sys
 
-from ..core import stackless
 from . import native_loop
 from .generators import innermost_record
 from .records import SITES, SWITCHED
+from .registry import runtime_piece
 from .scheduler import (
     HOOKS,
     _check_can_switch,
@@ -264,7 +264,8 @@ class channel:
 
 def _send_sequence(self, values):
     """Send every value of ``values`` in turn; returns how many were sent.
-    Stackless itself, so it can wait at each send like its caller."""
+    Made stackless by the transform, so it can wait at each send like its
+    caller."""
     count = 0
     for value in values:
         self.send(value)
@@ -272,7 +273,7 @@ def _send_sequence(self, values):
     return count
 
 
-channel.send_sequence = stackless(_send_sequence)
+runtime_piece(channel, "send_sequence", _send_sequence)
 
 if native_loop.available:
     # The C methods take the usual cases and call these for the rest.

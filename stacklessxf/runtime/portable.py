@@ -28,7 +28,6 @@ A tasklet's own function goes through the same lookup (:func:`by_name`).
 """
 
 import copyreg
-import hashlib
 import importlib
 import io
 import pickle
@@ -84,6 +83,7 @@ def _compute_fingerprint(info):
     and the interpreter version."""
     parts = [_INTERPRETER, str(info.funcdef.fromlineno), _source_text(info.funcdef)]
     parts += [f"{point.id}@{point.span}" for point in info.analysis.resume_points]
+    import hashlib   # here: it takes as long to import as the rest of the runtime
     digest = hashlib.sha256("\n".join(parts).encode("utf-8"))
     return digest.hexdigest()[:16]
 

@@ -28,7 +28,7 @@ import types
 import weakref
 
 from ..errors import SwitchError
-from . import callbacks, generators, native_loop, portable
+from . import callbacks, generators, native_loop, portable, registry
 from .frames import called_from_c, calls_run_inline
 from .records import HANDOVER, SITES, SWITCHED
 from .trampoline import (RESUMING_OFFSETS, SUSPENSION_POINTS, TESTED_CALLS, is_transformed,
@@ -1051,8 +1051,7 @@ def _run_nested(sched, caller_frame):
 def _use_ticked_code(on):
     """Give every stackless function its watchdog variant, or its own code
     back (so the watchdog costs nothing when it is not running)."""
-    from ..core import all_functions
-    for info in all_functions():
+    for info in registry.all_functions():
         if info.native is None and info.function is not None and info.code is not None:
             info.function.__code__ = info.ticked()[0] if on else info.code
 

@@ -1,23 +1,28 @@
 """Record statistics: what unwinding has saved since start (or a reset),
 next to what the naive transform would have saved for the same unwindings."""
 
-from dataclasses import dataclass
+from collections import namedtuple
 
 from .records import SITE_COUNTS, SITES, Slot
 
-
-@dataclass(frozen=True)
-class Stats:
-    records_saved: int        # records made (stateful, and shared stateless ones)
-    records_elided: int       # tail calls unwound without a record
-    shared_records_used: int  # of records_saved: the shared stateless records
-    slots_saved: int          # values held by the records made
-    naive_records: int        # one record per unwound activation
-    naive_slots: int          # every local (and temporary) of each of them
+# A named tuple rather than a dataclass: dataclasses imports inspect, which
+# would double the time ``import stacklessxf`` takes.
+_FIELDS = (
+    "records_saved",        # records made (stateful, and shared stateless ones)
+    "records_elided",       # tail calls unwound without a record
+    "shared_records_used",  # of records_saved: the shared stateless records
+    "slots_saved",          # values held by the records made
+    "naive_records",        # one record per unwound activation
+    "naive_slots",          # every local (and temporary) of each of them
     # Of records_saved: (kind, count) of the special records, those standing
     # for C code the interpreter calls stackless code from, and those saved
     # at a with statement's calls of its manager.
-    specials: tuple = ()
+    "specials",
+)
+
+
+class Stats(namedtuple("Stats", _FIELDS, defaults=((),))):
+    __slots__ = ()
 
     def format(self):
         text = (f"unwound activations: {self.naive_records}; records: ours "

@@ -557,23 +557,24 @@ def _assemble(bc, body, sites):
 
 
 def _to_code(bytecode_obj, sites):
-    """Assemble; then add the ranges of the ``for`` loops' handlers, and
-    room on the stack for those handlers (the assembler does not see them)."""
+    """Assemble; then add the ranges of the ``for`` loops' handlers (the
+    assembler cannot place a range around a jump), and take the stack size
+    from the code itself: the bytecode package computes it over a
+    control-flow graph it builds and converts back, which took most of a
+    function's transform time, and it would not see those handlers."""
     loops = [site for site in sites if site.special == FOR_NEXT_KIND]
     for_iters = [ins for ins in bytecode_obj if isinstance(ins, Instr) and ins.name == "FOR_ITER"]
-    code = bytecode_obj.to_code(compute_exception_stack_depths=False)
-    if not loops:
-        return code
-    listing = list(dis.get_instructions(code))
-    for_offsets = [ins.offset for ins in listing if ins.opname == "FOR_ITER"]
-    marks = {id(ins.argval): ins.offset for ins in listing
-             if ins.opname == "LOAD_CONST" and isinstance(ins.argval, exception_table.HandlerMark)}
-    ordinal = {id(ins): k for k, ins in enumerate(for_iters)}
-    ranges = [(for_offsets[ordinal[id(site.call)]], marks[id(site.mark)], len(site.prefix))
-              for site in loops if id(site.call) in ordinal]
-    room = max(len(site.prefix) + len(site.normal.slots) for site in loops) + 16
-    code = exception_table.add_ranges(code, ranges)
-    return code.replace(co_stacksize=max(code.co_stacksize, room))
+    code = bytecode_obj.to_code(stacksize=0, compute_exception_stack_depths=False)
+    if loops:
+        listing = list(dis.get_instructions(code))
+        for_offsets = [ins.offset for ins in listing if ins.opname == "FOR_ITER"]
+        marks = {id(ins.argval): ins.offset for ins in listing
+                 if ins.opname == "LOAD_CONST" and isinstance(ins.argval, exception_table.HandlerMark)}
+        ordinal = {id(ins): k for k, ins in enumerate(for_iters)}
+        ranges = [(for_offsets[ordinal[id(site.call)]], marks[id(site.mark)], len(site.prefix))
+                  for site in loops if id(site.call) in ordinal]
+        code = exception_table.add_ranges(code, ranges)
+    return code.replace(co_stacksize=ops.max_stack_depth(code))
 
 
 def _finish(code):

@@ -6,7 +6,9 @@ where a call's own stack items start, and the instruction sequences the
 backend emits.  A later CPython gets a sibling module with the same names.
 """
 
+import bisect
 import dis
+import functools
 import inspect
 import sys
 
@@ -489,37 +491,73 @@ def resume_prelude(bytecode_obj, hidden_args):
     return out, resume_at
 
 
+class _Scanned:
+    """What the guarded-instruction scans read of a code object: each
+    instruction's offset, name, opcode and constant (for LOAD_CONST), and
+    its handler.  Decoded from the raw instructions: dis.get_instructions
+    took as long as the rest of a function's transform, twice over."""
+
+    def __init__(self, code):
+        self.listing = [
+            (offset, dis.opname[op], op,
+             code.co_consts[arg] if op == dis.opmap["LOAD_CONST"] else None)
+            for offset, op, arg in dis._unpack_opargs(code.co_code)]
+        self.at = {offset: position for position, (offset, *_) in enumerate(self.listing)}
+        self.handlers = _Handlers(code)
+
+    def handler_loads(self, offset, value):
+        """Whether the handler of the instruction at ``offset`` starts by
+        loading the constant ``value``."""
+        entry = self.handlers.covering(offset)
+        first = self.at.get(entry.target) if entry is not None else None
+        return first is not None and self.listing[first][1] == "LOAD_CONST" \
+            and self.listing[first][3] is value
+
+
+class _Handlers:
+    """The exception table of a code object, by offset."""
+
+    def __init__(self, code):
+        self.entries = sorted(dis._parse_exception_table(code), key=lambda e: e.start)
+        self.starts = [entry.start for entry in self.entries]
+
+    def covering(self, offset):
+        """The entry whose range holds ``offset`` (ranges do not overlap), or None."""
+        index = bisect.bisect_right(self.starts, offset) - 1
+        if index < 0 or offset >= self.entries[index].end:
+            return None
+        return self.entries[index]
+
+
+@functools.lru_cache(maxsize=4)
+def _scanned(code):
+    return _Scanned(code)
+
+
 def guarded_calls(code, unwind_cls, marker):
     """Offsets of the call instructions of ``code`` whose exception handler
     is an unwinding handler (it starts by testing for ``unwind_cls``), and
     those of them whose result is then tested for ``marker``: two frozensets
     of the offsets a frame stopped in such a call reports."""
-    listing = list(dis.get_instructions(code))
-    instructions = {ins.offset: ins for ins in listing}
-    entries = dis._parse_exception_table(code)
+    scanned = _scanned(code)
+    listing = scanned.listing
     guarded, tested = set(), set()
-    for position, ins in enumerate(listing):
-        if ins.opname not in CALL_NAMES:
+    for position, (offset, name, opcode, _) in enumerate(listing):
+        if name not in CALL_NAMES or not scanned.handler_loads(offset, unwind_cls):
             continue
-        for entry in entries:
-            if entry.start <= ins.offset < entry.end:
-                first = instructions.get(entry.target)
-                if first is not None and first.opname == "LOAD_CONST" \
-                        and first.argval is unwind_cls:
-                    # A frame stopped in a call reports the call's last
-                    # inline cache entry as its last instruction.
-                    caches = dis._inline_cache_entries[ins.opcode]
-                    start = ins.offset
-                    # A builtin is called by the PRECALL before the CALL:
-                    # a frame stopped in it reports the PRECALL.
-                    if position and listing[position - 1].opname == "PRECALL":
-                        start = listing[position - 1].offset
-                    offsets = range(start, ins.offset + 2 * caches + 1, 2)
-                    guarded.update(offsets)
-                    if [i.opname for i in listing[position + 1:position + 3]] == \
-                            ["COPY", "LOAD_CONST"] and listing[position + 2].argval is marker:
-                        tested.update(offsets)
-                break
+        # A frame stopped in a call reports the call's last inline cache
+        # entry as its last instruction.
+        caches = dis._inline_cache_entries[opcode]
+        start = offset
+        # A builtin is called by the PRECALL before the CALL: a frame
+        # stopped in it reports the PRECALL.
+        if position and listing[position - 1][1] == "PRECALL":
+            start = listing[position - 1][0]
+        offsets = range(start, offset + 2 * caches + 1, 2)
+        guarded.update(offsets)
+        if [ins[1] for ins in listing[position + 1:position + 3]] == ["COPY", "LOAD_CONST"] \
+                and listing[position + 2][3] is marker:
+            tested.update(offsets)
     return frozenset(guarded), frozenset(tested)
 
 
@@ -542,15 +580,51 @@ def with_call_prefix(instr, stack):
 def guarded_with_instructions(code, unwind_cls):
     """Offsets of the ``with`` instructions of ``code`` guarded by an
     unwinding handler (a frame stopped in one reports its offset)."""
-    entries = dis._parse_exception_table(code)
-    listing = list(dis.get_instructions(code))
-    first_at = {ins.offset: ins for ins in listing}
-    guarded = set()
-    for ins in listing:
-        if ins.opname not in (WITH_ENTER, WITH_EXIT_ON_ERROR, FOR_NEXT):
-            continue
-        entry = next((e for e in entries if e.start <= ins.offset < e.end), None)
-        target = first_at.get(entry.target) if entry is not None else None
-        if target is not None and target.opname == "LOAD_CONST" and target.argval is unwind_cls:
-            guarded.add(ins.offset)
-    return frozenset(guarded)
+    scanned = _scanned(code)
+    return frozenset(offset for offset, name, _, _ in scanned.listing
+                     if name in (WITH_ENTER, WITH_EXIT_ON_ERROR, FOR_NEXT)
+                     and scanned.handler_loads(offset, unwind_cls))
+
+
+_JUMPS = frozenset(dis.hasjrel)
+_BACKWARD_JUMPS = frozenset(op for op in dis.hasjrel if "BACKWARD" in dis.opname[op])
+_ENDS_BLOCK = frozenset(dis.opmap[name] for name in (
+    "JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT",
+    "RETURN_VALUE", "RAISE_VARARGS", "RERAISE"))
+_RETURN_GENERATOR = dis.opmap["RETURN_GENERATOR"]
+
+
+def max_stack_depth(code):
+    """The deepest the value stack of ``code`` gets, by the interpreter's
+    own stack effects over every path from the start; an exception handler,
+    once an instruction it covers is reached, starts at its table entry's
+    depth plus the exception (and, for ``lasti``, the offset) pushed.  What
+    the compiler puts in ``co_stacksize``."""
+    listing = list(dis._unpack_opargs(code.co_code))
+    index_at = {offset: index for index, (offset, _, _) in enumerate(listing)}
+    handlers = _Handlers(code)
+    work = [(0, 0)]
+    deepest, depth_at = 0, {}
+    while work:
+        index, depth = work.pop()
+        while depth_at.get(index, -1) < depth:
+            depth_at[index] = depth
+            deepest = max(deepest, depth)
+            offset, op, arg = listing[index]
+            entry = handlers.covering(offset)
+            if entry is not None:
+                work.append((index_at[entry.target], entry.depth + entry.lasti + 1))
+            if op in _JUMPS:
+                after_jump = depth + dis.stack_effect(op, arg, jump=True)
+                step = -arg if op in _BACKWARD_JUMPS else arg
+                work.append((index_at[offset + 2 + 2 * step], after_jump))
+                deepest = max(deepest, after_jump)
+            if op in _ENDS_BLOCK:
+                break
+            # A generator's first resumption finds the value sent pushed.
+            depth += 1 if op == _RETURN_GENERATOR else dis.stack_effect(op, arg, jump=False)
+            if depth < 0:
+                raise ValueError(f"{code.co_qualname}: the value stack underflows at "
+                                 f"offset {offset} ({dis.opname[op]})")
+            index += 1
+    return deepest
