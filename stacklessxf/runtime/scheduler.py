@@ -241,12 +241,10 @@ class Tasklet:
                 f"{self!r} is running and cannot be pickled; pickle it while "
                 "it is suspended")
         from .channel import channel
-        culprit = portable.find_unpicklable_slot(self._stack, (Tasklet, channel))
-        if culprit is not None:
-            raise culprit
         state = {name: getattr(self, name) for name in _PICKLED_ATTRIBUTES}
         state["func"] = portable.by_name(self.func)
-        state["_stack"] = [portable.PortableRecord(record) for record in self._stack]
+        state["_stack"] = portable.portable_stack(self._stack, (Tasklet, channel))
+        state["_call"] = portable.by_value(self._call, (Tasklet, channel))
         return Tasklet, (), state
 
     def __setstate__(self, state):
