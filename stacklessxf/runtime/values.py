@@ -123,7 +123,9 @@ def _direct_surrogate(value):
     if kind is types.FunctionType:
         return None if reachable_by_name(value) else FunctionSurrogate
     if kind is types.MethodType:
-        return MethodSurrogate if _direct_surrogate(value.__func__) else None
+        # pickle stores a method as getattr(its object, its function's name)
+        found = getattr(value.__self__, value.__func__.__name__, None)
+        return None if found == value else MethodSurrogate
     if isinstance(value, BaseException):
         return ExceptionSurrogate
     return None
@@ -161,6 +163,10 @@ class _Probe(pickle.Pickler):
     def reducer_override(self, obj):
         if _direct_surrogate(obj) is not None:
             raise _NeedsSurrogate
+        if type(obj) is type and "<locals>" in obj.__qualname__:
+            raise pickle.PicklingError(
+                f"{obj.__module__}.{obj.__qualname__} is a class defined inside a "
+                "function; classes pickle by name, and no name reaches it")
         return _NOTHING if isinstance(obj, self.opaque) else NotImplemented
 
 
@@ -486,8 +492,11 @@ class MethodSurrogate(_Surrogate):
 
     def __init__(self, method, substitute):
         substitute.remember(method, self)
-        self.reduced = (types.MethodType, (substitute(method.__func__),
-                                           substitute(method.__self__)))
+        self.reduced = (_bind, (substitute(method.__func__), substitute(method.__self__)))
+
+
+def _bind(function, obj):
+    return types.MethodType(function, obj)
 
 
 class ExceptionSurrogate(_Surrogate):
