@@ -291,6 +291,7 @@ class FunctionSurrogate(_Surrogate):
         substitute.remember(function, self)
         code = code_of(function)
         module = function.__module__
+        _check_found_again(function, module, code)
         address = (module, code.co_qualname, code.co_firstlineno,
                    fingerprint_of_code(module, code), stackless_info(function) is not None)
         closure = tuple(substitute_cell(cell, substitute) for cell in function.__closure__ or ())
@@ -301,6 +302,27 @@ class FunctionSurrogate(_Surrogate):
                  substitute(function.__annotations__), attributes)
         self.reduced = (make_function, (address, closure), state, None, None,
                         _set_function_state)
+
+
+_found_again = set()
+
+
+def _check_found_again(function, module_name, code):
+    """Raise PicklingError unless loading will find ``code`` again."""
+    if (module_name, code) in _found_again:
+        return
+    try:
+        found = find_code(module_name, code.co_qualname, code.co_firstlineno,
+                          fingerprint_of_code(module_name, code))
+    except Exception as exc:
+        raise pickle.PicklingError(
+            f"function {module_name}.{function.__qualname__} cannot be pickled by value: "
+            f"its code would not be found again ({type(exc).__name__}: {exc})") from None
+    if found != code:
+        raise pickle.PicklingError(
+            f"function {module_name}.{function.__qualname__} cannot be pickled by value: "
+            "other code of that name is found in its place")
+    _found_again.add((module_name, code))
 
 
 def stackless_info(function):
@@ -395,7 +417,8 @@ def find_codes(module_name, qualname):
     """The code objects of the functions named ``qualname`` in
     ``module_name``: looked for inside the function that encloses them, or
     for a function of a module or class that no name reaches, among the
-    functions of that module or class.  Raises ImportError or LookupError."""
+    functions of that module or class; failing that, in the code CPython
+    compiles from the module's source.  Raises ImportError or LookupError."""
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -409,7 +432,27 @@ def find_codes(module_name, qualname):
         container = _walk(module, parts[:-1], module_name, qualname)
         roots = [code_of(function) for value in list(vars(container).values())
                  for function in _functions_in(value)]
-    return [code for code in _nested_codes(roots) if code.co_qualname == qualname]
+    found = [code for code in _nested_codes(roots) if code.co_qualname == qualname]
+    return found or [code for code in _source_codes(module) if code.co_qualname == qualname]
+
+
+_compiled_modules = {}
+
+
+def _source_codes(module):
+    """Every code object CPython compiles from ``module``'s source (a lambda
+    kept only in a module's dict is reached by no function), or none."""
+    cached = _compiled_modules.get(module.__name__)
+    if cached is None or cached[0] is not module:
+        try:
+            source = module.__loader__.get_source(module.__name__)
+            top = compile(source, module.__file__, "exec", dont_inherit=True)
+        except Exception:       # no loader, no source, no file
+            codes = []
+        else:
+            codes = list(_nested_codes([top]))
+        cached = _compiled_modules[module.__name__] = (module, codes)
+    return cached[1]
 
 
 def _walk(found, parts, module_name, qualname):
