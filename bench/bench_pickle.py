@@ -14,8 +14,10 @@ times is the cost of the portable form (module, function, fingerprint,
 resume point, values by name), of the checks on loading, and of making the
 tasklet again. Target: at most 3 times the plain data.
 
-The runs alternate and the best of ROUNDS is kept. Every loaded tasklet is
-run to its end afterwards and its result checked.
+The runs alternate and the best of ROUNDS is kept; times are this
+process's CPU time, which other processes on a shared machine disturb less
+than the wall clock. Every loaded tasklet is run to its end afterwards and
+its result checked.
 """
 
 import os
@@ -69,9 +71,9 @@ def plain_values(task):
 def round_trip(objects):
     """Seconds to dumps+loads every object; the loaded ones are returned."""
     dumps, loads = pickle.dumps, pickle.loads
-    start = time.perf_counter()
+    start = time.process_time()
     loaded = [loads(dumps(obj)) for obj in objects]
-    return time.perf_counter() - start, loaded
+    return time.process_time() - start, loaded
 
 
 def finish(loaded):

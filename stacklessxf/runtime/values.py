@@ -89,23 +89,18 @@ class Substitution:
 def needs_nothing(records, opaque=()):
     """Whether ``records`` pickle as they are, with nothing in them that
     needs a surrogate (objects of the ``opaque`` types not looked into).
-    The usual values are told by their type; the probe pickles the rest."""
-    if all(_plainly_picklable(value) for record in records for value in record[1:]):
+    Values of atomic types are told by their type; the probe pickles the
+    others, all at once."""
+    atomic = ATOMIC
+    others = [value for record in records for value in record[1:]
+              if type(value) not in atomic]
+    if not others:
         return True
     try:
-        _Probe(opaque).dump(records)
+        _Probe(opaque).dump(others)
     except Exception:
         return False
     return True
-
-
-def _plainly_picklable(value):
-    kind = type(value)
-    if kind in ATOMIC:
-        return True
-    if kind is types.FunctionType:
-        return reachable_by_name(value)
-    return _plainly_atomic(value, kind)
 
 
 def _plainly_atomic(value, kind):
