@@ -389,7 +389,7 @@ def load_stack(table, rows):
     if type(table) is not dict or type(rows) is not tuple:
         raise pickle.UnpicklingError("not pickled records: "
                                      f"{type(table).__name__}, {type(rows).__name__}")
-    plans = {saved: _plan(saved, entry) for saved, entry in table.items()}
+    plans = {saved: _plan(entry) for saved, entry in table.items()}
     records = _load_plain_rows(plans, rows)
     if records is not None:
         return records
@@ -437,8 +437,8 @@ def _load_plain_rows(plans, rows):
     return [(numbers[row[0]], *row[1:]) for row in rows]
 
 
-def _plan(saved, entry):
-    """How to load the records saved at site number ``saved``: (site,
+def _plan(entry):
+    """How to load the records saved at one table entry's site: (site,
     order, record length, whether values need checking)."""
     site, order = _resolved(entry)
     if site is None:
@@ -507,32 +507,6 @@ def unpickle_records(data):
 
 # Pickles made before the portable stack name these.
 _new_cell = values.new_cell
-
-
-class PortableRecord:
-    """One record in its portable form, as pickles made before
-    PortableStack hold them; unpickling gives back the record itself."""
-
-    __slots__ = ("record",)
-
-    def __init__(self, record):
-        self.record = record
-
-    def __reduce__(self):
-        if specials.is_special(SITES[self.record[0]]):
-            # A special record names its kind, not a function.
-            return specials.from_portable, specials.to_portable(self.record)
-        return from_portable, (to_portable(self.record),)
-
-
-def find_unpicklable_slot(records, opaque=()):
-    """A PicklingError describing the first slot value of ``records`` that
-    cannot be pickled, or None."""
-    try:
-        PortableStack(records, opaque)
-    except pickle.PicklingError as exc:
-        return exc
-    return None
 
 
 def _describe_slot(site, slot, value, error, verb="cannot be pickled"):
