@@ -305,6 +305,8 @@ def by_name(function):
 def by_value(value, opaque=()):
     """What pickles ``value`` with the rules of records' values (see
     ``values.Substitution``)."""
+    if type(value) in values.ATOMIC:
+        return value
     return values.Substitution(opaque)(value)
 
 
