@@ -328,11 +328,10 @@ class Generator(collections.abc.Generator):
         from .channel import channel
         from .scheduler import Tasklet
         # Those check their own contents when pickled.
-        culprit = portable.find_unpicklable_slot(self._stack, (Generator, Tasklet, channel))
-        if culprit is not None:
-            raise culprit
-        state = {"stack": [portable.PortableRecord(record) for record in self._stack],
-                 "call": self._call, "closed": self._closed, "delegate": self._delegate,
+        opaque = (Generator, Tasklet, channel)
+        state = {"stack": portable.portable_stack(self._stack, opaque),
+                 "call": portable.by_value(self._call, opaque), "closed": self._closed,
+                 "delegate": portable.by_value(self._delegate, opaque),
                  "waiting": self._waiting}
         return _restore, (portable.by_name(self._info.function),), state
 

@@ -13,16 +13,18 @@ points, and the same interpreter version (records hold interpreter-level
 value-stack layouts).  Changed code is a :class:`StaleCodeError`, never a
 resume into something else.
 
-``pickle_records``/``unpickle_records`` pickle a list of records in that form.
-Closure cells pickle too (empty ones included), and a cell that several
-records share comes back as one cell.  Everything else in a record pickles by
-pickle's own rules; unpickling runs ``from_portable`` and so imports the
-modules the records belong to (unpickle only data you trust, as always with
-pickle).
+``pickle_records``/``unpickle_records`` pickle a list of records in that
+form, and a tasklet pickles its records with :func:`portable_stack`.  The
+values go through ``values.Substitution``: nested functions, lambdas and
+closures pickle by value, closure cells (empty ones included) and
+exceptions' causes and contexts come along, and a cell or any other object
+that several records share comes back as one.  Unpickling runs
+``from_portable`` and so imports the modules the records belong to
+(unpickle only data you trust, as always with pickle).
 
 Lookup failures: a module that cannot be imported is an ``ImportError``; a
-function that is not found by its qualified name (including functions
-defined inside other functions, which no name reaches, and functions of a
+function that is not found by its qualified name (or, for a function
+defined inside another function, inside that function; or a function of a
 ``__main__`` other than the script that saved them) is a ``LookupError``.
 A tasklet's own function goes through the same lookup (:func:`by_name`).
 """
@@ -35,10 +37,10 @@ import sys
 import types
 
 from ..errors import StaleCodeError
-from . import specials
+from . import specials, values
 from .records import SITES, Slot
 
-_INTERPRETER = f"{sys.implementation.name}-{sys.version_info[0]}.{sys.version_info[1]}"
+_INTERPRETER = values.INTERPRETER
 
 _SLOT_WHAT = {
     Slot.LOCAL: "local variable",
@@ -109,54 +111,81 @@ def fingerprint(function_info):
 def to_portable(record):
     """``(module, qualname, fingerprint, resume point name, {slot: value})``."""
     site = SITES[record[0]]
-    info = site.function_info
-    layout = _layout(info)
-    values = {slot.name: value for slot, value in zip(site.slots, record[1:])}
-    return (info.module, info.qualname, layout.fingerprint, site.name, values)
+    module, qualname, stamp, site_name, names = _table_entry(site)
+    return (module, qualname, stamp, site_name, dict(zip(names, record[1:])))
 
 
 def from_portable(portable):
     """The record of the current process that ``portable`` describes."""
-    module, qualname, expected, site_name, values = portable
-    info = _find_function_info(module, qualname)
-    layout = _layout(info)
-    if layout.fingerprint != expected:
-        raise StaleCodeError(
-            f"the code of {module}.{qualname} has changed since its records "
-            "were saved (or they were saved by another Python version); they "
-            "cannot be resumed", module, qualname)
-    if info.native is not None:
-        site = info.native.site_for_portable(site_name, values)
-    else:
-        site = layout.site_named.get(site_name)
-    if site is None or {slot.name for slot in site.slots} != set(values):
-        raise StaleCodeError(
-            f"{module}.{qualname} has no resume point {site_name} saving "
-            f"{sorted(values)}; its records come from other code", module, qualname)
-    record = (site.number, *[values[slot.name] for slot in site.slots])
+    module, qualname, expected, site_name, values_by_name = portable
+    site = _site_for(module, qualname, expected, site_name, values_by_name)
+    record = (site.number, *[values_by_name[slot.name] for slot in site.slots])
     check_record(record)
     return record
+
+
+def _site_for(module, qualname, expected, site_name, values_by_name):
+    info = _find_function_info(module, qualname, expected)
+    layout = _layout(info)
+    if layout.fingerprint != expected:
+        raise _stale(module, qualname)
+    if info.native is not None:
+        site = info.native.site_for_portable(site_name, values_by_name)
+    else:
+        site = layout.site_named.get(site_name)
+    if site is None or {slot.name for slot in site.slots} != set(values_by_name):
+        raise StaleCodeError(
+            f"{module}.{qualname} has no resume point {site_name} saving "
+            f"{sorted(values_by_name)}; its records come from other code", module, qualname)
+    return site
+
+
+def _stale(module, qualname):
+    return StaleCodeError(
+        f"the code of {module}.{qualname} has changed since its records "
+        "were saved (or they were saved by another Python version); they "
+        "cannot be resumed", module, qualname)
+
+
+# Per site number: the length of its records and the (1-based) positions
+# and slots that check_record looks at.
+_shapes = {}
 
 
 def check_record(record):
     """Raise ``pickle.UnpicklingError`` unless ``record`` is a record of this
     process whose values are what its resume entry relies on them being:
     the interpreter trusts a ``for`` loop's iterator or an exception it
-    re-raises to be one, and would crash on anything else.  Records that come from outside (a pickle) are checked
-    before anything resumes them."""
-    if not isinstance(record, tuple) or not record or type(record[0]) is not int \
-            or not 0 <= record[0] < len(SITES):
+    re-raises to be one, and would crash on anything else.  Records that
+    come from outside (a pickle) are checked before anything resumes them."""
+    if type(record) is not tuple or not record or type(record[0]) is not int:
         raise pickle.UnpicklingError(f"not a record of a stackless function: {record!r:.200}")
-    site = SITES[record[0]]
-    if len(record) != len(site.slots) + 1:
+    shape = _shapes.get(record[0])
+    if shape is None:
+        shape = _shape(record)
+    length, checked = shape
+    if len(record) != length:
+        site = SITES[record[0]]
         raise pickle.UnpicklingError(
             f"a record of {site.function_info.qualname} at {site.name} holds "
             f"{len(record) - 1} values instead of {len(site.slots)}")
-    for slot, value in zip(site.slots, record[1:]):
+    for position, slot in checked:
+        value = record[position]
         if not _holds_what_is_needed(slot, value):
             need = "closure cell" if slot.kind == Slot.CELL else slot.need
             raise pickle.UnpicklingError(_describe_slot(
-                site, slot, value, f"the resumed code needs: {need}", verb="is not usable"))
+                SITES[record[0]], slot, value, f"the resumed code needs: {need}",
+                verb="is not usable"))
+
+
+def _shape(record):
+    if not 0 <= record[0] < len(SITES):
+        raise pickle.UnpicklingError(f"not a record of a stackless function: {record!r:.200}")
+    slots = SITES[record[0]].slots
+    shape = _shapes[record[0]] = (len(slots) + 1, tuple(
+        (position, slot) for position, slot in enumerate(slots, 1)
+        if slot.kind == Slot.CELL or slot.need is not None))
+    return shape
 
 
 def _holds_what_is_needed(slot, value):
@@ -173,7 +202,9 @@ def _holds_what_is_needed(slot, value):
         isinstance(value, BaseException)
 
 
-def _find_function_info(module_name, qualname):
+def _find_function_info(module_name, qualname, expected=None):
+    if "<locals>" in qualname.split("."):
+        return _find_nested_function_info(module_name, qualname, expected)
     module = _import(module_name, qualname)
     function = _walk_qualname(module, module_name, qualname)
     info = getattr(function, "__stackless__", None)
@@ -186,7 +217,30 @@ def _find_function_info(module_name, qualname):
     return info
 
 
+def _find_nested_function_info(module_name, qualname, expected):
+    """A stackless function defined inside another function: its code is
+    found inside the enclosing one (several functions of one name may be
+    defined there; the fingerprint tells which) and made stackless here
+    if this process has not done so yet."""
+    try:
+        codes = values.find_codes(module_name, qualname)
+    except ImportError as exc:
+        raise ImportError(f"cannot resume records of {module_name}.{qualname}: {exc}",
+                          name=module_name) from exc
+    if not codes:
+        raise LookupError(f"cannot resume records of {module_name}.{qualname}: no "
+                          "function of that name is defined there now")
+    for code in codes:
+        info = values.stackless_info_for_code(code, module_name)
+        if expected is None or _layout(info).fingerprint == expected:
+            return info
+    raise _stale(module_name, qualname)
+
+
 def _import(module_name, qualname):
+    module = sys.modules.get(module_name)
+    if module is not None:
+        return module
     try:
         return importlib.import_module(module_name)
     except ImportError as exc:
@@ -196,8 +250,6 @@ def _import(module_name, qualname):
 
 
 def _walk_qualname(module, module_name, qualname):
-    if "<locals>" in qualname.split("."):
-        raise LookupError(_nested_function_message(module_name, qualname))
     found = module
     for part in qualname.split("."):
         try:
@@ -239,77 +291,216 @@ class FunctionByName:
 
 
 def by_name(function):
-    """``function`` wrapped in a FunctionByName when pickle would store it by
-    name; anything else as it is, for pickle's own rules (and errors)."""
+    """What pickles ``function`` (a tasklet's function): a FunctionByName
+    when a name reaches it, its surrogate by value when it is a function
+    that no name reaches, anything else as it is."""
     if not isinstance(function, types.FunctionType):
         return function
-    module = sys.modules.get(function.__module__)
-    try:
-        found = _walk_qualname(module, function.__module__, function.__qualname__)
-    except LookupError:
-        return function
-    return FunctionByName(function) if found is function else function
-
-
-def _nested_function_message(module_name, qualname):
-    return (f"cannot resume records of {module_name}.{qualname}: it is defined "
-            "inside another function, so no name reaches it from its module")
+    if values.reachable_by_name(function):
+        return FunctionByName(function)
+    return by_value(function)
 
 
 # -- pickling --------------------------------------------------------------
 
-class PortableRecord:
-    """Wraps a record so that pickle stores its portable form; unpickling
-    gives back the record itself (made for the unpickling process)."""
+def by_value(value, opaque=()):
+    """What pickles ``value`` with the rules of records' values (see
+    ``values.Substitution``)."""
+    if type(value) in values.ATOMIC:
+        return value
+    return values.Substitution(opaque)(value)
 
-    __slots__ = ("record",)
 
-    def __init__(self, record):
-        info = SITES[record[0]].function_info
-        if not specials.is_special(SITES[record[0]]) and "<locals>" in info.qualname.split("."):
-            raise pickle.PicklingError(
-                _nested_function_message(info.module, info.qualname))
-        self.record = record
+def _table_entry(site):
+    """How a record names its site in the portable form: ``(module,
+    qualname, fingerprint, resume point name, slot names)``; a special
+    record has no module, function or fingerprint."""
+    entry = _table_entries.get(site.number)
+    if entry is None:
+        names = tuple(slot.name for slot in site.slots)
+        if specials.is_special(site):
+            entry = (None, None, None, site.name, names)
+        else:
+            info = site.function_info
+            if "<locals>" in info.qualname.split("."):
+                values.note_stackless_code(info)
+            entry = (info.module, info.qualname, _layout(info).fingerprint, site.name, names)
+        _table_entries[site.number] = entry
+    return entry
+
+
+_table_entries = {}
+
+
+class PortableStack:
+    """A list of records (a tasklet's, innermost first) in the portable
+    form: a table of the sites they are stopped at, each once, by its
+    :func:`_table_entry` under its site number in this process, and the
+    records, each a site number and values.  Unpickling gives the list of
+    records back, renumbered for the loading process.
+
+    The values go through a ``values.Substitution`` when any needs it (a
+    probe, pickling the records into nothing, says so at C speed otherwise).
+    A value that cannot be pickled raises ``pickle.PicklingError`` naming
+    the function, the line it is suspended at and the slot holding the
+    value; the records themselves are never changed."""
+
+    __slots__ = ("table", "rows")
+
+    def __init__(self, records, opaque=()):
+        records = tuple(records)
+        # In the records' order, so a stale function met first is the innermost.
+        self.table = {number: _table_entry(SITES[number])
+                      for number in dict.fromkeys([record[0] for record in records])}
+        self.rows = records if values.needs_nothing(records, opaque) else \
+            _substituted_records(records, values.Substitution(opaque))
 
     def __reduce__(self):
-        if specials.is_special(SITES[self.record[0]]):
-            # A special record names its kind, not a function.
-            return specials.from_portable, specials.to_portable(self.record)
-        return from_portable, (to_portable(self.record),)
+        return load_stack, (self.table, self.rows)
 
 
-def _new_cell(*contents):
-    return types.CellType(*contents)
+def _substituted_records(records, substitute):
+    atomic = values.ATOMIC
+    rows = []
+    for record in records:
+        row = [record[0]]
+        for position, value in enumerate(record[1:], 1):
+            row.append(value if type(value) in atomic else
+                       _substituted(substitute, record, position, value))
+        rows.append(tuple(row))
+    return tuple(rows)
 
 
-def _reduce_cell(cell):
-    # Pickle's memo makes a cell reached twice one cell when loaded, and
-    # copes with a cell reached again from inside its own contents.
+def _substituted(substitute, record, position, value):
     try:
-        return _new_cell, (cell.cell_contents,)
-    except ValueError:  # an empty cell
-        return _new_cell, ()
+        return substitute(value)
+    except Exception as exc:
+        site = SITES[record[0]]
+        raise pickle.PicklingError(
+            _describe_slot(site, site.slots[position - 1], value, exc)) from exc
 
 
-# Records hold closure cells; pickle cannot handle them by itself.
-copyreg.pickle(types.CellType, _reduce_cell)
+def portable_stack(records, opaque=()):
+    """What pickles ``records`` in their portable form (see PortableStack);
+    objects of the ``opaque`` types check their own contents when pickled
+    and are not looked into."""
+    return PortableStack(records, opaque)
+
+
+def load_stack(table, rows):
+    """The records of a pickled PortableStack, for this process."""
+    if type(table) is not dict or type(rows) is not tuple:
+        raise pickle.UnpicklingError("not pickled records: "
+                                     f"{type(table).__name__}, {type(rows).__name__}")
+    plans = {saved: _plan(entry) for saved, entry in table.items()}
+    records = _load_plain_rows(plans, rows)
+    if records is not None:
+        return records
+    records = []
+    for row in rows:
+        plan = plans.get(row[0]) if type(row) is tuple and row else None
+        if plan is None:
+            raise pickle.UnpicklingError(f"not a pickled record: {row!r:.200}")
+        site, order, length, checked = plan
+        if site is None:        # a native function's: the values choose the site
+            entry = table[row[0]]
+            records.append(from_portable(entry[:4] + (dict(zip(entry[4], row[1:])),)))
+            continue
+        if len(row) != length:
+            raise pickle.UnpicklingError(
+                f"a pickled record of {site.function_info.qualname} at {site.name} "
+                f"holds {len(row) - 1} values instead of {length - 1}")
+        if order is not None:
+            row = (site.number, *[row[i] for i in order])
+        elif row[0] != site.number:
+            row = (site.number, *row[1:])
+        if checked:
+            check_record(row)
+        records.append(row)
+    return records
+
+
+def _load_plain_rows(plans, rows):
+    """The usual case, at the speed of a comprehension: every row's site is
+    found, keeps its slots' order and has no slot to check.  None if it is
+    not (the rows are then loaded one by one, with the errors that say
+    what is wrong)."""
+    if any(site is None or order is not None or checked
+           for site, order, _, checked in plans.values()):
+        return None
+    lengths = {saved: plan[2] for saved, plan in plans.items()}
+    try:
+        if not all(type(row) is tuple and len(row) == lengths[row[0]] for row in rows):
+            return None
+    except (KeyError, TypeError, IndexError):
+        return None
+    numbers = {saved: plan[0].number for saved, plan in plans.items()}
+    if all(saved == number for saved, number in numbers.items()):
+        return list(rows)
+    return [(numbers[row[0]], *row[1:]) for row in rows]
+
+
+def _plan(entry):
+    """How to load the records saved at one table entry's site: (site,
+    order, record length, whether values need checking)."""
+    site, order = _resolved(entry)
+    if site is None:
+        return None, None, None, None
+    length, checked = _shapes.get(site.number) or _shape((site.number,))
+    return site, order, length, bool(checked)
+
+
+# entry -> (module, the object its qualified name leads to, (site, order)):
+# a table entry resolves to the same site while both are the same objects.
+_resolutions = {}
+
+
+def _resolved(entry):
+    """(site, order) for one table entry, order being the positions in a
+    saved record of the site's slots when the two orders differ; (None,
+    None) for a native function, whose site depends on the values."""
+    if type(entry) is not tuple or len(entry) != 5 or type(entry[4]) is not tuple:
+        raise pickle.UnpicklingError(f"not a resume point of pickled records: {entry!r:.200}")
+    module_name, qualname, stamp, site_name, names = entry
+    if module_name is None:
+        return _resolve(entry)
+    module, found = _current_objects(module_name, qualname)
+    cached = _resolutions.get(entry)
+    if cached is not None and cached[0] is module and cached[1] is found and found is not None:
+        return cached[2]
+    resolution = _resolve(entry)
+    _resolutions[entry] = (module, found, resolution)
+    return resolution
+
+
+def _current_objects(module_name, qualname):
+    """The module and the object that ``qualname`` (up to ``<locals>``)
+    names in it now, or None where they cannot be found without importing."""
+    module = sys.modules.get(module_name)
+    found = module
+    for part in qualname.split("."):
+        if part == "<locals>":
+            break
+        found = getattr(found, part, None)
+    return module, found
+
+
+def _resolve(entry):
+    module_name, qualname, stamp, site_name, names = entry
+    if module_name is None:
+        site = SITES[specials.from_portable(site_name, dict.fromkeys(names))[0]]
+    else:
+        info = _find_function_info(module_name, qualname, stamp)
+        if info.native is not None and _layout(info).fingerprint == stamp:
+            return None, None
+        site = _site_for(module_name, qualname, stamp, site_name, dict.fromkeys(names))
+    own = tuple(slot.name for slot in site.slots)
+    return site, (None if own == names else [1 + names.index(name) for name in own])
 
 
 def pickle_records(records):
-    """Pickle a list of records in their portable form.
-
-    A value that cannot be pickled raises ``pickle.PicklingError`` naming the
-    function, the line it is suspended at and the slot holding the value;
-    the records themselves are never changed.
-    """
-    wrapped = [PortableRecord(record) for record in records]
-    try:
-        return pickle.dumps(wrapped)
-    except Exception as exc:
-        culprit = find_unpicklable_slot(records)
-        if culprit is None:
-            raise
-        raise culprit from exc
+    """Pickle a list of records in their portable form (see PortableStack)."""
+    return pickle.dumps(portable_stack(records))
 
 
 def unpickle_records(data):
@@ -317,28 +508,8 @@ def unpickle_records(data):
     return pickle.loads(data)
 
 
-def find_unpicklable_slot(records, opaque=()):
-    """A PicklingError describing the first slot value of ``records`` that
-    cannot be pickled on its own, or None.  Objects of the ``opaque`` types
-    (tasklets, channels: they check their own contents when pickled) are not
-    looked into."""
-    for record in records:
-        site = SITES[record[0]]
-        for slot, value in zip(site.slots, record[1:]):
-            try:
-                _SlotChecker(io.BytesIO(), opaque).dump(value)
-            except Exception as exc:
-                return pickle.PicklingError(_describe_slot(site, slot, value, exc))
-    return None
-
-
-class _SlotChecker(pickle.Pickler):
-    def __init__(self, file, opaque):
-        super().__init__(file)
-        self.opaque = opaque
-
-    def persistent_id(self, obj):
-        return id(obj) if self.opaque and isinstance(obj, self.opaque) else None
+# Pickles made before the portable stack name these.
+_new_cell = values.new_cell
 
 
 def _describe_slot(site, slot, value, error, verb="cannot be pickled"):

@@ -450,12 +450,10 @@ class Tasklet:
                 f"{self!r} is running and cannot be pickled; pickle it while "
                 "it is suspended")
         from .channel import channel
-        culprit = portable.find_unpicklable_slot(self._stack, (Tasklet, channel))
-        if culprit is not None:
-            raise culprit
         state = {name: getattr(self, field) for name, field in _PICKLED_FIELDS.items()}
         state["func"] = portable.by_name(self._func)
-        state["_stack"] = [portable.PortableRecord(record) for record in self._stack]
+        state["_stack"] = portable.portable_stack(self._stack, (Tasklet, channel))
+        state["_call"] = portable.by_value(self._call, (Tasklet, channel))
         if self.__dict__:
             state["__dict__"] = dict(self.__dict__)
         if PICKLE_FLAGS.value & PICKLEFLAGS_PRESERVE_TRACING_STATE:

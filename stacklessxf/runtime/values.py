@@ -1,0 +1,611 @@
+"""Values that records hold and pickle does not store, or not fully, by
+itself, and the surrogates that stand for them in a pickle.
+
+pickle stores a function by name, which no name reaches for a nested
+function or a lambda; it keeps an exception's type and arguments but not
+its cause and context; it refuses closure cells, modules and dict views.
+Before a record's values are pickled, a :class:`Substitution` swaps each
+value that needs it, or that holds one that does, for a *surrogate*: an
+object of this module whose ``__reduce__`` rebuilds the original.  Cells,
+modules and dict views get reducers in ``copyreg`` instead; no existing type
+gains a method.  Values that need nothing are pickled as they are, so
+pickle's memo keeps what they share shared.
+
+A function by value is its code's address (module, qualified name, first
+line), a fingerprint of that code, its closure cells, defaults, keyword
+defaults, attributes and its globals' module.  Loading finds the code
+again inside the function that encloses it (or among the functions of its
+module or class) and refuses with ``StaleCodeError`` if the fingerprint
+differs.  A stackless function defined inside another function comes back
+stackless.
+"""
+
+import collections
+import copyreg
+import gc
+import hashlib
+import importlib
+import pickle
+import sys
+import types
+
+from ..errors import StaleCodeError
+
+INTERPRETER = f"{sys.implementation.name}-{sys.version_info[0]}.{sys.version_info[1]}"
+
+# Values that hold no other value: nothing in them can need a surrogate.
+ATOMIC = frozenset({type(None), bool, int, float, complex, str, bytes, range,
+                    type(Ellipsis), type(NotImplemented)})
+
+# A list, tuple or dict this short holding only atomic values is checked
+# by looking at it rather than by pickling it.
+_SHORT = 16
+
+_CONTAINERS = frozenset({list, dict, tuple, set, frozenset})
+
+
+class Substitution:
+    """Swaps values for surrogates, one surrogate per object across the
+    values of one pickling (the memo also keeps those objects alive, so no
+    id is reused meanwhile).  Objects of the ``opaque`` types (tasklets,
+    channels: they check their own contents when pickled) are not looked
+    into.  Calling it raises pickle's own error for a value that cannot be
+    pickled at all."""
+
+    def __init__(self, opaque=()):
+        self.memo = {}
+        self.opaque = tuple(opaque)
+
+    def __call__(self, value):
+        kind = type(value)
+        if kind in ATOMIC:
+            return value
+        found = self.memo.get(id(value))
+        if found is not None:
+            return found[1]
+        if _plainly_atomic(value, kind) or isinstance(value, self.opaque):
+            return value
+        if kind is types.CellType:
+            return substitute_cell(value, self)
+        make = _direct_surrogate(value)
+        if make is None:
+            if not self._needs_surrogates(value):
+                self.remember(value, value)
+                return value
+            make = _container_surrogate if kind in _CONTAINERS else _reduced_surrogate
+        return make(value, self)
+
+    def remember(self, value, surrogate):
+        self.memo[id(value)] = (value, surrogate)
+
+    def _needs_surrogates(self, value):
+        try:
+            _Probe(self.opaque).dump(value)
+        except _NeedsSurrogate:
+            return True
+        return False
+
+
+def needs_nothing(records, opaque=()):
+    """Whether ``records`` pickle as they are, with nothing in them that
+    needs a surrogate (objects of the ``opaque`` types not looked into).
+    Values of atomic types are told by their type; the probe pickles the
+    others, all at once."""
+    atomic = ATOMIC
+    others = [value for record in records for value in record[1:]
+              if type(value) not in atomic]
+    if not others:
+        return True
+    try:
+        _Probe(opaque).dump(others)
+    except Exception:
+        return False
+    return True
+
+
+def _plainly_atomic(value, kind):
+    if kind is tuple or kind is list:
+        return len(value) <= _SHORT and all(type(item) in ATOMIC for item in value)
+    if kind is dict:
+        return len(value) <= _SHORT and all(
+            type(key) in ATOMIC and type(item) in ATOMIC for key, item in value.items())
+    return False
+
+
+def _direct_surrogate(value):
+    """The surrogate class for ``value`` itself, or None."""
+    kind = type(value)
+    if kind is types.FunctionType:
+        return None if reachable_by_name(value) else FunctionSurrogate
+    if kind is types.MethodType:
+        # pickle stores a method as getattr(its object, its function's name)
+        found = getattr(value.__self__, value.__func__.__name__, None)
+        return None if found == value else MethodSurrogate
+    if isinstance(value, BaseException):
+        return ExceptionSurrogate
+    return None
+
+
+def reachable_by_name(function):
+    """Whether pickle, storing ``function`` by name, finds it again."""
+    qualname = function.__qualname__
+    if "<locals>" in qualname:
+        return False
+    found = sys.modules.get(function.__module__)
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    return found is function
+
+
+class _NeedsSurrogate(Exception):
+    pass
+
+
+class _Nowhere:
+    write = staticmethod(len)
+
+
+class _Probe(pickle.Pickler):
+    """Pickles into nothing, to learn whether a value holds something that
+    needs a surrogate (``_NeedsSurrogate``) or cannot be pickled at all
+    (pickle's own error).  Objects of the ``opaque`` types are not looked
+    into."""
+
+    def __init__(self, opaque):
+        super().__init__(_Nowhere(), pickle.HIGHEST_PROTOCOL)
+        self.opaque = opaque
+
+    def reducer_override(self, obj):
+        if _direct_surrogate(obj) is not None:
+            raise _NeedsSurrogate
+        if type(obj) is type and "<locals>" in obj.__qualname__:
+            raise pickle.PicklingError(
+                f"{obj.__module__}.{obj.__qualname__} is a class defined inside a "
+                "function; classes pickle by name, and no name reaches it")
+        return _NOTHING if isinstance(obj, self.opaque) else NotImplemented
+
+
+_NOTHING = (tuple, ())
+
+
+# -- surrogates --------------------------------------------------------------
+
+class _Surrogate:
+    __slots__ = ("reduced",)
+
+    def __reduce__(self):
+        return self.reduced
+
+
+def _container_surrogate(value, substitute):
+    surrogate = _Surrogate()
+    substitute.remember(value, surrogate)
+    kind = type(value)
+    if kind is list:
+        surrogate.reduced = (list, (), None, iter([substitute(item) for item in value]))
+    elif kind is dict:
+        surrogate.reduced = (dict, (), None, None, iter(_items(value.items(), substitute)))
+    else:       # tuple, set, frozenset: made from their items
+        surrogate.reduced = (kind, ([substitute(item) for item in value],))
+    return surrogate
+
+
+def _items(pairs, substitute):
+    return [(substitute(key), substitute(item)) for key, item in pairs]
+
+
+def _reduced_surrogate(value, substitute):
+    """Any other object: what its own reduction gives, each part replaced
+    by its surrogate where it needs one."""
+    reducer = copyreg.dispatch_table.get(type(value))
+    reduced = reducer(value) if reducer is not None else \
+        value.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+    if isinstance(reduced, str):        # a global, by name
+        return value
+    surrogate = _Surrogate()
+    substitute.remember(value, surrogate)
+    surrogate.reduced = _substitute_reduction(reduced, substitute)
+    return surrogate
+
+
+def _substitute_reduction(reduced, substitute):
+    func, args, *rest = reduced
+    name = getattr(func, "__name__", None)
+    # pickle checks the class __newobj__ makes against the object it
+    # pickles, which is the surrogate here.
+    if name == "__newobj__":
+        func = _new_object
+    elif name == "__newobj_ex__":
+        func = _new_object_ex
+    parts = [func, tuple(substitute(arg) for arg in args)]
+    for index, part in enumerate(rest):
+        if part is None or index == 3:      # nothing, or a state setter
+            parts.append(part)
+        elif index == 1:                    # list items
+            parts.append(iter([substitute(item) for item in part]))
+        elif index == 2:                    # dict items
+            parts.append(iter(_items(part, substitute)))
+        else:                               # state
+            parts.append(substitute(part))
+    return tuple(parts)
+
+
+def _new_object(cls, *args):
+    return cls.__new__(cls, *args)
+
+
+def _new_object_ex(cls, args, kwargs):
+    return cls.__new__(cls, *args, **kwargs)
+
+
+class CellSurrogate(_Surrogate):
+    """A closure cell whose contents need a surrogate.  The cell is made
+    empty and filled afterwards, so contents that lead back to the cell (a
+    recursive closure) load."""
+
+    __slots__ = ()
+
+    def __init__(self, cell, substitute):
+        substitute.remember(cell, self)
+        try:
+            contents = (substitute(cell.cell_contents),)
+        except ValueError:      # an empty cell
+            contents = None
+        self.reduced = (new_cell, (), contents, None, None, _fill_cell)
+
+
+def new_cell(*contents):
+    return types.CellType(*contents)
+
+
+def _fill_cell(cell, contents):
+    cell.cell_contents = contents[0]
+
+
+def substitute_cell(cell, substitute):
+    """``cell`` itself, or its surrogate where its contents need one."""
+    found = substitute.memo.get(id(cell))
+    if found is not None:
+        return found[1]
+    try:
+        contents = cell.cell_contents
+    except ValueError:
+        return cell
+    if substitute(contents) is contents:
+        return cell
+    return CellSurrogate(cell, substitute)
+
+
+class FunctionSurrogate(_Surrogate):
+    """A function that no name reaches: its code's address and fingerprint,
+    its closure, defaults and the rest of its state."""
+
+    __slots__ = ()
+
+    def __init__(self, function, substitute):
+        substitute.remember(function, self)
+        code = code_of(function)
+        module = function.__module__
+        _check_found_again(function, module, code)
+        address = (module, code.co_qualname, code.co_firstlineno,
+                   fingerprint_of_code(module, code), stackless_info(function) is not None)
+        closure = tuple(substitute_cell(cell, substitute) for cell in function.__closure__ or ())
+        attributes = {name: substitute(value) for name, value in vars(function).items()
+                      if name != "__stackless__"}
+        state = (function.__name__, function.__qualname__, function.__doc__,
+                 substitute(function.__defaults__), substitute(function.__kwdefaults__),
+                 substitute(function.__annotations__), attributes)
+        self.reduced = (make_function, (address, closure), state, None, None,
+                        _set_function_state)
+
+
+_found_again = set()
+
+
+def _check_found_again(function, module_name, code):
+    """Raise PicklingError unless loading will find ``code`` again."""
+    if (module_name, code) in _found_again:
+        return
+    try:
+        found = find_code(module_name, code.co_qualname, code.co_firstlineno,
+                          fingerprint_of_code(module_name, code))
+    except Exception as exc:
+        raise pickle.PicklingError(
+            f"function {module_name}.{function.__qualname__} cannot be pickled by value: "
+            f"its code would not be found again ({type(exc).__name__}: {exc})") from None
+    if found != code:
+        raise pickle.PicklingError(
+            f"function {module_name}.{function.__qualname__} cannot be pickled by value: "
+            "other code of that name is found in its place")
+    _found_again.add((module_name, code))
+
+
+def stackless_info(function):
+    """The FunctionInfo of ``function`` if it is a stackless function
+    (not a wrapper that ``functools.wraps`` gave its ``__stackless__``)."""
+    info = getattr(function, "__stackless__", None)
+    if info is None or getattr(info, "original_code", None) is None:
+        return None
+    code, original = function.__code__, info.original_code
+    same = (code.co_qualname, code.co_firstlineno) == (original.co_qualname, original.co_firstlineno)
+    return info if same else None
+
+
+def code_of(function):
+    """The code CPython compiled for ``function`` (the transform replaces a
+    stackless function's code)."""
+    info = stackless_info(function)
+    return function.__code__ if info is None else info.original_code
+
+
+def make_function(address, closure):
+    module_name, qualname, firstlineno, expected, stackless = address
+    code = find_code(module_name, qualname, firstlineno, expected)
+    module = sys.modules[module_name]
+    function = types.FunctionType(code, module.__dict__, code.co_name, None, closure)
+    if stackless:
+        info = stackless_info_for_code(code, module_name)
+        function.__code__ = info.code
+        function.__stackless__ = info
+    return function
+
+
+def _set_function_state(function, state):
+    (function.__name__, function.__qualname__, function.__doc__, function.__defaults__,
+     function.__kwdefaults__, function.__annotations__, attributes) = state
+    vars(function).update(attributes)
+
+
+# -- stackless functions defined inside other functions --------------------
+
+# A FunctionInfo for each nested stackless function's code seen in this
+# process, so that the transform runs once per code, not once per value.
+_infos_by_code = {}
+
+
+def note_stackless_code(info):
+    _infos_by_code.setdefault(info.original_code, info)
+
+
+def stackless_info_for_code(code, module_name):
+    """A FunctionInfo for ``code`` (CPython's code of a stackless function
+    defined inside another function), transforming it in this process if
+    none is known yet."""
+    info = _infos_by_code.get(code)
+    if info is None:
+        module = sys.modules[module_name]
+        stand_in = types.FunctionType(code, module.__dict__, code.co_name, None,
+                                      tuple(types.CellType() for _ in code.co_freevars))
+        stand_in.__qualname__ = code.co_qualname
+        info = _infos_by_code[code] = _transform(stand_in)
+    return info
+
+
+def _transform(function):
+    # The module the code comes from applied @stackless when it was
+    # imported, so the transform is loaded; the runtime does not import it.
+    core = sys.modules.get("stacklessxf.core") or importlib.import_module("stacklessxf.core")
+    return core.stackless(function).__stackless__
+
+
+# -- finding code again --------------------------------------------------------
+
+def find_code(module_name, qualname, firstlineno, expected):
+    """The code object CPython compiled for the function ``qualname`` of
+    ``module_name`` whose ``def`` or lambda starts at ``firstlineno`` and
+    whose fingerprint is ``expected`` (two lambdas may share a line)."""
+    candidates = find_codes(module_name, qualname)
+    for code in candidates:
+        if code.co_firstlineno == firstlineno and \
+                fingerprint_of_code(module_name, code) == expected:
+            return code
+    if candidates:      # changed, or moved to other lines
+        raise StaleCodeError(
+            f"the code of {module_name}.{qualname} (line {firstlineno}) has changed "
+            "since it was pickled (or it was pickled by another Python version)",
+            module_name, qualname)
+    raise LookupError(f"cannot find {module_name}.{qualname} again: no function of "
+                      "that name is defined there now")
+
+
+def find_codes(module_name, qualname):
+    """The code objects of the functions named ``qualname`` in
+    ``module_name``: looked for inside the function that encloses them, or
+    for a function of a module or class that no name reaches, among the
+    functions of that module or class; failing that, in the code CPython
+    compiles from the module's source.  Raises ImportError or LookupError."""
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ImportError(f"cannot load {module_name}.{qualname}: importing "
+                          f"{module_name} failed: {exc}", name=module_name) from exc
+    parts = qualname.split(".")
+    if "<locals>" in parts:
+        enclosing = _walk(module, parts[:parts.index("<locals>")], module_name, qualname)
+        roots = [code_of(function) for function in _functions_in(enclosing)]
+    else:
+        container = _walk(module, parts[:-1], module_name, qualname)
+        roots = [code_of(function) for value in list(vars(container).values())
+                 for function in _functions_in(value)]
+    found = [code for code in _nested_codes(roots) if code.co_qualname == qualname]
+    return found or [code for code in _source_codes(module) if code.co_qualname == qualname]
+
+
+_compiled_modules = {}
+
+
+def _source_codes(module):
+    """Every code object CPython compiles from ``module``'s source (a lambda
+    kept only in a module's dict is reached by no function), or none."""
+    cached = _compiled_modules.get(module.__name__)
+    if cached is None or cached[0] is not module:
+        try:
+            source = module.__loader__.get_source(module.__name__)
+            top = compile(source, module.__file__, "exec", dont_inherit=True)
+        except Exception:       # no loader, no source, no file
+            codes = []
+        else:
+            codes = list(_nested_codes([top]))
+        cached = _compiled_modules[module.__name__] = (module, codes)
+    return cached[1]
+
+
+def _walk(found, parts, module_name, qualname):
+    for part in parts:
+        try:
+            found = getattr(found, part)
+        except AttributeError:
+            raise LookupError(f"cannot find {module_name}.{qualname} again: "
+                              f"{module_name} has no {'.'.join(parts)}") from None
+    return found
+
+
+def _functions_in(value):
+    value = getattr(value, "__func__", value)       # methods, classmethod, staticmethod
+    if isinstance(value, types.FunctionType):
+        return [value]
+    info = getattr(value, "__stackless__", None)    # a native stackless function
+    original = getattr(info, "original_code", None)
+    return [types.FunctionType(original, {})] if original is not None else []
+
+
+def _nested_codes(roots):
+    pending, seen = list(roots), set()
+    while pending:
+        code = pending.pop()
+        if id(code) not in seen:
+            seen.add(id(code))
+            yield code
+            pending.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+
+
+# -- fingerprints of code ----------------------------------------------------
+
+_code_fingerprints = {}
+
+
+def fingerprint_of_code(module_name, code):
+    """A short hex digest of what ``code`` does and where it is in its file
+    (instructions, names, constants, line table, nested code) and of the
+    interpreter version; not of the file's path, so a moved checkout still
+    loads."""
+    key = (module_name, code)
+    found = _code_fingerprints.get(key)
+    if found is None:
+        digest = hashlib.sha256(f"{INTERPRETER}\n{module_name}".encode())
+        _hash_code(code, digest)
+        found = _code_fingerprints[key] = digest.hexdigest()[:16]
+    return found
+
+
+def _hash_code(code, digest):
+    for part in (code.co_code, code.co_linetable, code.co_exceptiontable):
+        digest.update(part)
+    digest.update(repr((code.co_firstlineno, code.co_qualname, code.co_names,
+                        code.co_varnames, code.co_freevars, code.co_cellvars, code.co_flags,
+                        code.co_argcount, code.co_kwonlyargcount,
+                        code.co_posonlyargcount)).encode())
+    for const in code.co_consts:
+        _hash_const(const, digest)
+
+
+def _hash_const(const, digest):
+    if isinstance(const, types.CodeType):
+        _hash_code(const, digest)
+    elif isinstance(const, tuple):
+        for item in const:
+            _hash_const(item, digest)
+    elif isinstance(const, frozenset):      # its order follows string hashing
+        digest.update(repr(sorted(map(repr, const))).encode())
+    else:
+        digest.update(repr(const).encode())
+
+
+# -- methods and exceptions ----------------------------------------------------
+
+class MethodSurrogate(_Surrogate):
+    """A method bound to an object, of a function that no name reaches."""
+
+    __slots__ = ()
+
+    def __init__(self, method, substitute):
+        substitute.remember(method, self)
+        self.reduced = (_bind, (substitute(method.__func__), substitute(method.__self__)))
+
+
+def _bind(function, obj):
+    return types.MethodType(function, obj)
+
+
+class ExceptionSurrogate(_Surrogate):
+    """An exception with its cause, its context and the flag that hides the
+    context.  Its traceback is not kept: the frames it names are gone.  An
+    exception that reduces as BaseException does is made again without
+    calling its class's ``__init__`` (which may take other arguments than
+    the ``args`` it passed on), as ``copy`` does; any other pickles by its
+    own reduction."""
+
+    __slots__ = ()
+
+    def __init__(self, exc, substitute):
+        substitute.remember(exc, self)
+        reduced = exc.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+        func, args, state = (*reduced, None)[:3]
+        if type(exc).__reduce__ is BaseException.__reduce__:
+            func, args = _new_exception, (type(exc), args)
+        links = (substitute(state), substitute(exc.__cause__), substitute(exc.__context__),
+                 exc.__suppress_context__)
+        self.reduced = _substitute_reduction((func, args), substitute) + (
+            links, None, None, _link_exception)
+
+
+def _new_exception(cls, args):
+    exc = cls.__new__(cls, *args)
+    exc.args = args
+    return exc
+
+
+def _link_exception(exc, links):
+    state, exc.__cause__, exc.__context__, exc.__suppress_context__ = links
+    if state is not None:
+        exc.__setstate__(state)
+
+
+# -- copyreg: types pickle refuses -----------------------------------------------
+
+def _reduce_cell(cell):
+    # pickle's memo makes a cell reached twice one cell when loaded, and
+    # copes with a cell reached again from inside its own contents.
+    try:
+        return new_cell, (cell.cell_contents,)
+    except ValueError:  # an empty cell
+        return new_cell, ()
+
+
+def _reduce_module(module):
+    return importlib.import_module, (module.__name__,)
+
+
+_VIEW_KINDS = {}
+
+
+def _reduce_dict_view(view):
+    mapping, = gc.get_referents(view)
+    return _dict_view, (mapping, _VIEW_KINDS[type(view)])
+
+
+def _dict_view(mapping, kind):
+    return getattr(mapping, kind)()
+
+
+def _register_reducers():
+    copyreg.pickle(types.CellType, _reduce_cell)
+    copyreg.pickle(types.ModuleType, _reduce_module)
+    for mapping in ({}, collections.OrderedDict()):
+        for kind in ("keys", "values", "items"):
+            view_type = type(getattr(mapping, kind)())
+            _VIEW_KINDS[view_type] = kind
+            copyreg.pickle(view_type, _reduce_dict_view)
+
+
+_register_reducers()

@@ -1,0 +1,75 @@
+"""Every corpus case, run as a tasklet pickled and loaded at every switch
+the watchdog can make, behaves as the plain function does; and one of its
+pickles, resumed in a fresh process, finishes the same way."""
+
+import os
+
+import pytest
+
+from differential import (corpus_paths, iter_corpus, load_corpus_pair, plain_corpus_module,
+                          run_one)
+from tests.pickle_harness import resume_in_fresh_process, run_pickling_at_every_switch
+
+from test_differential import CASE_IDS, CASES
+
+_pairs = {}
+
+
+def corpus_pair(path):
+    if path not in _pairs:
+        _pairs[path] = load_corpus_pair(path)
+    return _pairs[path]
+
+
+# What the corpus holds that does not pickle, by design: the refusal names it.
+REFUSED = ("is a class defined inside a function", "cannot pickle 'generator' object")
+
+# Cases that log whether the exception being handled has a traceback: a
+# loaded exception has none (the frames it named are gone).
+TRACEBACK_LOGGED = {"exc_info_after_call"}
+
+# A case whose record holds a function's default value, which a pickle
+# copies: the loaded record's list is no longer the default.
+COPIES_A_DEFAULT = {"shared_mutable_default"}
+
+
+@pytest.mark.parametrize("path,case", CASES, ids=CASE_IDS)
+def test_pickled_at_every_switch_matches_plain(path, case):
+    plain, transformed = corpus_pair(path)
+    expected = run_one(plain, case)
+    outcome, pickles, refusals = run_pickling_at_every_switch(transformed, case)
+    if case[0] in TRACEBACK_LOGGED and outcome.log != expected.log:
+        assert repr(outcome.log) == repr(expected.log).replace("('bool', True)", "('bool', False)", 1)
+        outcome.log = expected.log
+    if case[0] in COPIES_A_DEFAULT and pickles:
+        assert outcome.result != expected.result
+        return
+    assert outcome == expected, f"{case} after {len(pickles)} pickles"
+    for message in refusals:
+        assert any(reason in message for reason in REFUSED), message
+
+
+def _without_module_state(path):
+    """Modules whose cases do not depend on module globals, which a pickle
+    of a tasklet does not carry to another process (the others define
+    ``reset_state``)."""
+    return not hasattr(plain_corpus_module(path), "reset_state")
+
+
+@pytest.mark.parametrize("path", list(filter(_without_module_state, corpus_paths())),
+                         ids=os.path.basename)
+def test_a_pickle_of_each_case_resumes_in_a_fresh_process(path):
+    plain, transformed = corpus_pair(path)
+    expected, blobs, cases = [], [], []
+    for case_path, case in iter_corpus():
+        if case_path != path or case[0] in COPIES_A_DEFAULT | TRACEBACK_LOGGED:
+            continue
+        _, pickles, _ = run_pickling_at_every_switch(transformed, case)
+        if pickles:
+            blobs.append(pickles[len(pickles) // 2])
+            cases.append(case)
+            expected.append(run_one(plain, case))
+    assert blobs, "no case of the module switched"
+    outcomes = resume_in_fresh_process(transformed, blobs)
+    for got, want, case in zip(outcomes, expected, cases):
+        assert got == want, case
