@@ -50,10 +50,18 @@ static struct {
 static PyObjectArenaAllocator wrapped;
 static PyThreadState *refused_thread;   /* compared, never dereferenced */
 static unsigned long refusals;
-/* The thread the garbage collector runs on, if it runs (it runs finalizers
- * in the middle of whatever allocated, perhaps a refusable call); compared,
- * never dereferenced. */
+/* The thread the garbage collector runs on, once its callback here has
+ * said so (it runs finalizers and callbacks in the middle of whatever
+ * allocated, perhaps a refusable call); compared, never dereferenced. */
 static PyThreadState *collecting_thread;
+
+/* Whether the collector runs on ``ts``: before this module's callback has
+ * named the thread (other callbacks run first), any thread might be it. */
+static int
+collecting_on(PyThreadState *ts)
+{
+    return ts->interp->gc.collecting && (collecting_thread == NULL || collecting_thread == ts);
+}
 
 static int
 is_transformed(PyCodeObject *code)
@@ -177,7 +185,7 @@ chunk_alloc(void *ctx, size_t size)
     PyThreadState *ts = _PyThreadState_GET();
     if (size <= LARGEST_CHUNK && ts != NULL && ts->cframe != NULL &&
             ts->recursion_remaining * 3 < ts->recursion_limit * 2 &&
-            ts->cframe->current_frame != NULL && collecting_thread != ts) {
+            ts->cframe->current_frame != NULL && !collecting_on(ts)) {
         _PyInterpreterFrame *frame = ts->cframe->current_frame;
         PyObject *callee = refusable_callee(frame);
         if (callee != NULL) {
