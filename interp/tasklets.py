@@ -105,8 +105,18 @@ def current_tasklet():
     return sx.getcurrent().app
 
 
+class NestedRoot:
+    """The root of app calls made outside every app tasklet (printing a
+    checkpoint's values calls their ``__repr__``)."""
+
+    def __init__(self):
+        self.top = self.tasklet = self
+        self.back = None
+
+
 def current_entry():
-    return sx.getcurrent().app.top
+    tasklet = getattr(sx.getcurrent(), "app", None)
+    return tasklet.top if tasklet is not None else NestedRoot()
 
 
 def getcurrent():
