@@ -118,17 +118,6 @@ def restore(state):
     return state["main"]
 
 
-def chain_of(tasklet):
-    """The entries of ``tasklet``'s chain, outermost first."""
-    entries = []
-    entry = tasklet.top
-    while entry is not tasklet:
-        entries.append(entry)
-        entry = entry.back
-    entries.reverse()
-    return entries
-
-
 @stackless
 def resume_tasklet(tasklet, mode):
     if mode == REDO:
@@ -139,7 +128,7 @@ def resume_tasklet(tasklet, mode):
             value, error = None, caught
     else:
         (value, error), tasklet.deliver = tasklet.deliver, None
-    return resume_entries(chain_of(tasklet), 0, value, error)
+    return resume_entries(tasklet.chain(), 0, value, error)
 
 
 @stackless

@@ -59,9 +59,12 @@ class Code:
         self.fingerprint = ""
         self.program = None           # the Program that made it
 
-    def finish(self, source):
-        self.source = source
-        digest = hashlib.sha256(repr((self.source, self.firstlineno, self.instrs,
+    def finish(self, lines):
+        """Fingerprint the code: its own lines of source (not those of the
+        functions and classes nested in it), its position, its instructions."""
+        own = sorted(set(self.lines) | {self.firstlineno})
+        self.source = "\n".join(lines[n - 1] for n in own if 0 < n <= len(lines))
+        digest = hashlib.sha256(repr((self.source, own, self.firstlineno, self.instrs,
                                       self.varnames, self.cellvars, self.freevars)).encode())
         self.fingerprint = digest.hexdigest()[:16]
 

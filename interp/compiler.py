@@ -170,12 +170,7 @@ class CodeBuilder:
         return name
 
     def finish(self):
-        start, end = self.node_span(self.node)
-        self.code.finish("\n".join(self.source.splitlines()[start - 1:end]))
-
-    @staticmethod
-    def node_span(node):
-        return getattr(node, "lineno", 1), getattr(node, "end_lineno", None) or 10 ** 9
+        self.code.finish(self.source.splitlines())
 
     def emit_return_none(self, node):
         self.const(None)

@@ -172,6 +172,8 @@ def get_attribute(obj, name):
         if name == "__init__":
             return Builtin("object.__init__", exception_init_of(obj.obj))
         raise AttributeError(f"'super' object has no attribute '{name}'")
+    if kind is Function and name == "__name__":
+        return obj.name
     if kind is AppModule:
         value = obj.dict.get(name, EMPTY)
         if value is EMPTY:

@@ -3,7 +3,7 @@ tasklets, innermost first, like a traceback."""
 
 import sys
 
-from .checkpoint import DELIVER, NEW, PAUSED, REDO, chain_of, load_checkpoint
+from .checkpoint import DELIVER, NEW, PAUSED, REDO, load_checkpoint
 from .objects import EMPTY, Frame
 
 WAITING = {NEW: "not started", DELIVER: "runnable", PAUSED: "waiting in run()"}
@@ -28,7 +28,7 @@ def print_frames(filename, out=None):
         if kind == NEW:
             func, args = tasklet.call
             print(f"  will call {func!r} with {len(args)} argument(s)", file=out)
-        for entry in reversed(chain_of(tasklet)):
+        for entry in reversed(tasklet.chain()):
             print_entry(entry, out)
     return 0
 

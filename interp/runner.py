@@ -58,8 +58,9 @@ def drive(main):
             return None
 
 
-def report(error, out=sys.stderr):
+def report(error, out=None):
     """Print an exception that ended the program, as CPython does."""
+    out = out or sys.stderr
     print("Traceback (most recent call last):", file=out)
     for filename, lineno, name in reversed(app_traceback(error)):
         print(f'  File "{filename}", line {lineno}, in {name}', file=out)

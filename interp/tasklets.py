@@ -14,8 +14,6 @@ the operation; the operation an app tasklet is in is kept in its ``op``, so
 a checkpoint knows what each suspended tasklet waits for.
 """
 
-import itertools
-
 import stacklessxf as sx
 from stacklessxf import stackless
 
@@ -45,7 +43,7 @@ def switch_point(tasklet):
         write_checkpoint_and_exit(points.checkpoint_file)
 TASKLETS = []       # every app tasklet, in creation order
 CHANNELS = []
-_numbers = itertools.count(1)
+LAST_NUMBER = [0]   # tasklets are numbered 1, 2, ... in the order the program made them
 
 
 class AppTasklet:
@@ -55,7 +53,8 @@ class AppTasklet:
     def __init__(self, func=None, is_main=False):
         self.func = func
         self.is_main = is_main
-        self.number = next(_numbers)
+        LAST_NUMBER[0] += 1
+        self.number = LAST_NUMBER[0]
         self.sx = None              # the stacklessxf tasklet running it
         self.call = None            # (function, args) until it starts
         self.top = self             # the innermost entry of its chain
@@ -82,13 +81,29 @@ class AppTasklet:
 
     def __getstate__(self):
         state = dict(self.__dict__)
-        del state["sx"]
+        del state["sx"], state["top"]
+        state["chain"] = self.chain()
         return state
 
     def __setstate__(self, state):
+        chain = state.pop("chain")
         self.__dict__.update(state)
         self.sx = None
+        self.top = self
+        for entry in chain:
+            entry.back, self.top = self.top, entry
         TASKLETS.append(self)
+        LAST_NUMBER[0] = max(LAST_NUMBER[0], self.number)
+
+    def chain(self):
+        """The entries of the tasklet's chain, outermost first."""
+        entries = []
+        entry = self.top
+        while entry is not self:
+            entries.append(entry)
+            entry = entry.back
+        entries.reverse()
+        return entries
 
     def __repr__(self):
         return f"<tasklet {self.number}{' (main)' if self.is_main else ''}>"

@@ -1,0 +1,161 @@
+"""Benchmarks for interp, the interpreter compiled by stacklessxf.
+
+    python bench/bench_interp.py
+
+1. App-level fib(20) and a tasklet ping-pong, run by the transformed
+   interpreter and by the same interpreter untransformed (``@stackless``
+   replaced by the identity, in a process of its own): the normal path's
+   cost of the transform, target at most TARGET.  Untransformed, the
+   interpreter cannot switch, so there its ``schedule()`` returns at once
+   and each tasklet runs to its end: the ping-pong's ratio is the app work
+   plus the switches against the app work alone.
+2. Checkpoint size per app frame: a program stopped DEPTH app frames deep.
+3. An app-level switch (the ping-pong's extra time over the untransformed
+   run, per switch) against a stacklessxf ``schedule()`` switch between two
+   stackless functions.
+
+Each time is the best of ROUNDS runs in one process, after one warm-up run.
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+ROUNDS = 5
+TARGET = 1.10
+SWITCHES = 20_000
+DEPTH = 10_000
+
+FIB = """
+def fib(n):
+    if n < 2:
+        return n
+    return fib(n - 1) + fib(n - 2)
+
+print(fib(20))
+"""
+
+PING_PONG = f"""
+import stackless
+
+def side(name, n):
+    i = 0
+    total = 0
+    while i < n:
+        total = total + i * 2
+        stackless.schedule()
+        i += 1
+    print(name, total)
+
+stackless.tasklet(side)("ping", {SWITCHES // 2})
+stackless.tasklet(side)("pong", {SWITCHES // 2})
+stackless.run()
+"""
+
+DEEP = f"""
+import stackless
+
+def down(n):
+    if n == 0:
+        stackless.schedule()
+        return 0
+    return down(n - 1) + 1
+
+print(down({DEPTH}))
+"""
+
+
+def child(mode, program):
+    """Run ``program`` ROUNDS times with the interpreter built as ``mode``;
+    print the best time."""
+    if mode == "plain":
+        import stacklessxf
+        stacklessxf.stackless = lambda function=None, **_: function
+        stacklessxf.schedule = lambda: None
+    import io
+
+    from interp.runner import drive, start_program
+    best = float("inf")
+    for _ in range(ROUNDS + 1):
+        saved, sys.stdout = sys.stdout, io.StringIO()
+        try:
+            started = time.perf_counter()
+            error = drive(start_program(program))
+            elapsed = time.perf_counter() - started
+        finally:
+            sys.stdout = saved
+        if error is not None:
+            raise error
+        best = min(best, elapsed)
+    print(best)
+
+
+def timed(mode, source, workdir):
+    path = os.path.join(workdir, "program.py")
+    with open(path, "w") as f:
+        f.write(source)
+    done = subprocess.run([sys.executable, __file__, "--child", mode, path],
+                          capture_output=True, text=True, check=True)
+    return float(done.stdout.split()[-1])
+
+
+def checkpoint_bytes(workdir):
+    path = os.path.join(workdir, "deep.py")
+    with open(path, "w") as f:
+        f.write(DEEP)
+    file = os.path.join(workdir, "deep.ckpt")
+    subprocess.run([sys.executable, "-m", "interp", "run", path, "--checkpoint-at", "1",
+                    "--checkpoint", file], check=True, capture_output=True)
+    return os.path.getsize(file) / (DEPTH + 2)      # down() frames, <module>, slack
+
+
+def stacklessxf_switch_time():
+    import stacklessxf as sx
+
+    @sx.stackless
+    def side(n):
+        for _ in range(n):
+            sx.schedule()
+
+    best = float("inf")
+    for _ in range(ROUNDS):
+        sx.tasklet(side)(SWITCHES // 2)
+        sx.tasklet(side)(SWITCHES // 2)
+        started = time.perf_counter()
+        sx.run()
+        best = min(best, time.perf_counter() - started)
+    return best / SWITCHES
+
+
+def main():
+    with tempfile.TemporaryDirectory() as workdir:
+        results = []
+        for name, source in (("fib(20)", FIB), ("ping-pong", PING_PONG)):
+            transformed = timed("transformed", source, workdir)
+            plain = timed("plain", source, workdir)
+            results.append((name, transformed, plain))
+            print(f"{name:10} transformed {transformed * 1e3:8.1f} ms   untransformed "
+                  f"{plain * 1e3:8.1f} ms   ratio {transformed / plain:5.2f}x")
+        per_frame = checkpoint_bytes(workdir)
+    print(f"checkpoint: {per_frame:.0f} bytes per app frame ({DEPTH} frames deep)")
+    _, transformed, plain = results[1]
+    app_switch = (transformed - plain) / SWITCHES
+    sx_switch = stacklessxf_switch_time()
+    print(f"app-level switch: {app_switch * 1e6:.2f} us; stacklessxf schedule() switch: "
+          f"{sx_switch * 1e6:.2f} us ({app_switch / sx_switch:.1f}x)")
+    fib_ratio = results[0][1] / results[0][2]
+    print(f"fib(20) normal path: {fib_ratio:.2f}x "
+          f"({'within' if fib_ratio <= TARGET else 'over'} the {TARGET:.2f}x target)")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[3])
+    else:
+        main()
