@@ -6,9 +6,9 @@
    interpreter and by the same interpreter untransformed (``@stackless``
    replaced by the identity, in a process of its own): the normal path's
    cost of the transform, target at most TARGET.  Untransformed, the
-   interpreter cannot switch, so there its ``schedule()`` returns at once
-   and each tasklet runs to its end: the ping-pong's ratio is the app work
-   plus the switches against the app work alone.
+   interpreter cannot switch, so there the two sides of the ping-pong run
+   one after the other and ``schedule()`` returns at once: the ping-pong's
+   ratio is the app work plus the switches against the app work alone.
 2. Checkpoint size per app frame: a program stopped DEPTH app frames deep.
 3. An app-level switch (the ping-pong's extra time over the untransformed
    run, per switch) against a stacklessxf ``schedule()`` switch between two
@@ -27,19 +27,32 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-ROUNDS = 5
+ROUNDS = 3
 TARGET = 1.10
 SWITCHES = 20_000
 DEPTH = 10_000
 
+# fib(20) is called from PAD app frames deep, for each PAD in PADS: CPython
+# 3.11 allocates its frame stack in 16 KiB chunks and frees a chunk when the
+# frame that needed it returns, so a recursion that goes back and forth
+# across a chunk's end allocates and frees a chunk per call; where that end
+# falls depends on how deep the recursion starts and on the frames' sizes
+# (the transform's frames are larger), so each build is timed over a range
+# of starting depths.
 FIB = """
 def fib(n):
     if n < 2:
         return n
     return fib(n - 1) + fib(n - 2)
 
-print(fib(20))
+def pad(k):
+    if k == 0:
+        return fib(20)
+    return pad(k - 1)
+
+print(pad(PAD))
 """
+PADS = range(0, 16, 2)
 
 PING_PONG = f"""
 import stackless
@@ -57,6 +70,11 @@ stackless.tasklet(side)("ping", {SWITCHES // 2})
 stackless.tasklet(side)("pong", {SWITCHES // 2})
 stackless.run()
 """
+
+# The same app work, for the untransformed interpreter, which cannot switch:
+# schedule() returns at once and the two sides run one after the other.
+PING_PONG_PLAIN = PING_PONG.replace("stackless.tasklet(side)", "side").replace(
+    "stackless.run()", "")
 
 DEEP = f"""
 import stackless
@@ -78,6 +96,19 @@ def child(mode, program):
         import stacklessxf
         stacklessxf.stackless = lambda function=None, **_: function
         stacklessxf.schedule = lambda: None
+    paths = [program] if "PAD" not in open(program).read() else [
+        padded(program, pad) for pad in PADS]
+    print(sum(best_time(path) for path in paths) / len(paths))
+
+
+def padded(program, pad):
+    path = f"{program[:-3]}_{pad}.py"
+    with open(program) as f, open(path, "w") as out:
+        out.write(f.read().replace("PAD", str(pad)))
+    return path
+
+
+def best_time(program):
     import io
 
     from interp.runner import drive, start_program
@@ -93,7 +124,7 @@ def child(mode, program):
         if error is not None:
             raise error
         best = min(best, elapsed)
-    print(best)
+    return best
 
 
 def timed(mode, source, workdir):
@@ -136,9 +167,10 @@ def stacklessxf_switch_time():
 def main():
     with tempfile.TemporaryDirectory() as workdir:
         results = []
-        for name, source in (("fib(20)", FIB), ("ping-pong", PING_PONG)):
+        for name, source, plain_source in (("fib(20)", FIB, FIB),
+                                           ("ping-pong", PING_PONG, PING_PONG_PLAIN)):
             transformed = timed("transformed", source, workdir)
-            plain = timed("plain", source, workdir)
+            plain = timed("plain", plain_source, workdir)
             results.append((name, transformed, plain))
             print(f"{name:10} transformed {transformed * 1e3:8.1f} ms   untransformed "
                   f"{plain * 1e3:8.1f} ms   ratio {transformed / plain:5.2f}x")

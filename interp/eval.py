@@ -23,6 +23,7 @@ from stacklessxf import stackless
 
 from . import code as ops
 from .objects import (BUILTINS, EMPTY, EXHAUSTED, AppException, AppMap, AppModule, Builtin,
+                      BuiltinMethod,
                       Cell, Class, ClassBody, Collecting, Frame, Function, InitCheck, Instance,
                       Method, ReflectedOperator, Super, PYTHON_BUILTINS)
 
@@ -179,6 +180,9 @@ def get_attribute(obj, name):
         if value is EMPTY:
             raise AttributeError(f"module '{obj.name}' has no attribute '{name}'")
         return value
+    methods = getattr(kind, "app_methods", None)
+    if methods is not None and name in methods:
+        return BuiltinMethod(methods[name], obj)
     return getattr(obj, name)
 
 
@@ -354,27 +358,34 @@ def run_frame(frame):
                     right = pop(stack)
                     left = pop(stack)
                     frame.pc = pc - 1
-                    push(stack, binary_op(arg, left, right, frame))
+                    value = binary_op(arg, left, right, frame)
+                    push(stack, value)
                 elif op == ops.COMPARE:
                     right = pop(stack)
                     left = pop(stack)
                     frame.pc = pc - 1
-                    push(stack, compare_op(arg, left, right, frame))
+                    value = compare_op(arg, left, right, frame)
+                    push(stack, value)
                 elif op == ops.POP_JUMP_IF_FALSE:
                     if not pop(stack):
                         pc = arg
                 elif op == ops.LOAD_GLOBAL:
-                    push(stack, load_global(frame, arg))
+                    value = load_global(frame, arg)
+                    push(stack, value)
                 elif op == ops.CALL:
                     args = stack[len(stack) - arg:]
                     del stack[len(stack) - arg:]
                     func = pop(stack)
                     frame.pc = pc - 1
-                    push(stack, call_value(func, args, None, frame))
+                    value = call_value(func, args, None, frame)
+                    push(stack, value)
                 elif op == ops.RETURN:
-                    return finish_return(frame, pop(stack))
+                    value = pop(stack)
+                    return finish_return(frame, value)
                 elif op == ops.LOAD_ATTR:
-                    push(stack, get_attribute(pop(stack), arg))
+                    obj = pop(stack)
+                    value = get_attribute(obj, arg)
+                    push(stack, value)
                 elif op == ops.JUMP:
                     pc = arg
                 elif op == ops.FOR_ITER:
@@ -406,7 +417,8 @@ def run_frame(frame):
                     key = pop(stack)
                     container = pop(stack)
                     frame.pc = pc - 1
-                    push(stack, get_item(container, key, frame))
+                    value = get_item(container, key, frame)
+                    push(stack, value)
                 elif op == ops.STORE_SUBSCR:
                     key = pop(stack)
                     container = pop(stack)
@@ -417,12 +429,15 @@ def run_frame(frame):
                     right = pop(stack)
                     left = pop(stack)
                     frame.pc = pc - 1
-                    push(stack, inplace_op(arg, left, right, frame))
+                    value = inplace_op(arg, left, right, frame)
+                    push(stack, value)
                 elif op == ops.STORE_ATTR:
                     obj = pop(stack)
-                    set_attribute(obj, arg, pop(stack))
+                    value = pop(stack)
+                    set_attribute(obj, arg, value)
                 elif op == ops.LOAD_NAME:
-                    push(stack, load_name(frame, arg))
+                    value = load_name(frame, arg)
+                    push(stack, value)
                 elif op == ops.STORE_NAME:
                     frame.namespace[arg] = pop(stack)
                 elif op == ops.STORE_GLOBAL:
@@ -435,7 +450,9 @@ def run_frame(frame):
                     del stack[len(stack) - count:]
                     func = pop(stack)
                     frame.pc = pc - 1
-                    push(stack, call_value(func, args, dict(zip(names, values)), frame))
+                    kwargs = dict(zip(names, values))
+                    value = call_value(func, args, kwargs, frame)
+                    push(stack, value)
                 elif op == ops.JUMP_IF_FALSE_OR_POP:
                     if not stack[-1]:
                         pc = arg
@@ -462,9 +479,13 @@ def run_frame(frame):
                     push(stack, pop(stack) not in container)
                 elif op == ops.UNARY:
                     frame.pc = pc - 1
-                    push(stack, unary_op(arg, pop(stack), frame))
+                    value = pop(stack)
+                    value = unary_op(arg, value, frame)
+                    push(stack, value)
                 elif op == ops.GET_ITER:
-                    push(stack, iterate(pop(stack)))
+                    value = pop(stack)
+                    value = iterate(value)
+                    push(stack, value)
                 elif op == ops.BUILD_LIST:
                     items = stack[len(stack) - arg:]
                     del stack[len(stack) - arg:]
@@ -482,7 +503,8 @@ def run_frame(frame):
                     upper = pop(stack)
                     push(stack, slice(pop(stack), upper, step))
                 elif op == ops.UNPACK:
-                    unpack(pop(stack), arg, stack)
+                    value = pop(stack)
+                    unpack(value, arg, stack)
                 elif op == ops.DUP:
                     push(stack, stack[-1])
                 elif op == ops.DUP2:
@@ -495,16 +517,20 @@ def run_frame(frame):
                 elif op == ops.LOAD_CLOSURE:
                     push(stack, frame.cells[arg])
                 elif op == ops.MAKE_FUNCTION:
-                    push(stack, make_function(frame, arg, stack))
+                    value = make_function(frame, arg, stack)
+                    push(stack, value)
                 elif op == ops.MAKE_CLASS:
                     body, nbases, _ = arg
                     bases = stack[len(stack) - nbases:]
                     del stack[len(stack) - nbases:]
                     frame.pc = pc - 1
-                    push(stack, build_class(body, bases, frame))
+                    value = build_class(body, bases, frame)
+                    push(stack, value)
                 elif op == ops.EXC_MATCH:
                     classinfo = pop(stack)
-                    push(stack, exception_matches(pop(stack), classinfo))
+                    value = pop(stack)
+                    value = exception_matches(value, classinfo)
+                    push(stack, value)
                 elif op == ops.RAISE:
                     value = pop(stack)
                     if type(value) is Class or isinstance(value, type):
@@ -512,14 +538,17 @@ def run_frame(frame):
                         value = call_value(value, [], None, frame)
                     raise_value(value)
                 elif op == ops.RERAISE:
-                    reraise(pop(stack))
+                    value = pop(stack)
+                    reraise(value)
                 elif op == ops.DELETE_FAST:
                     locals_[arg] = EMPTY
                 elif op == ops.DELETE_SUBSCR:
                     key = pop(stack)
-                    del_item(pop(stack), key)
+                    container = pop(stack)
+                    del_item(container, key)
                 elif op == ops.IMPORT:
-                    push(stack, import_module(arg))
+                    value = import_module(arg)
+                    push(stack, value)
                 elif op == ops.SUPER:
                     obj = pop(stack)
                     push(stack, Super(pop(stack), obj))
@@ -555,6 +584,8 @@ def call_value(func, args, kwargs, caller):
         return func.fn(args, kwargs, caller)
     if kind is Class:
         return call_class(func, args, kwargs, caller)
+    if kind is BuiltinMethod:
+        return func.fn(func.obj, args, kwargs, caller)
     # A Python callable: a builtin, a method of a builtin value, or one of
     # the app's stackless module (whose switches pass through this call).
     if kwargs:

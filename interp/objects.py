@@ -240,6 +240,17 @@ class Builtin:
         return f"<built-in function {self.name}>"
 
 
+class BuiltinMethod:
+    """A builtin bound to a Python object of the interpreter's (a channel):
+    ``fn(obj, args, kwargs, caller)``."""
+
+    __slots__ = ("fn", "obj")
+
+    def __init__(self, fn, obj):
+        self.fn = fn
+        self.obj = obj
+
+
 BUILTINS = {}
 
 

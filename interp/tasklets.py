@@ -18,7 +18,7 @@ import stacklessxf as sx
 from stacklessxf import stackless
 
 from .eval import call_value
-from .objects import MODULES, AppModule
+from .objects import BUILTINS, MODULES, AppModule, Builtin
 
 
 class SwitchPoints:
@@ -134,7 +134,7 @@ def current_entry():
     return tasklet.top if tasklet is not None else NestedRoot()
 
 
-def getcurrent():
+def getcurrent(args, kwargs, caller):
     return current_tasklet()
 
 
@@ -156,7 +156,8 @@ class AppChannel:
         self.sx.preference = value
 
     @stackless
-    def send(self, value):
+    def send(self, args, kwargs, caller):
+        value, = args
         tasklet = current_tasklet()
         tasklet.op = ("send", self, value)
         switch_point(tasklet)
@@ -165,7 +166,7 @@ class AppChannel:
         return self.sx.send(value)
 
     @stackless
-    def receive(self):
+    def receive(self, args, kwargs, caller):
         tasklet = current_tasklet()
         tasklet.op = ("receive", self)
         switch_point(tasklet)
@@ -183,11 +184,15 @@ class AppChannel:
         CHANNELS.append(self)
 
     def __repr__(self):
-        return f"<channel balance={self.balance}>"
+        return "<channel>"
+
+
+# The app calls a channel's send and receive as builtins bound to it.
+AppChannel.app_methods = {"send": AppChannel.send, "receive": AppChannel.receive}
 
 
 @stackless
-def schedule():
+def schedule(args, kwargs, caller):
     tasklet = current_tasklet()
     tasklet.op = ("schedule",)
     switch_point(tasklet)
@@ -197,7 +202,7 @@ def schedule():
 
 
 @stackless
-def run():
+def run(args, kwargs, caller):
     """From the main tasklet: wait until no other tasklet is runnable.  The
     main tasklet leaves the run queue; the driver puts it back when the
     queue is empty."""
@@ -225,7 +230,12 @@ def redo_operation(tasklet):
     return sx.schedule_remove()
 
 
+# The module's functions are builtins (called by the evaluation loop's own
+# call, so that a switch can pass through it by return); its classes are
+# Python classes, called as such.
+for _name, _fn in (("schedule", schedule), ("run", run), ("getcurrent", getcurrent)):
+    BUILTINS[f"stackless.{_name}"] = Builtin(f"stackless.{_name}", _fn)
 MODULES["stackless"] = AppModule("stackless", {
-    "tasklet": AppTasklet, "channel": AppChannel, "schedule": schedule, "run": run,
-    "getcurrent": getcurrent,
+    "tasklet": AppTasklet, "channel": AppChannel,
+    **{name: BUILTINS[f"stackless.{name}"] for name in ("schedule", "run", "getcurrent")},
 })
