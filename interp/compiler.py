@@ -86,7 +86,6 @@ class CodeBuilder:
         self.loops = []
         self.except_vars = []     # hidden locals holding the exceptions being handled
         self.hidden = 0
-        self.lambdas = 0
         if kind == "function":
             self._scope_of_function()
 
@@ -134,9 +133,10 @@ class CodeBuilder:
         code.instrs.append((op, arg))
         code.lines.append(self.line)
         code.handler_at.append(self.handlers[-1] if self.handlers else -1)
-        if op in (ops.CALL, ops.BUILD_LIST, ops.BUILD_TUPLE):
-            self.depth += (-arg if op != ops.CALL else -arg)
-            self.depth += 1 if op != ops.CALL else 0
+        if op == ops.CALL:
+            self.depth -= arg
+        elif op in (ops.BUILD_LIST, ops.BUILD_TUPLE):
+            self.depth += 1 - arg
         elif op == ops.CALL_KW:
             self.depth -= arg[0] + len(arg[1])
         elif op == ops.BUILD_DICT:
@@ -543,7 +543,6 @@ class CodeBuilder:
             self.refuse(node, "*args, **kwargs, keyword-only or positional-only parameters")
         table = self.child_table(name if name != "<lambda>" else "lambda", node)
         if name == "<lambda>":
-            self.lambdas += 1
             path = self.child_path(f"<lambda>@{node.lineno}:{node.col_offset}")
         else:
             path = self.child_path(name)

@@ -25,7 +25,7 @@ from . import code as ops
 from .objects import (BUILTINS, EMPTY, EXHAUSTED, AppException, AppMap, AppModule, Builtin,
                       BuiltinMethod,
                       Cell, Class, ClassBody, Collecting, Frame, Function, InitCheck, Instance,
-                      Method, ReflectedOperator, Super, PYTHON_BUILTINS)
+                      Method, ReflectedOperator, Super)
 
 push = list.append
 pop = list.pop

@@ -9,9 +9,6 @@ others are special entries, each the state of an interpreter helper that has
 work left after the app call it made (see :data:`SPECIALS`).
 """
 
-import builtins
-
-
 class _Marker:
     __slots__ = ("name",)
 
@@ -403,5 +400,3 @@ SPECIALS = {
                      "collected so far",
     ClassBody.kind: "after a class body runs, its namespace becomes the class",
 }
-
-PYTHON_BUILTINS = builtins

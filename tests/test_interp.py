@@ -2,6 +2,7 @@
 every switch point and resumed, and resumed by a modified build of interp,
 always printing what CPython prints for the same program."""
 
+import gc
 import os
 import pickletools
 import re
@@ -79,6 +80,10 @@ def run_interp(argv, tmp_path):
     pid = os.fork()
     if pid == 0:
         status = 99
+        # A fresh interpreter has no gc callbacks; other test modules leave
+        # some in this process (hypothesis does), which the child would run
+        # in the middle of a deep recursion.
+        gc.callbacks.clear()
         try:
             with open(out_path, "w") as out, open(err_path, "w") as err:
                 sys.stdout, sys.stderr = out, err
