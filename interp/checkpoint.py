@@ -35,8 +35,8 @@ def snapshot():
     sched = _per_thread.scheduler
     current = sched.current.app
     queue = [task.app for task in sched.queue if hasattr(task, "app")]
-    channels = [(channel, [entry[0].app for entry in channel.sx.queue])
-                for channel in CHANNELS if channel.sx.queue]
+    channels = [(channel, [entry[0].app for entry in channel.sx._waiting])
+                for channel in CHANNELS if channel.sx._waiting]
     states = {}
     main = None
     for tasklet in TASKLETS:

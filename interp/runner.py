@@ -4,6 +4,7 @@ tasklet, and the app traceback of an exception nothing caught."""
 import sys
 
 import stacklessxf as sx
+from stacklessxf.runtime.scheduler import DEADLOCK
 
 from . import appbuiltins  # noqa: F401  (installs the builtins)
 from .eval import ProgramEnded, app_traceback, app_value, run_frame
@@ -50,8 +51,7 @@ def drive(main):
         if not main.sx.alive:
             return None
         if main.sx.blocked:
-            pending = RuntimeError("deadlock: the main tasklet waits and no other tasklet "
-                                   "can run")
+            pending = RuntimeError(DEADLOCK)
         elif main.sx.paused:
             main.sx.insert()        # run() is over: nothing else is runnable
         else:

@@ -198,7 +198,7 @@ def schedule(args, kwargs, caller):
     switch_point(tasklet)
     if SWITCH_POINTS.measure is not None:
         SWITCH_POINTS.measure(tasklet)
-    return sx.schedule()
+    return sx.schedule(None)
 
 
 @stackless
@@ -213,7 +213,7 @@ def run(args, kwargs, caller):
     switch_point(tasklet)
     if SWITCH_POINTS.measure is not None:
         SWITCH_POINTS.measure(tasklet)
-    return sx.schedule_remove()
+    return sx.schedule_remove(None)
 
 
 @stackless
@@ -222,12 +222,12 @@ def redo_operation(tasklet):
     caught it before the operation took place (or blocked in it)."""
     op = tasklet.op
     if op[0] == "schedule":
-        return sx.schedule()
+        return sx.schedule(None)
     if op[0] == "send":
         return op[1].sx.send(op[2])
     if op[0] == "receive":
         return op[1].sx.receive()
-    return sx.schedule_remove()
+    return sx.schedule_remove(None)
 
 
 # The module's functions are builtins (called by the evaluation loop's own

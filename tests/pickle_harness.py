@@ -100,7 +100,7 @@ def _forget(task):
     """The loaded copy goes on instead of ``task``, which must not: when
     collected, a suspended tasklet gets TaskletExit, which would run its
     ``finally`` blocks a second time."""
-    task.alive = False
+    task._alive = False
 
 
 def outcome_of(module, box, args, kwargs):

@@ -66,7 +66,7 @@ def _run_queue(until_main):
             if task.ended_with is not None and not isinstance(task.ended_with, TaskletExit):
                 raise task.ended_with
     if until_main:
-        raise RuntimeError("deadlock: the main tasklet waits and no other tasklet can run")
+        raise RuntimeError("Deadlock: the last runnable tasklet cannot be blocked.")
 
 
 def _wait():
