@@ -374,6 +374,52 @@ fetch_exception(void)
     return exc;
 }
 
+/* Hand what ``count_stacked_records`` made of an unwinding's records (or
+ * the exception it raised) to the records: an error for them, or none. */
+static void
+take_count(PyObject *counted, PyObject **value, PyObject **error)
+{
+    Py_SETREF(*value, Py_NewRef(Py_None));
+    if (counted == NULL)
+        Py_SETREF(*error, fetch_exception());
+    else
+        Py_SETREF(*error, counted);
+}
+
+/* Take the records of ``list`` out of the collector's sight.  No reference
+ * cycle can go through the records of a plain caller's loop: nothing but
+ * the loop's own lists refers to them, and they are released in order as
+ * they resume; so the collector, which would visit each of them at every
+ * young collection while a deep recursion piles them up, need not. */
+static void
+untrack_records(PyObject *list)
+{
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(list); i++) {
+        PyObject *record = PyList_GET_ITEM(list, i);
+        if (PyTuple_CheckExact(record) && PyObject_GC_IsTracked(record))
+            PyObject_GC_UnTrack(record);
+    }
+}
+
+/* The records of a depth unwinding go on ``stack``, from a shallow stack,
+ * before any Python code runs, and are counted for the loop whose code is
+ * ``loop_code`` (``untrack``: and taken out of the collector's sight).
+ * Returns what ``count_stacked_records`` returns, NULL with its exception. */
+static PyObject *
+stack_deep_unwinding(PyObject *stack, PyObject *exc, PyObject *loop_code, int untrack)
+{
+    PyObject *chain, *tails, *counted = NULL;
+    if (take_unwinding(&chain, &tails) == 0 && push_records(stack, chain) == 0) {
+        counted = PyObject_CallFunctionObjArgs(rt.count_stacked_records, stack, exc, chain,
+                                               tails, loop_code, NULL);
+        if (untrack)
+            untrack_records(chain);
+    }
+    Py_XDECREF(chain);
+    Py_XDECREF(tails);
+    return counted;
+}
+
 /* run(sched, until_main): run the queued tasklets from their records until
  * one ends (ENDED, with its value and error), the queue is empty or the
  * watchdog interrupted one (STOPPED), or main is taken from the queue
@@ -458,22 +504,13 @@ run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                 continue;
             }
             if (exc != unwinding->switch_unwind) {
-                /* Too deep: the records go on here, from a shallow stack,
-                 * before any Python code runs; what that code raises (a
-                 * signal handler's exception, say) goes to them. */
-                PyObject *chain, *tails, *refused = NULL;
-                if (take_unwinding(&chain, &tails) == 0 && push_records(stack, chain) == 0)
-                    refused = PyObject_CallFunctionObjArgs(
-                        rt.count_stacked_records, stack, exc, chain, tails,
-                        (PyObject *)state.base->f_code, NULL);
+                /* Too deep: the records go on here; what the Python code
+                 * counting them raises (a signal handler's exception, say)
+                 * goes to them. */
+                PyObject *counted = stack_deep_unwinding(
+                    stack, exc, (PyObject *)state.base->f_code, 0);
                 Py_DECREF(exc);
-                Py_XDECREF(chain);
-                Py_XDECREF(tails);
-                Py_SETREF(value, Py_NewRef(Py_None));
-                if (refused == NULL)
-                    Py_SETREF(error, fetch_exception());
-                else
-                    Py_SETREF(error, refused);
+                take_count(counted, &value, &error);
                 continue;
             }
             Py_DECREF(exc);
@@ -504,33 +541,6 @@ done:
     Py_DECREF(state.append);
     Py_DECREF(state.popleft);
     return out;
-}
-
-/* Hand what ``count_stacked_records`` made of an unwinding's records (or
- * the exception it raised) to the records: an error for them, or none. */
-static void
-take_count(PyObject *counted, PyObject **value, PyObject **error)
-{
-    Py_SETREF(*value, Py_NewRef(Py_None));
-    if (counted == NULL)
-        Py_SETREF(*error, fetch_exception());
-    else
-        Py_SETREF(*error, counted);
-}
-
-/* Take the records of ``list`` out of the collector's sight.  No reference
- * cycle can go through the records of a plain caller's loop: nothing but
- * the loop's own lists refers to them, and they are released in order as
- * they resume; so the collector, which would visit each of them at every
- * young collection while a deep recursion piles them up, need not. */
-static void
-untrack_records(PyObject *list)
-{
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(list); i++) {
-        PyObject *record = PyList_GET_ITEM(list, i);
-        if (PyTuple_CheckExact(record) && PyObject_GC_IsTracked(record))
-            PyObject_GC_UnTrack(record);
-    }
 }
 
 /* resume_plain(stack, chain, tails, loop_code): the trampoline loop for
@@ -579,17 +589,10 @@ resume_plain(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             Py_SETREF(error, fetch_exception());
             continue;
         }
-        /* Too deep again: the records go on here, from a shallow stack. */
+        /* Too deep again. */
         PyException_SetTraceback(exc, Py_None);
-        PyObject *chain, *tails, *counted = NULL;
-        if (take_unwinding(&chain, &tails) == 0 && push_records(stack, chain) == 0) {
-            counted = PyObject_CallFunctionObjArgs(rt.count_stacked_records, stack, exc, chain,
-                                                   tails, loop_code, NULL);
-            untrack_records(chain);
-        }
+        PyObject *counted = stack_deep_unwinding(stack, exc, loop_code, 1);
         Py_DECREF(exc);
-        Py_XDECREF(chain);
-        Py_XDECREF(tails);
         take_count(counted, &value, &error);
     }
     return Py_BuildValue("(NN)", value, error);
