@@ -4,9 +4,7 @@ methods, modules, dict views and iterators pickle and resume, here and in a
 fresh process; values that cannot be pickled are named and leave the
 tasklet running."""
 
-import importlib
 import pickle
-import re
 import socket
 import subprocess
 import sys
@@ -20,7 +18,8 @@ import stacklessxf as sx
 from stacklessxf.runtime.portable import pickle_records, to_portable, unpickle_records
 from stacklessxf.runtime.trampoline import run_unwound
 from tests import value_cases as cases
-from tests.test_portable import DEPTH, ROOT, resume_in_fresh_process, unwound_records
+from tests.test_portable import (DEPTH, ROOT, resume_in_fresh_process, resumed_after_an_edit,
+                                 unwound_records)
 
 HELD = {
     "closure sharing a cell with its record": cases.counter_closure,
@@ -114,21 +113,8 @@ LAMBDA_MODULE = textwrap.dedent("""\
 ], ids=["unchanged", "lambda body changed", "lambda moved"])
 def test_a_lambda_from_changed_code_is_stale_in_a_fresh_process(tmp_path, monkeypatch,
                                                                  edit, stale):
-    name = "values_edit_" + re.sub(r"\W", "_", tmp_path.name)
-    source = tmp_path / f"{name}.py"
-    source.write_text(LAMBDA_MODULE)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(sys, "dont_write_bytecode", True)
-    importlib.invalidate_caches()
-    try:
-        module = importlib.import_module(name)
-        records = unwound_records(module.target, DEPTH)
-    finally:
-        sys.modules.pop(name, None)
-    path = tmp_path / "records.pickle"
-    path.write_bytes(pickle_records(records))
-    source.write_text(edit(LAMBDA_MODULE))
-    printed = resume_in_fresh_process(path, tmp_path)
+    name, printed = resumed_after_an_edit(tmp_path, monkeypatch, "values_edit_", LAMBDA_MODULE,
+                                          edit)
     if stale:
         assert printed.startswith("StaleCodeError:")
         assert f"{name}.make_step.<locals>.<lambda>" in printed

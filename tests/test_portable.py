@@ -327,11 +327,13 @@ EDITS = {
 }
 
 
-@pytest.mark.parametrize("edit,stale", EDITS.values(), ids=EDITS.keys())
-def test_edited_source_is_stale_in_a_fresh_process(tmp_path, monkeypatch, edit, stale):
-    name = "portable_edit_" + re.sub(r"\W", "_", tmp_path.name)
+def resumed_after_an_edit(tmp_path, monkeypatch, prefix, text, edit):
+    """Import ``text`` as a module of its own, pickle the records its
+    ``target`` unwinds into ``DEPTH`` deep, apply ``edit`` to its source and
+    resume them in a fresh process: (the module's name, what it printed)."""
+    name = prefix + re.sub(r"\W", "_", tmp_path.name)
     source = tmp_path / f"{name}.py"
-    source.write_text(STALE_MODULE)
+    source.write_text(text)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
     importlib.invalidate_caches()
@@ -342,8 +344,14 @@ def test_edited_source_is_stale_in_a_fresh_process(tmp_path, monkeypatch, edit, 
         sys.modules.pop(name, None)
     path = tmp_path / "records.pickle"
     path.write_bytes(pickle_records(records))
-    source.write_text(edit(STALE_MODULE))
-    printed = resume_in_fresh_process(path, tmp_path)
+    source.write_text(edit(text))
+    return name, resume_in_fresh_process(path, tmp_path)
+
+
+@pytest.mark.parametrize("edit,stale", EDITS.values(), ids=EDITS.keys())
+def test_edited_source_is_stale_in_a_fresh_process(tmp_path, monkeypatch, edit, stale):
+    name, printed = resumed_after_an_edit(tmp_path, monkeypatch, "portable_edit_", STALE_MODULE,
+                                          edit)
     if stale is None:
         assert printed == repr(DEPTH + 1)
     else:
