@@ -140,12 +140,12 @@ sys.stdout.buffer.write(pickle.dumps(outcomes))
 """.replace("ROOT", repr(ROOT), 2)
 
 
-def resume_in_fresh_process(module, blobs):
+def resume_in_fresh_process(module, blobs, python=sys.executable):
     """The Outcomes of resuming each pickle of ``blobs`` (made by
-    run_pickling_at_every_switch on ``module``) in one new interpreter that
-    loads the module's file under the same name."""
-    request = pickle.dumps((module.__file__, module.__name__, blobs))
-    done = subprocess.run([sys.executable, "-c", CHILD], input=request,
+    run_pickling_at_every_switch on ``module``) in one new interpreter,
+    ``python``, that loads the module's file under the same name."""
+    request = pickle.dumps((module.__file__, module.__name__, blobs), protocol=4)
+    done = subprocess.run([python, "-c", CHILD], input=request,
                           capture_output=True, cwd=ROOT, timeout=300)
-    assert done.returncode == 0, done.stderr.decode()
+    assert done.returncode == 0, f"{python}: {done.stderr.decode()}"
     return pickle.loads(done.stdout)

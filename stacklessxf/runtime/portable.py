@@ -8,10 +8,14 @@ survives a restart::
 
 ``from_portable`` turns that back into a record of the current process,
 after checking that the function's code is the code the record was made
-from: the same source text at the same place in its file, the same resume
-points, and the same interpreter version (records hold interpreter-level
-value-stack layouts).  Changed code is a :class:`StaleCodeError`, never a
-resume into something else.
+from: the same source text at the same place in its file and the same
+resume points.  Changed code is a :class:`StaleCodeError`, never a resume
+into something else.  Nothing in the portable form is particular to one
+Python version: slots are named by the variables they hold and, for values
+pending on the value stack, by their order there, so records saved under one
+supported CPython version resume under another.  Where a version lays out a
+resume point's values otherwise, loading says so (a ``StaleCodeError``
+naming both versions).
 
 ``pickle_records``/``unpickle_records`` pickle a list of records in that
 form, and a tasklet pickles its records with :func:`portable_stack`.  The
@@ -40,7 +44,7 @@ from ..errors import StaleCodeError
 from . import specials, values
 from .records import SITES, Slot
 
-_INTERPRETER = values.INTERPRETER
+INTERPRETER = values.INTERPRETER
 
 _SLOT_WHAT = {
     Slot.LOCAL: "local variable",
@@ -81,9 +85,9 @@ def _layout(info):
 def _compute_fingerprint(info):
     """Hash of the function's source text, the line it starts at (resume
     points of plain calls are named by their position in the file), its
-    resume points (which calls may unwind depends on other functions too),
-    and the interpreter version."""
-    parts = [_INTERPRETER, str(info.funcdef.fromlineno), _source_text(info.funcdef)]
+    and its resume points (which calls may unwind depends on other
+    functions too); not the Python version, which records do not depend on."""
+    parts = [str(info.funcdef.fromlineno), _source_text(info.funcdef)]
     parts += [f"{point.id}@{point.span}" for point in info.analysis.resume_points]
     import hashlib   # here: it takes as long to import as the rest of the runtime
     digest = hashlib.sha256("\n".join(parts).encode("utf-8"))
@@ -102,7 +106,7 @@ def _source_text(funcdef):
 
 def fingerprint(function_info):
     """A short hex digest that changes whenever the code of the function
-    ``function_info`` describes changes (or the interpreter version does)."""
+    ``function_info`` describes changes."""
     return _layout(function_info).fingerprint
 
 
@@ -143,8 +147,7 @@ def _site_for(module, qualname, expected, site_name, values_by_name):
 def _stale(module, qualname):
     return StaleCodeError(
         f"the code of {module}.{qualname} has changed since its records "
-        "were saved (or they were saved by another Python version); they "
-        "cannot be resumed", module, qualname)
+        "were saved; they cannot be resumed", module, qualname)
 
 
 # Per site number: the length of its records and the (1-based) positions
@@ -356,7 +359,7 @@ class PortableStack:
             _substituted_records(records, values.Substitution(opaque))
 
     def __reduce__(self):
-        return load_stack, (self.table, self.rows)
+        return load_stack, (self.table, self.rows, INTERPRETER)
 
 
 def _substituted_records(records, substitute):
@@ -387,12 +390,20 @@ def portable_stack(records, opaque=()):
     return PortableStack(records, opaque)
 
 
-def load_stack(table, rows):
-    """The records of a pickled PortableStack, for this process."""
+def load_stack(table, rows, interpreter=INTERPRETER):
+    """The records of a pickled PortableStack, for this process;
+    ``interpreter`` is the Python version that saved them."""
     if type(table) is not dict or type(rows) is not tuple:
         raise pickle.UnpicklingError("not pickled records: "
                                      f"{type(table).__name__}, {type(rows).__name__}")
-    plans = {saved: _plan(entry) for saved, entry in table.items()}
+    try:
+        plans = {saved: _plan(entry) for saved, entry in table.items()}
+    except StaleCodeError as exc:
+        if interpreter == INTERPRETER:
+            raise
+        raise StaleCodeError(
+            f"records saved by {_named(interpreter)} cannot be resumed by "
+            f"{_named(INTERPRETER)}: {exc}", exc.module, exc.qualname) from None
     records = _load_plain_rows(plans, rows)
     if records is not None:
         return records
@@ -496,6 +507,12 @@ def _resolve(entry):
         site = _site_for(module_name, qualname, stamp, site_name, dict.fromkeys(names))
     own = tuple(slot.name for slot in site.slots)
     return site, (None if own == names else [1 + names.index(name) for name in own])
+
+
+def _named(interpreter):
+    """``cpython-3.12`` as ``CPython 3.12``."""
+    implementation, _, version = str(interpreter).partition("-")
+    return f"{'CPython' if implementation == 'cpython' else implementation} {version}".strip()
 
 
 def pickle_records(records):

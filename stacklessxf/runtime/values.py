@@ -397,15 +397,23 @@ def find_code(module_name, qualname, firstlineno, expected):
     candidates = find_codes(module_name, qualname)
     for code in candidates:
         if code.co_firstlineno == firstlineno and \
-                fingerprint_of_code(module_name, code) == expected:
+                same_code(fingerprint_of_code(module_name, code), expected):
             return code
     if candidates:      # changed, or moved to other lines
         raise StaleCodeError(
             f"the code of {module_name}.{qualname} (line {firstlineno}) has changed "
-            "since it was pickled (or it was pickled by another Python version)",
-            module_name, qualname)
+            f"since it was pickled{_by_whom(expected)}", module_name, qualname)
     raise LookupError(f"cannot find {module_name}.{qualname} again: no function of "
                       "that name is defined there now")
+
+
+def _by_whom(expected):
+    if type(expected) is str or expected[0] == INTERPRETER:
+        return ""
+    if expected[2] is None:
+        return (f" (it was pickled by {expected[0]} from code without source, "
+                f"which only {expected[0]} can check)")
+    return f" (it was pickled by {expected[0]})"
 
 
 def find_codes(module_name, qualname):
@@ -485,17 +493,54 @@ _code_fingerprints = {}
 
 
 def fingerprint_of_code(module_name, code):
-    """A short hex digest of what ``code`` does and where it is in its file
-    (instructions, names, constants, line table, nested code) and of the
-    interpreter version; not of the file's path, so a moved checkout still
-    loads."""
+    """What identifies ``code`` across processes: ``(interpreter, exact,
+    portable)``.  ``exact`` hashes what the code does and where it is in its
+    file (instructions, names, constants, line table, nested code) and the
+    interpreter version; ``portable`` hashes what every Python version
+    compiles the same way (the function's source lines, where it ends, its
+    parameters and free variables), or is None without source.  Neither
+    hashes the file's path, so a moved checkout still loads."""
     key = (module_name, code)
     found = _code_fingerprints.get(key)
     if found is None:
         digest = hashlib.sha256(f"{INTERPRETER}\n{module_name}".encode())
         _hash_code(code, digest)
-        found = _code_fingerprints[key] = digest.hexdigest()[:16]
+        found = _code_fingerprints[key] = (INTERPRETER, digest.hexdigest()[:16],
+                                           _portable_fingerprint(module_name, code))
     return found
+
+
+def same_code(found, expected):
+    """Whether the fingerprint ``found`` of code here matches ``expected``,
+    saved by this or another interpreter (or an older str fingerprint)."""
+    if type(expected) is str:
+        return found[1] == expected
+    if expected[0] == found[0]:
+        return found[1] == expected[1]
+    return found[2] is not None and found[2] == expected[2]
+
+
+def _portable_fingerprint(module_name, code):
+    positions = [p for p in code.co_positions() if p[1] is not None]
+    if not positions:
+        return None
+    last_line, last_column = max((p[1], p[3] or 0) for p in positions)
+    import linecache    # here: the runtime's import stays light
+    module = sys.modules.get(module_name)
+    lines = linecache.getlines(code.co_filename, getattr(module, "__dict__", None))
+    text = "".join(lines[code.co_firstlineno - 1:last_line])
+    if not text:
+        return None
+    summary = (module_name, code.co_qualname, code.co_firstlineno, last_line, last_column,
+               code.co_argcount, code.co_posonlyargcount, code.co_kwonlyargcount,
+               code.co_freevars, code.co_flags & _PORTABLE_FLAGS)
+    return hashlib.sha256(f"{summary!r}\n{text}".encode()).hexdigest()[:16]
+
+
+# Flags every version sets alike: varargs, varkeywords, generator, coroutine,
+# async generator (others, such as CO_NESTED or the optimisation flags, are
+# the compiler's business).
+_PORTABLE_FLAGS = 0x04 | 0x08 | 0x20 | 0x100 | 0x200
 
 
 def _hash_code(code, digest):

@@ -349,9 +349,12 @@ def _resume_site(info, site, live, retry, kind=None):
     slots = [Slot(name, Slot.LOCAL) for name in sorted(n for n in live if isinstance(n, str))]
     slots += [Slot(name, Slot.CELL) for _, name in sorted(n for n in live if not isinstance(n, str))]
     exc_prev = [i for i, it in enumerate(site.prefix) if it[0] == ops.EXC_PREV]
-    for position, it in enumerate(site.prefix):
-        if it[0] in (ops.OBJ, ops.EXC_PREV) and position != (exc_prev[0] if exc_prev else None):
-            slots.append(Slot(f"$stack{position}", Slot.STACK, position, site.needs[position]))
+    saved = [position for position, it in enumerate(site.prefix)
+             if it[0] in (ops.OBJ, ops.EXC_PREV) and position != (exc_prev[0] if exc_prev else None)]
+    # Named by their order among the saved values, not by their position:
+    # the NULLs and constants around them differ between Python versions.
+    for order, position in enumerate(saved):
+        slots.append(Slot(f"$stack{order}", Slot.STACK, position, site.needs[position]))
     if exc_prev:
         slots.append(Slot("$handled", Slot.HANDLED))
     if kind is None:
