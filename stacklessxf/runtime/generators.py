@@ -339,8 +339,7 @@ class Generator(collections.abc.Generator):
         if not isinstance(state, dict) or set(state) != {"stack", "call", "closed",
                                                          "delegate", "waiting"}:
             raise pickle.UnpicklingError(f"cannot load a stackless generator from {state!r:.200}")
-        for record in state["stack"]:
-            portable.check_record(record)
+        portable.check_records(state["stack"])
         self._stack = list(state["stack"])
         self._call = state["call"]
         self._closed = bool(state["closed"])

@@ -405,8 +405,31 @@ def load_stack(table, rows, interpreter=INTERPRETER):
             f"records saved by {_named(interpreter)} cannot be resumed by "
             f"{_named(INTERPRETER)}: {exc}", exc.module, exc.qualname) from None
     records = _load_plain_rows(plans, rows)
-    if records is not None:
-        return records
+    if records is None:
+        records = _load_rows(table, plans, rows)
+    return CheckedRecords(records)
+
+
+class CheckedRecords(list):
+    """The records load_stack returns: checked already, so the tasklet or
+    generator they are loaded into does not check them twice (it keeps
+    them as a plain list)."""
+
+    __slots__ = ()
+
+
+def check_records(records):
+    """Raise ``pickle.UnpicklingError`` unless every record of ``records``
+    passes :func:`check_record`."""
+    if type(records) is CheckedRecords:
+        return
+    for record in records:
+        check_record(record)
+
+
+def _load_rows(table, plans, rows):
+    """The records of ``rows`` one by one, with the errors that say what is
+    wrong with any of them."""
     records = []
     for row in rows:
         plan = plans.get(row[0]) if type(row) is tuple and row else None
@@ -447,7 +470,7 @@ def _load_plain_rows(plans, rows):
         return None
     numbers = {saved: plan[0].number for saved, plan in plans.items()}
     if all(saved == number for saved, number in numbers.items()):
-        return list(rows)
+        return rows
     return [(numbers[row[0]], *row[1:]) for row in rows]
 
 

@@ -449,11 +449,11 @@ class Tasklet:
             raise pickle.PicklingError(
                 f"{self!r} is running and cannot be pickled; pickle it while "
                 "it is suspended")
-        from .channel import channel
+        opaque = _pickled_as_themselves()
         state = {name: getattr(self, field) for name, field in _PICKLED_FIELDS.items()}
         state["func"] = portable.by_name(self._func)
-        state["_stack"] = portable.portable_stack(self._stack, (Tasklet, channel))
-        state["_call"] = portable.by_value(self._call, (Tasklet, channel))
+        state["_stack"] = portable.portable_stack(self._stack, opaque)
+        state["_call"] = portable.by_value(self._call, opaque)
         if self.__dict__:
             state["__dict__"] = dict(self.__dict__)
         if PICKLE_FLAGS.value & PICKLEFLAGS_PRESERVE_TRACING_STATE:
@@ -1142,8 +1142,7 @@ def _check_state(state):
     stack = state.get("_stack", [])
     if not isinstance(stack, (list, tuple)):
         refuse("list of records", stack)
-    for record in stack:
-        portable.check_record(record)
+    portable.check_records(stack)
     call = state.get("_call")
     if call is not None and not (type(call) is tuple and len(call) == 3 and callable(call[0])
                                  and type(call[1]) is tuple and type(call[2]) is dict):
@@ -1156,6 +1155,19 @@ def _check_state(state):
             refuse(f"{flag} flag", state[flag])
     if type(state.get("__dict__", {})) is not dict:
         refuse("attributes", state["__dict__"])
+
+
+_opaque_types = None
+
+
+def _pickled_as_themselves():
+    """Tasklets and channels: a tasklet's pickle does not look into them
+    (they check their own contents when pickled)."""
+    global _opaque_types
+    if _opaque_types is None:
+        from .channel import channel    # here: channel imports this module
+        _opaque_types = (Tasklet, channel)
+    return _opaque_types
 
 
 class _PickleFlags:
