@@ -100,7 +100,7 @@ def child(mode, program, count=False):
     if mode == "plain":
         import stacklessxf
         stacklessxf.stackless = lambda function=None, **_: function
-        stacklessxf.schedule = lambda: None
+        stacklessxf.schedule = lambda retval=None: retval
     if count:
         print(executed_bytecodes(program))
         return
