@@ -157,7 +157,7 @@ class Classifier:
         return obj
 
     def _classify_by_inference(self, func):
-        if _rooted_in_a_parameter(func):
+        if rooted_in_a_parameter(func):
             return UNKNOWN
         try:
             inferred = list(func.infer())
@@ -193,7 +193,7 @@ class Classifier:
         return UNKNOWN
 
 
-def _rooted_in_a_parameter(expr):
+def rooted_in_a_parameter(expr):
     """Whether ``expr`` (``p`` or ``p.a.b``) starts at a name every binding
     of which is a parameter of its function, other than its first.  Without
     a call to go by, inference gives such a name the value "anything" (after
