@@ -9,7 +9,7 @@ import types
 from astroid import nodes
 
 from .analysis import analyze
-from .analysis.callgraph import may_switch, switch_may_arrive
+from .analysis.callgraph import may_switch_among, switch_may_arrive
 from .backends.bytecode import instrument
 from .backends.bytecode import generators
 from .errors import TransformError
@@ -252,7 +252,9 @@ def _switch_arrives(info):
     switch passes this frame by exception instead of by return."""
     analyses = {other.qualname: other.analysis for other in registered_functions(info.module)}
     analyses[info.qualname] = info.analysis
-    switching = may_switch(analyses)
+    switching = may_switch_among({call.target for call in info.analysis.calls
+                                  if call.kind == "stackless" and call.target in analyses},
+                                 analyses)
     return frozenset(call.resume_point for call in info.analysis.calls
                      if call.resume_point is not None
                      and switch_may_arrive(call, analyses, switching))
