@@ -204,14 +204,23 @@ def test_a_callee_rooted_in_a_parameter_is_what_inference_finds(monkeypatch):
 
     tree = astroid.parse(PARAMETER_CALLS, module_name="parameter_calls")
     shortcut = {call.func.as_string() for call in _every_call(tree)
-                if calls._rooted_in_a_parameter(call.func)}
+                if calls.rooted_in_a_parameter(call.func)}
     assert shortcut == ROOTED_IN_A_PARAMETER
+    lower = importlib.import_module("stacklessxf.ir.lower")
     classifier = calls.Classifier.__new__(calls.Classifier)
-    quick = [classifier._classify_by_inference(call.func) for call in _every_call(tree)]
-    monkeypatch.setattr(calls, "_rooted_in_a_parameter", lambda expr: False)
-    inferred = [classifier._classify_by_inference(call.func) for call in _every_call(tree)]
+
+    def found(call):
+        """What classification and the call graph find for ``call``."""
+        return classifier._classify_by_inference(call.func), lower.called_qualname(call)
+
+    quick = [found(call) for call in _every_call(tree)]
+    for module in (calls, lower):
+        monkeypatch.setattr(module, "rooted_in_a_parameter", lambda expr: False)
+    inferred = [found(call) for call in _every_call(tree)]
     assert quick == inferred
-    assert calls.UNKNOWN in inferred and calls.GUARDED in inferred
+    kinds = {kind for kind, _ in inferred}
+    assert calls.UNKNOWN in kinds and calls.GUARDED in kinds
+    assert "helper" in {qualname for _, qualname in inferred}
 
 
 # -- the collector waits while a function is transformed --------------------
@@ -309,3 +318,52 @@ def test_a_module_edited_and_transformed_again_is_read_again(tmp_path, monkeypat
         assert "other(n)" in explained and "* 3" in explained
     finally:
         importlib.sys.modules.pop("edited_twice", None)
+
+
+# -- which callees may switch: a search from them, as the fixpoint finds -----
+
+def _random_call_graph(rng, size):
+    from stacklessxf.analysis import FunctionAnalysis
+    from stacklessxf.ir.model import CallSite
+
+    names = [f"f{i}" for i in range(size)]
+    kinds = ["plain", "guarded", "stackless", "stackless", "stackless", "switch", "unknown"]
+
+    def call():
+        kind = rng.choice(kinds)
+        target = None
+        if kind == "stackless":
+            target = rng.choice(names + ["elsewhere", None])
+        return CallSite((1, 0, 1, 1), "g", kind, target, None)
+
+    return {name: FunctionAnalysis(name, "x.py", 1, [], (),
+                                   [call() for _ in range(rng.randrange(4))])
+            for name in names}
+
+
+def test_a_search_from_the_callees_finds_what_the_fixpoint_finds():
+    import random
+
+    from stacklessxf.analysis.callgraph import may_switch, may_switch_among
+
+    rng = random.Random(13)
+    graphs = [_random_call_graph(rng, rng.randrange(1, 12)) for _ in range(400)]
+    for analyses in graphs:
+        assert may_switch_among(analyses, analyses) == may_switch(analyses)
+        some = set(rng.sample(sorted(analyses), rng.randrange(len(analyses) + 1)))
+        assert may_switch_among(some, analyses) == may_switch(analyses) & some
+    assert any(may_switch(a) != set(a) for a in graphs) and any(may_switch(a) for a in graphs)
+
+
+def test_the_corpus_modules_find_their_switching_callees_as_the_fixpoint_does():
+    from stacklessxf.analysis.callgraph import may_switch, may_switch_among
+
+    checked = 0
+    for path in differential.corpus_paths():
+        module = differential.load_module(path, plain=False)
+        analyses = {info.qualname: info.analysis
+                    for info in registered_functions(module.__name__)}
+        assert may_switch_among(analyses, analyses) == may_switch(analyses)
+        checked += len(analyses)
+        differential.unload_module(module)
+    assert checked > 200
