@@ -242,21 +242,23 @@ def test_the_collector_waits_during_a_transform_and_only_then(monkeypatch):
     def adds(a, b):
         return a + b
 
-    def refused():
-        return (lambda: 1)()
+    def doubles(a):
+        return adds(a, a)
 
     assert gc.isenabled()
     assert stacklessxf.stackless(adds)(1, 2) == 3
     assert seen == [False] and gc.isenabled()
+    # A refusal lets the collector run again too.
     monkeypatch.setattr(core, "verify", _refuse)
-    with pytest.raises(TransformError):
-        stacklessxf.stackless(refused)
+    with pytest.raises(TransformError, match="refused for the test"):
+        stacklessxf.stackless(doubles)
     assert seen == [False, False] and gc.isenabled()
+    # A collector the program stopped stays stopped.
+    monkeypatch.undo()
     gc.disable()
     try:
-        monkeypatch.setattr(core, "verify", lambda ir: None)
-        stacklessxf.stackless(refused)
-        assert seen[-1] is False and not gc.isenabled()
+        assert stacklessxf.stackless(doubles)(2) == 4
+        assert not gc.isenabled()
     finally:
         gc.enable()
 

@@ -556,6 +556,9 @@ def _assemble(bc, body, sites):
     return _finish(_to_code(_bytecode_like(bc, body), sites))
 
 
+_FOR_ITER, _LOAD_CONST = dis.opmap["FOR_ITER"], dis.opmap["LOAD_CONST"]
+
+
 def _to_code(bytecode_obj, sites):
     """Assemble; then add the ranges of the ``for`` loops' handlers (the
     assembler cannot place a range around a jump), and take the stack size
@@ -578,9 +581,6 @@ def _to_code(bytecode_obj, sites):
                   for site in loops if id(site.call) in ordinal]
         code = exception_table.add_ranges(code, ranges)
     return code.replace(co_stacksize=ops.max_stack_depth(code))
-
-
-_FOR_ITER, _LOAD_CONST = dis.opmap["FOR_ITER"], dis.opmap["LOAD_CONST"]
 
 
 def _finish(code):
