@@ -570,7 +570,7 @@ def _to_code(bytecode_obj, sites):
     code = bytecode_obj.to_code(stacksize=0, compute_exception_stack_depths=False)
     if loops:
         # Raw decoding: dis.get_instructions describes every instruction in
-        # full, which cost a loop's function a tenth of its transform.
+        # full (names, values, positions), far more than is read here.
         listing = list(dis._unpack_opargs(code.co_code))
         for_offsets = [offset for offset, op, _ in listing if op == _FOR_ITER]
         marks = {id(code.co_consts[arg]): offset for offset, op, arg in listing
