@@ -6,15 +6,20 @@ Each module (by default a few of the standard library's) is copied under a
 new name into a temporary directory, imported, and given to
 ``stacklessxf.transform_module``, which makes each of its functions and
 methods stackless in turn; each of those is timed.  The first function of a
-module pays for reading and parsing its file.  Each module runs in a fresh
-process, after the transform itself is loaded, so that no module finds the
-work of another (parsed files, inferred imports) done.  Printed per module:
-the median time per function, as wall time and as the process' CPU time
-(which the machine's other load does not inflate), the mean, the maximum,
-and how many functions the subset refused (they stay plain, and count too).
+module pays for reading and parsing its file.  The name ``corpus`` stands
+for the test corpus (``tests/corpus/c_*.py``): each of its modules is
+imported once, as it is, and each ``@stackless`` its import applies is timed.
+Each module (and the corpus) runs in a fresh process, after the transform
+itself is loaded, so that no module finds the work of another (parsed files,
+inferred imports) done.  Printed per module: the median time per function,
+as wall time and as the process' CPU time (which the machine's other load
+does not inflate), the mean, the maximum, how many functions the subset
+refused (they stay plain, and count too), and the CPU time of the whole
+module's transform (what happens between the functions included).
 """
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -26,7 +31,8 @@ import time
 import warnings
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MODULES = ("ipaddress", "fractions", "posixpath")
+MODULES = ("ipaddress", "fractions", "posixpath", "textwrap", "json.decoder", "corpus")
+CORPUS = "corpus"
 TARGET_MS = 5.0
 
 
@@ -56,13 +62,39 @@ def transform_copy(module_name):
                 times.append((time.perf_counter() - wall, time.process_time() - cpu))
 
         modules.make_stackless_or_warn = timed
+        cpu = time.process_time()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = stacklessxf.transform_module(copy)
-        return {"times": times, "transformed": len(result.transformed),
-                "skipped": len(result.skipped)}
+        return {"times": times, "skipped": len(result.skipped),
+                "total_cpu": time.process_time() - cpu}
     finally:
         shutil.rmtree(directory)
+
+
+def transform_corpus():
+    """Per-function (wall, cpu) seconds of each ``@stackless`` that importing
+    the corpus modules applies."""
+    import stacklessxf
+    import stacklessxf.core  # noqa: F401  (loaded before the clock starts)
+    from tests import differential
+
+    times, real = [], stacklessxf.stackless
+
+    def timed(function=None, **options):
+        if function is None:
+            return functools.partial(timed, **options)
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            return real(function, **options)
+        finally:
+            times.append((time.perf_counter() - wall, time.process_time() - cpu))
+
+    stacklessxf.stackless = timed
+    cpu = time.process_time()
+    for path in differential.corpus_paths():
+        differential.unload_module(differential.load_module(path, plain=False))
+    return {"times": times, "skipped": 0, "total_cpu": time.process_time() - cpu}
 
 
 def measure_in_fresh_process(module_name):
@@ -80,7 +112,7 @@ def report(module_name, measured):
           f" median {statistics.median(wall):.1f} ms wall, {statistics.median(cpu):.1f} ms CPU"
           f" per function (target <= {TARGET_MS:.0f} ms)"
           f"  [mean {statistics.mean(wall):.1f} ms, max {max(wall):.0f} ms, total"
-          f" {sum(wall) / 1e3:.2f} s]")
+          f" {sum(wall) / 1e3:.2f} s wall, {measured['total_cpu']:.2f} s CPU]")
     return wall, cpu
 
 
@@ -90,7 +122,8 @@ def main(argv=None):
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(transform_copy(args.modules[0])))
+        name = args.modules[0]
+        print(json.dumps(transform_corpus() if name == CORPUS else transform_copy(name)))
         return
     print(f"Python {sys.version.split()[0]}; each module in a fresh process")
     all_wall, all_cpu = [], []

@@ -140,3 +140,232 @@ def test_functions_are_found_by_name_and_first_line(tmp_path, monkeypatch):
             locate(module.k)
     finally:
         del importlib.sys.modules["two_defs"]
+
+
+# -- callee inference: a parameter's callee is unknown without inferring it --
+
+PARAMETER_CALLS = '''
+import functools
+
+
+def helper():
+    return 1
+
+
+@functools.lru_cache
+def no_default(f, p):
+    return f() + p.attr.method()
+
+
+def with_default(cb=helper, *rest, key=helper, **named):
+    return cb() + key() + rest() + named()
+
+
+def reassigned(f):
+    f = helper
+    return f()
+
+
+def nested(f):
+    def inner():
+        return f()
+    return inner()
+
+
+class Box:
+    def method(self, other):
+        return self.method(other) + other.method(self)
+
+    @classmethod
+    def build(cls, other):
+        return cls() + other()
+
+    @staticmethod
+    def static(first, second):
+        return first() + second()
+'''
+
+# The calls whose callee is, or is an attribute of, a name bound only to a
+# parameter other than its function's first (a method's first is the
+# instance or the class, and *args and **kwargs are a tuple and a dict):
+# the shortcut takes those, and only those.
+ROOTED_IN_A_PARAMETER = {"p.attr.method", "key", "other.method", "other", "second"}
+
+
+def _every_call(tree):
+    from astroid import nodes
+    return [call for call in tree.nodes_of_class(nodes.Call)]
+
+
+def test_a_callee_rooted_in_a_parameter_is_what_inference_finds(monkeypatch):
+    import astroid
+
+    from stacklessxf.frontend import calls
+
+    tree = astroid.parse(PARAMETER_CALLS, module_name="parameter_calls")
+    shortcut = {call.func.as_string() for call in _every_call(tree)
+                if calls.rooted_in_a_parameter(call.func)}
+    assert shortcut == ROOTED_IN_A_PARAMETER
+    lower = importlib.import_module("stacklessxf.ir.lower")
+    classifier = calls.Classifier.__new__(calls.Classifier)
+
+    def found(call):
+        """What classification and the call graph find for ``call``."""
+        return classifier._classify_by_inference(call.func), lower.called_qualname(call)
+
+    quick = [found(call) for call in _every_call(tree)]
+    for module in (calls, lower):
+        monkeypatch.setattr(module, "rooted_in_a_parameter", lambda expr: False)
+    inferred = [found(call) for call in _every_call(tree)]
+    assert quick == inferred
+    kinds = {kind for kind, _ in inferred}
+    assert calls.UNKNOWN in kinds and calls.GUARDED in kinds
+    assert "helper" in {qualname for _, qualname in inferred}
+
+
+# -- the collector waits while a function is transformed --------------------
+
+def test_the_collector_waits_during_a_transform_and_only_then(monkeypatch):
+    import gc
+
+    import stacklessxf
+
+    core = importlib.import_module("stacklessxf.core")
+    seen, real_lower = [], core.lower
+
+    def lower(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return real_lower(*args, **kwargs)
+
+    monkeypatch.setattr(core, "lower", lower)
+
+    def adds(a, b):
+        return a + b
+
+    def doubles(a):
+        return adds(a, a)
+
+    assert gc.isenabled()
+    assert stacklessxf.stackless(adds)(1, 2) == 3
+    assert seen == [False] and gc.isenabled()
+    # A refusal lets the collector run again too.
+    monkeypatch.setattr(core, "verify", _refuse)
+    with pytest.raises(TransformError, match="refused for the test"):
+        stacklessxf.stackless(doubles)
+    assert seen == [False, False] and gc.isenabled()
+    # A collector the program stopped stays stopped.
+    monkeypatch.undo()
+    gc.disable()
+    try:
+        assert stacklessxf.stackless(doubles)(2) == 4
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def _refuse(ir):
+    raise TransformError("refused for the test", None, None, None, "test")
+
+
+# -- caches never hand out an earlier version of a file ----------------------
+
+FIRST_VERSION = """\
+def helper(x):
+    return x + 1
+
+
+def f(n):
+    return helper(n) * 2
+"""
+
+SECOND_VERSION = """\
+def helper(x):
+    return x + 1
+
+
+def other(x):
+    return x - 1
+
+
+def f(n):
+    k = other(n)
+    return helper(k) * 3
+"""
+
+
+def test_a_module_edited_and_transformed_again_is_read_again(tmp_path, monkeypatch):
+    import linecache
+    import os
+
+    import stacklessxf
+
+    path = tmp_path / "edited_twice.py"
+    path.write_text(FIRST_VERSION)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("edited_twice")
+    try:
+        assert stacklessxf.transform_module(module).skipped == []
+        assert module.f(1) == 4
+        assert "other" not in stacklessxf.explain(module.f)
+        path.write_text(SECOND_VERSION)
+        later = os.stat(path).st_mtime + 5
+        os.utime(path, (later, later))
+        linecache.checkcache(str(path))
+        module = importlib.reload(module)
+        result = stacklessxf.transform_module(module)
+        assert sorted(result.transformed) == ["f", "helper", "other"]
+        assert result.skipped == []
+        assert module.f(1) == 3
+        explained = stacklessxf.explain(module.f)
+        assert "other(n)" in explained and "* 3" in explained
+    finally:
+        importlib.sys.modules.pop("edited_twice", None)
+
+
+# -- which callees may switch: a search from them, as the fixpoint finds -----
+
+def _random_call_graph(rng, size):
+    from stacklessxf.analysis import FunctionAnalysis
+    from stacklessxf.ir.model import CallSite
+
+    names = [f"f{i}" for i in range(size)]
+    kinds = ["plain", "guarded", "stackless", "stackless", "stackless", "switch", "unknown"]
+
+    def call():
+        kind = rng.choice(kinds)
+        target = None
+        if kind == "stackless":
+            target = rng.choice(names + ["elsewhere", None])
+        return CallSite((1, 0, 1, 1), "g", kind, target, None)
+
+    return {name: FunctionAnalysis(name, "x.py", 1, [], (),
+                                   [call() for _ in range(rng.randrange(4))])
+            for name in names}
+
+
+def test_a_search_from_the_callees_finds_what_the_fixpoint_finds():
+    import random
+
+    from stacklessxf.analysis.callgraph import may_switch, may_switch_among
+
+    rng = random.Random(13)
+    graphs = [_random_call_graph(rng, rng.randrange(1, 12)) for _ in range(400)]
+    for analyses in graphs:
+        assert may_switch_among(analyses, analyses) == may_switch(analyses)
+        some = set(rng.sample(sorted(analyses), rng.randrange(len(analyses) + 1)))
+        assert may_switch_among(some, analyses) == may_switch(analyses) & some
+    assert any(may_switch(a) != set(a) for a in graphs) and any(may_switch(a) for a in graphs)
+
+
+def test_the_corpus_modules_find_their_switching_callees_as_the_fixpoint_does():
+    from stacklessxf.analysis.callgraph import may_switch, may_switch_among
+
+    checked = 0
+    for path in differential.corpus_paths():
+        module = differential.load_module(path, plain=False)
+        analyses = {info.qualname: info.analysis
+                    for info in registered_functions(module.__name__)}
+        assert may_switch_among(analyses, analyses) == may_switch(analyses)
+        checked += len(analyses)
+        differential.unload_module(module)
+    assert checked > 200

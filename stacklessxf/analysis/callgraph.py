@@ -8,7 +8,7 @@ may switch.
 
 from stacklessxf.ir.model import CallSite
 
-__all__ = ["CallSite", "may_switch", "switch_may_arrive"]
+__all__ = ["CallSite", "may_switch", "may_switch_among", "switch_may_arrive"]
 
 SWITCHING = frozenset({"switch", "unknown"})
 
@@ -27,6 +27,32 @@ def may_switch(analyses):
                 switching.add(qualname)
                 changed = True
     return switching
+
+
+def may_switch_among(qualnames, analyses):
+    """Those of ``qualnames`` (keys of ``analyses``) that :func:`may_switch`
+    would return, found by searching only the part of the call graph they
+    reach: a function may switch exactly when a function it reaches by
+    stackless calls (itself included) makes a switching call or a stackless
+    call out of ``analyses``.  Transforming a module function by function,
+    each asks about its own callees, where the fixpoint went over the whole
+    module for each."""
+    return {qualname for qualname in qualnames if _reaches_a_switch(qualname, analyses)}
+
+
+def _reaches_a_switch(start, analyses):
+    seen, pending = {start}, [start]
+    while pending:
+        for call in analyses[pending.pop()].calls:
+            if call.kind in SWITCHING:
+                return True
+            if call.kind == "stackless":
+                if call.target not in analyses:
+                    return True
+                if call.target not in seen:
+                    seen.add(call.target)
+                    pending.append(call.target)
+    return False
 
 
 def _calls_switching(analysis, analyses, switching):

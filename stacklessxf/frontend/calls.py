@@ -157,6 +157,8 @@ class Classifier:
         return obj
 
     def _classify_by_inference(self, func):
+        if rooted_in_a_parameter(func):
+            return UNKNOWN
         try:
             inferred = list(func.infer())
         except (InferenceError, RecursionError):
@@ -189,6 +191,26 @@ class Classifier:
         if isinstance(value, nodes.ClassDef):
             return PLAIN
         return UNKNOWN
+
+
+def rooted_in_a_parameter(expr):
+    """Whether ``expr`` (``p`` or ``p.a.b``) starts at a name every binding
+    of which is a parameter of its function, other than its first.  Without
+    a call to go by, inference gives such a name the value "anything" (after
+    the default, if there is one), and so ``p.a.b`` too: the callee is
+    unknown, whatever else is found.  Inferring it would first infer the
+    function's decorators (to tell a method from a static one), which may
+    read whole modules."""
+    while isinstance(expr, nodes.Attribute):
+        expr = expr.expr
+    if not isinstance(expr, nodes.Name):
+        return False
+    frame, bindings = expr.lookup(expr.name)
+    arguments = getattr(frame, "args", None)
+    if not bindings or not isinstance(arguments, nodes.Arguments) or not arguments.arguments:
+        return False
+    first = arguments.arguments[0].name
+    return all(binding.parent is arguments and binding.name != first for binding in bindings)
 
 
 GENERATOR_METHODS = frozenset({"send", "throw", "close", "__next__"})

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from astroid import bases, nodes
 from astroid.exceptions import AstroidError
 
+from stacklessxf.frontend.calls import rooted_in_a_parameter
 from stacklessxf.frontend.subset import (
     MAY_UNWIND,
     NESTED_SCOPES,
@@ -89,6 +90,8 @@ def called_qualname(call):
     """The qualname of the function `call` calls, when inference finds exactly one."""
     if not isinstance(call, nodes.Call):
         return None     # a yield
+    if rooted_in_a_parameter(call.func):
+        return None     # inference finds "anything" among its values
     try:
         found = list(itertools.islice(call.func.infer(), 2))
     except AstroidError:

@@ -559,6 +559,9 @@ def _assemble(bc, body, sites):
     return _finish(_to_code(_bytecode_like(bc, body), sites))
 
 
+_FOR_ITER, _LOAD_CONST = dis.opmap["FOR_ITER"], dis.opmap["LOAD_CONST"]
+
+
 def _to_code(bytecode_obj, sites):
     """Assemble; then add the ranges of the ``for`` loops' handlers (the
     assembler cannot place a range around a jump), and take the stack size
@@ -569,10 +572,13 @@ def _to_code(bytecode_obj, sites):
     for_iters = [ins for ins in bytecode_obj if isinstance(ins, Instr) and ins.name == "FOR_ITER"]
     code = bytecode_obj.to_code(stacksize=0, compute_exception_stack_depths=False)
     if loops:
-        listing = list(dis.get_instructions(code))
-        for_offsets = [ins.offset for ins in listing if ins.opname == "FOR_ITER"]
-        marks = {id(ins.argval): ins.offset for ins in listing
-                 if ins.opname == "LOAD_CONST" and isinstance(ins.argval, exception_table.HandlerMark)}
+        # Raw decoding: dis.get_instructions describes every instruction in
+        # full (names, values, positions), far more than is read here.
+        listing = list(dis._unpack_opargs(code.co_code))
+        for_offsets = [offset for offset, op, _ in listing if op == _FOR_ITER]
+        marks = {id(code.co_consts[arg]): offset for offset, op, arg in listing
+                 if op == _LOAD_CONST and
+                 isinstance(code.co_consts[arg], exception_table.HandlerMark)}
         ordinal = {id(ins): k for k, ins in enumerate(for_iters)}
         ranges = [(for_offsets[ordinal[id(site.call)]], marks[id(site.mark)], len(site.prefix))
                   for site in loops if id(site.call) in ordinal]
