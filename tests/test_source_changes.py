@@ -93,3 +93,30 @@ def test_asserts_dropped_under_optimization_are_not_an_edit(tmp_path):
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["-8"]
+
+
+RELOADED = textwrap.dedent("""
+    from stacklessxf import stackless
+
+    @stackless
+    def bump(n):
+        return n + 1
+    """)
+
+
+def test_a_module_reloaded_after_an_edit_is_transformed_from_the_new_text(tmp_path, monkeypatch):
+    # importlib.reload does not refresh linecache: the transform must not
+    # compile the text it read before the edit (here of the same lines).
+    path = tmp_path / "reloaded_after_edit.py"
+    path.write_text(RELOADED)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("reloaded_after_edit")
+    try:
+        assert module.bump(1) == 2
+        path.write_text(RELOADED.replace("n + 1", "n + 5").replace("@stackless", "\n\n@stackless"))
+        later = os.stat(path).st_mtime + 5
+        os.utime(path, (later, later))
+        module = importlib.reload(module)
+        assert module.bump(1) == 6
+    finally:
+        sys.modules.pop("reloaded_after_edit", None)

@@ -14,6 +14,9 @@ _definitions_of = {}
 
 
 def _module_node(filename, module_globals, qualname):
+    # The file as it is now: importlib.reload does not refresh linecache, so
+    # a module reloaded after an edit would be read as it was before.
+    linecache.checkcache(filename)
     lines = linecache.getlines(filename, module_globals)
     if not lines:
         raise TransformError(
