@@ -26,7 +26,7 @@ from differential import Outcome, describe_exception, normalize, reset_module, r
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# Past this many pickles a case runs on without the watchdog.
+# Past this many ticks a case runs on without the watchdog.
 MAX_PICKLES = 150
 
 
@@ -40,20 +40,27 @@ def drive(target, args, kwargs, box):
         box.append(("return", value))
 
 
-def run_pickling_at_every_switch(module, case):
+def run_pickling_at_every_switch(module, case, ticks=None):
     """Runs ``case`` of ``module`` (a transformed corpus load) as described
-    above.  Returns its Outcome, the pickles made, in order, and the
-    messages of the pickles refused (after which the tasklet went on)."""
+    above, pickling at every tick, or at the ticks numbered in ``ticks``
+    (counted from 0; at the others the tasklet just goes on).  Returns its
+    Outcome, the pickles made, in order, and the messages of the pickles
+    refused (after which the tasklet went on)."""
     name, args, kwargs = case[:3]
     reset_module(module)
     target = resolve(module, name)
     args, kwargs, box = copy.deepcopy(args), copy.deepcopy(kwargs), []
     task = sx.tasklet(drive)(target, args, kwargs, box)
     pickles, refusals = [], []
+    tick = 0
     while True:
-        interrupted = sx.run(1 if len(pickles) + len(refusals) < MAX_PICKLES else 0)
+        interrupted = sx.run(1 if tick < MAX_PICKLES else 0)
         if interrupted is None:
             break
+        tick += 1
+        if ticks is not None and tick - 1 not in ticks:
+            interrupted.insert()
+            continue
         interrupted.remove()
         try:
             pickles.append(dumps(module, (interrupted, box, args, kwargs, list(module.LOG))))
@@ -65,6 +72,24 @@ def run_pickling_at_every_switch(module, case):
         _forget(interrupted)
         task.insert()
     return outcome_of(module, box, args, kwargs), pickles, refusals
+
+
+def count_ticks(module, case):
+    """How many ticks ``case`` is interrupted at (up to MAX_PICKLES) when
+    nothing is pickled: the ticks run_pickling_at_every_switch can pick."""
+    name, args, kwargs = case[:3]
+    reset_module(module)
+    box = []
+    sx.tasklet(drive)(resolve(module, name), copy.deepcopy(args), copy.deepcopy(kwargs), box)
+    tick = 0
+    while True:
+        interrupted = sx.run(1 if tick < MAX_PICKLES else 0)
+        if interrupted is None:
+            break
+        tick += 1
+        interrupted.insert()
+    assert box, "the case's tasklet did not finish"
+    return tick
 
 
 class _Pickler(pickle.Pickler):

@@ -418,7 +418,7 @@ def test_generated_programs_native_vs_python(program_dir, program):
 
 
 @pytest.mark.slow
-@settings(max_examples=500, **COMMON)
+@settings(max_examples=150, **COMMON)
 @given(programs())
 def test_generated_programs_native_vs_python_many(program_dir, program):
     check_program(program_dir, *program)

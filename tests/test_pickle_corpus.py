@@ -1,6 +1,7 @@
-"""Every corpus case, run as a tasklet pickled and loaded at every switch
-the watchdog can make, behaves as the plain function does; and one of its
-pickles, resumed in a fresh process, finishes the same way."""
+"""Every corpus case, run as a tasklet pickled and loaded at switches the
+watchdog makes (every one, or a spread of them, see ticks_to_pickle),
+behaves as the plain function does; and one of its pickles, resumed in a
+fresh process, finishes the same way."""
 
 import os
 
@@ -8,7 +9,7 @@ import pytest
 
 from differential import (corpus_paths, iter_corpus, load_corpus_pair, plain_corpus_module,
                           run_one)
-from tests.pickle_harness import resume_in_fresh_process, run_pickling_at_every_switch
+from tests.pickle_harness import count_ticks, resume_in_fresh_process, run_pickling_at_every_switch
 
 from test_differential import CASE_IDS, CASES
 
@@ -33,11 +34,31 @@ TRACEBACK_LOGGED = {"exc_info_after_call"}
 COPIES_A_DEFAULT = {"shared_mutable_default"}
 
 
-@pytest.mark.parametrize("path,case", CASES, ids=CASE_IDS)
-def test_pickled_at_every_switch_matches_plain(path, case):
+# Every tick of every FULL_SWEEP-th case is pickled.  The others are pickled
+# at their first and last ticks and at every STRIDE-th tick from an offset
+# that moves from case to case, so that the corpus as a whole is still
+# pickled at every offset (pickling and loading at every tick of every case
+# mostly repeats the same resumes and took minutes).
+FULL_SWEEP = 8
+STRIDE = 5
+
+
+def ticks_to_pickle(number, module, case):
+    """The ticks at which the case numbered ``number`` is pickled (None:
+    every tick)."""
+    if number % FULL_SWEEP == 0:
+        return None
+    last = count_ticks(module, case) - 1
+    return {0, last} | set(range(number % STRIDE, last, STRIDE))
+
+
+@pytest.mark.parametrize("number,path,case", [(number, *pair) for number, pair in enumerate(CASES)],
+                         ids=CASE_IDS)
+def test_pickled_at_switches_matches_plain(number, path, case):
     plain, transformed = corpus_pair(path)
     expected = run_one(plain, case)
-    outcome, pickles, refusals = run_pickling_at_every_switch(transformed, case)
+    ticks = ticks_to_pickle(number, transformed, case)
+    outcome, pickles, refusals = run_pickling_at_every_switch(transformed, case, ticks)
     if case[0] in TRACEBACK_LOGGED and outcome.log != expected.log:
         assert repr(outcome.log) == repr(expected.log).replace("('bool', True)", "('bool', False)", 1)
         outcome.log = expected.log
@@ -64,9 +85,11 @@ def test_a_pickle_of_each_case_resumes_in_a_fresh_process(path):
     for case_path, case in iter_corpus():
         if case_path != path or case[0] in COPIES_A_DEFAULT | TRACEBACK_LOGGED:
             continue
-        _, pickles, _ = run_pickling_at_every_switch(transformed, case)
+        # The middle tick's pickle is of a copy loaded at the first tick.
+        ticks = count_ticks(transformed, case)
+        _, pickles, _ = run_pickling_at_every_switch(transformed, case, {0, ticks // 2})
         if pickles:
-            blobs.append(pickles[len(pickles) // 2])
+            blobs.append(pickles[-1])
             cases.append(case)
             expected.append(run_one(plain, case))
     assert blobs, "no case of the module switched"

@@ -18,7 +18,7 @@ import stacklessxf as sx
 from stacklessxf.runtime.portable import pickle_records, to_portable, unpickle_records
 from stacklessxf.runtime.trampoline import run_unwound
 from tests import value_cases as cases
-from tests.test_portable import (DEPTH, ROOT, resume_in_fresh_process, resumed_after_an_edit,
+from tests.test_portable import (DEPTH, ROOT, fresh_process_results, resumed_after_an_edit,
                                  unwound_records)
 
 HELD = {
@@ -46,11 +46,15 @@ def test_held_values_round_trip_in_process(function):
     assert run_unwound(copies) == function(DEPTH)
 
 
-@pytest.mark.parametrize("function", HELD.values(), ids=HELD.keys())
-def test_held_values_round_trip_through_a_fresh_process(tmp_path, function):
-    path = tmp_path / "records.pickle"
-    path.write_bytes(pickle_records(unwound_records(function, DEPTH)))
-    assert resume_in_fresh_process(path) == repr(function(DEPTH))
+@pytest.fixture(scope="module")
+def held_values_in_a_fresh_process(tmp_path_factory):
+    return fresh_process_results(tmp_path_factory.mktemp("held_values"),
+                                 {name: (function, (DEPTH,)) for name, function in HELD.items()})
+
+
+@pytest.mark.parametrize("name", HELD)
+def test_held_values_round_trip_through_a_fresh_process(held_values_in_a_fresh_process, name):
+    assert held_values_in_a_fresh_process[name] == repr(HELD[name](DEPTH))
 
 
 def _outer_values(records):

@@ -2,6 +2,7 @@
 refused when the code has changed or a value cannot be pickled."""
 
 import importlib
+import json
 import os
 import pickle
 import re
@@ -58,33 +59,59 @@ def slot_values(record):
 
 
 RESUME_SCRIPT = textwrap.dedent("""
-    import sys
+    import json, sys, traceback
     from stacklessxf.errors import StaleCodeError
     from stacklessxf.runtime.portable import unpickle_records
     from stacklessxf.runtime.trampoline import run_unwound
 
-    with open(sys.argv[1], "rb") as file:
-        data = file.read()
-    try:
-        records = unpickle_records(data)
-    except StaleCodeError as exc:
-        print("StaleCodeError:", exc)
-    else:
-        print(repr(run_unwound(records)))
+    printed = []
+    for path in sys.argv[1:]:
+        with open(path, "rb") as file:
+            data = file.read()
+        try:
+            records = unpickle_records(data)
+        except StaleCodeError as exc:
+            printed.append(f"StaleCodeError: {exc}")
+        else:
+            try:
+                printed.append(repr(run_unwound(records)))
+            except BaseException:
+                printed.append("resuming failed:\\n" + traceback.format_exc())
+    json.dump(printed, sys.stdout)
     """)
 
 
-def resume_in_fresh_process(path, *import_dirs):
-    """Unpickle the records in ``path`` in a new interpreter, resume them,
-    and return what it prints: the result's repr, or the StaleCodeError."""
+def resume_each_in_fresh_process(paths, *import_dirs):
+    """Unpickle the records in each of ``paths`` in one new interpreter,
+    resume them one file after the other, and return what each gave: the
+    result's repr, the StaleCodeError, or the traceback of a failure."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(ROOT), *map(str, import_dirs), env.get("PYTHONPATH", "")])
-    done = subprocess.run([sys.executable, "-c", RESUME_SCRIPT, str(path)],
+    done = subprocess.run([sys.executable, "-c", RESUME_SCRIPT, *map(str, paths)],
                           capture_output=True, text=True, env=env, cwd=ROOT,
-                          timeout=120)
+                          timeout=300)
     assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
+    return json.loads(done.stdout)
+
+
+def resume_in_fresh_process(path, *import_dirs):
+    """What resuming the records in ``path`` in a new interpreter gives."""
+    [printed] = resume_each_in_fresh_process([path], *import_dirs)
+    return printed
+
+
+def fresh_process_results(directory, cases):
+    """For each ``name: (function, args)`` of ``cases``, what resuming the
+    records of ``function(*args)`` gives in a fresh process; one process
+    resumes them all (starting one per case costs seconds each), and each
+    test checks its own case."""
+    paths = []
+    for number, (function, args) in enumerate(cases.values()):
+        path = directory / f"records-{number}.pickle"
+        path.write_bytes(pickle_records(unwound_records(function, *args)))
+        paths.append(path)
+    return dict(zip(cases, resume_each_in_fresh_process(paths)))
 
 
 ROUND_TRIPS = {
@@ -112,11 +139,15 @@ def test_round_trip_in_process_gives_equal_records():
     assert unpickle_records(pickle_records(records)) == records
 
 
-@pytest.mark.parametrize("function,args", ROUND_TRIPS.values(), ids=ROUND_TRIPS.keys())
-def test_round_trip_through_a_fresh_process(tmp_path, function, args):
-    path = tmp_path / "records.pickle"
-    path.write_bytes(pickle_records(unwound_records(function, *args)))
-    assert resume_in_fresh_process(path) == repr(function(*args))
+@pytest.fixture(scope="module")
+def round_trips_in_a_fresh_process(tmp_path_factory):
+    return fresh_process_results(tmp_path_factory.mktemp("round_trips"), ROUND_TRIPS)
+
+
+@pytest.mark.parametrize("name", ROUND_TRIPS)
+def test_round_trip_through_a_fresh_process(round_trips_in_a_fresh_process, name):
+    function, args = ROUND_TRIPS[name]
+    assert round_trips_in_a_fresh_process[name] == repr(function(*args))
 
 
 def test_unbound_local_stays_unbound():
