@@ -22,7 +22,7 @@ from stacklessxf import StaleCodeError
 from stacklessxf.runtime import portable, values
 
 from differential import corpus_paths, iter_corpus, load_corpus_pair, plain_corpus_module, run_one
-from tests.pickle_harness import resume_in_fresh_process, run_pickling_at_every_switch
+from tests.pickle_harness import count_ticks, resume_in_fresh_process, run_pickling_at_every_switch
 
 from test_pickle_corpus import COPIES_A_DEFAULT, TRACEBACK_LOGGED
 
@@ -45,12 +45,10 @@ def _other_pythons():
 OTHER_PYTHONS = _other_pythons()
 
 
-def _spread(pickles):
-    """The first, the middle and the last pickle (values on the value stack,
+def _spread(ticks):
+    """The first, the middle and the last tick (values on the value stack,
     loop iterators and handlers differ most between these)."""
-    if len(pickles) <= 3:
-        return list(pickles)
-    return [pickles[0], pickles[len(pickles) // 2], pickles[-1]]
+    return {0, ticks // 2, ticks - 1} if ticks else set()
 
 
 def _stateless_modules():
@@ -67,8 +65,8 @@ def test_pickles_of_each_case_resume_under_every_other_version(path):
     for case_path, case in iter_corpus():
         if case_path != path or case[0] in COPIES_A_DEFAULT | TRACEBACK_LOGGED:
             continue
-        _, pickles, _ = run_pickling_at_every_switch(transformed, case)
-        chosen = _spread(pickles)
+        _, chosen, _ = run_pickling_at_every_switch(transformed, case,
+                                                    _spread(count_ticks(transformed, case)))
         blobs += chosen
         expected += [run_one(plain, case)] * len(chosen)
         cases += [case] * len(chosen)
