@@ -68,6 +68,7 @@ RUNTIME_IR = r"""
 @sx_ticks = global i64 4611686018427387904
 @sx_live_records = global i64 0
 @sx_stack_limit = global i64 0
+@sx_watchdog = global i64 0
 
 declare void @free(i8*)
 declare i8* @malloc(i64)
@@ -411,9 +412,12 @@ declare i64 @llvm.abs.i64(i64, i1)
 RUNTIME_GLOBALS = ("sx_unwind_head", "sx_unwind_tail", "sx_reason", "sx_req_kind",
                    "sx_req_obj", "sx_req_value", "sx_err_kind", "sx_err_line",
                    "sx_err_func", "sx_err_arg", "sx_ticks", "sx_live_records",
-                   "sx_stack_limit")
+                   "sx_stack_limit", "sx_watchdog")
 
 _engine = None
+# Whether a watchdog runs: while one does, calls from Python take the bridge
+# (see pyentry), which hands the native tick counter its budget.
+watchdog_running = False
 
 
 class Engine:
@@ -423,6 +427,9 @@ class Engine:
     def __init__(self):
         llvm.initialize_native_target()
         llvm.initialize_native_asmprinter()
+        from .pyentry import c_api_addresses
+        for name, address in c_api_addresses().items():
+            llvm.add_symbol(name, address)
         target = llvm.Target.from_default_triple()
         self.target_machine = target.create_target_machine(opt=3, jit=True)
         self.triple = llvm.get_process_triple()
@@ -433,6 +440,7 @@ class Engine:
         self.globals = {name: ctypes.c_int64.from_address(
             self.ee.get_global_value_address(name)) for name in RUNTIME_GLOBALS}
         self.ticks = self.globals["sx_ticks"]
+        self.globals["sx_watchdog"].value = int(watchdog_running)
         self.globals["sx_unwind_tail"].value = self.ee.get_global_value_address("sx_unwind_head")
         self.continue_ = ctypes.PYFUNCTYPE(
             ctypes.c_int32, ctypes.c_int64, ctypes.c_int64, ctypes.POINTER(ctypes.c_int64)
@@ -468,6 +476,13 @@ def engine():
     if _engine is None:
         _engine = Engine()
     return _engine
+
+
+def set_watchdog_running(on):
+    global watchdog_running
+    watchdog_running = bool(on)
+    if _engine is not None:
+        _engine.globals["sx_watchdog"].value = int(watchdog_running)
 
 
 def live_records():

@@ -29,7 +29,7 @@ from ...runtime import scheduler
 from ...runtime.records import HANDOVER, UNBOUND, ResumeSite, Slot, Unwind
 from ...runtime.trampoline import SUSPENSION_POINTS
 from ..bytecode.instrument import loop_site_name
-from . import codegen, expressions
+from . import codegen, expressions, pyentry
 from . import engine as rt
 from .types import (
     BOOL,
@@ -632,6 +632,8 @@ def _compile_group(first):
         spec.optimized_ir = str(optimized)
         spec.make_sites()
         spec.bind(engine)
+    for native in dict.fromkeys(spec.native for spec in group):
+        native.install_dispatcher(engine)
 
 
 def _check_inferred(spec):
@@ -651,13 +653,27 @@ def _check_inferred(spec):
 # -- the decorated function ---------------------------------------------------------------
 
 class NativeFunction:
-    """A stackless function compiled to machine code, per argument types."""
+    """A stackless function compiled to machine code, per argument types.
+
+    Each has a class of its own, whose ``__call__`` is the builtin entry
+    (see ``pyentry``) once a specialization is compiled: a call from Python
+    then runs no Python code unless it leaves the fast path, through
+    ``_from_native``.  Until then, ``__call__`` is ``_from_native`` itself,
+    so that a frame a call of the function runs from C has one code."""
 
     __stackless_native__ = True
+
+    def __new__(cls, function, info):
+        own = type(cls.__name__, (cls,), {"__slots__": (), "__module__": cls.__module__,
+                                           "__qualname__": cls.__qualname__})
+        return super().__new__(own)
 
     def __init__(self, function, info):
         functools.update_wrapper(self, function)
         self.__stackless__ = info
+        self.bridge = self._from_native   # one object: native code holds its address
+        self._dispatchers = 0
+        type(self).__call__ = _call_entry(self.bridge)
         self.signature = inspect.signature(function)
         self.params = tuple(self.signature.parameters)
         annotations = [annotation_type(_annotation_node(info.funcdef, name), info.globals)
@@ -673,7 +689,7 @@ class NativeFunction:
     def __reduce__(self):
         return self.__qualname__
 
-    def __call__(self, *args, **kwargs):
+    def _call_in_python(self, args, kwargs):
         if kwargs or len(args) != len(self.params):
             bound = self.signature.bind(*args, **kwargs)
             bound.apply_defaults()
@@ -684,6 +700,33 @@ class NativeFunction:
             if not spec.compiled:
                 compile_group(spec)
         return spec.call(args)
+
+    def _from_native(self, *args, **kwargs):
+        """The Python side of the builtin entry: the call itself (with its
+        arguments) when the entry does not take it, or what native code
+        left to Python when it returned something other than a result."""
+        if args and args[0] is pyentry.NATIVE_RAN:
+            _, spec, status, out = args
+            return _drive(status, OUT.from_address(out), spec.return_type, None)
+        return self._call_in_python(args, kwargs)
+
+    def install_dispatcher(self, engine):
+        """Compile the dispatcher over the compiled specializations and make
+        it this function's ``__call__``."""
+        specs = [spec for spec in self.specializations
+                 if spec.compiled and pyentry.has_python_entry(spec)]
+        if not specs:
+            return
+        self._dispatchers += 1
+        name = f"sxd{self._dispatchers}.{specs[0].symbol}"
+        engine.add_module(pyentry.dispatcher_ir(name, specs, len(self.params), self.bridge))
+        builtin = pyentry.builtin_function(self.__name__, engine.address(name), self.__doc__)
+        type(self).__call__ = _call_entry(builtin)
+
+    @staticmethod
+    def watchdog_running(on):
+        """Told by the scheduler when a watchdog starts and stops running."""
+        rt.set_watchdog_running(on)
 
     def _arg_types(self, args):
         if self.annotated:
@@ -769,6 +812,16 @@ class NativeFunction:
         return None
 
 
+def _call_entry(function):
+    """``function`` as a NativeFunction's ``__call__``: called with the
+    call's arguments only.  Its ``__code__`` says what a switch finds called
+    from C beneath the call: ``_from_native``, the only Python code the
+    builtin entry calls."""
+    entry = staticmethod(function)
+    entry.__code__ = NativeFunction._from_native.__code__
+    return entry
+
+
 def _call_type_error(native, name, want, given, node):
     message = f"{native.__name__}() argument {name!r} must be {want}, not {given}"
     if node is None:
@@ -784,4 +837,5 @@ def _annotation_node(funcdef, name):
     return None
 
 
-_suspendable(NativeFunction.__call__)
+_suspendable(NativeFunction._call_in_python)
+_suspendable(NativeFunction._from_native)
