@@ -46,6 +46,8 @@ STACK_BUDGET = 256 * 1024
 STACK_REGISTER = {"x86_64": "rsp", "amd64": "rsp", "aarch64": "sp", "arm64": "sp"}[
     platform.machine().lower()]
 HEADER_WORDS = 5
+# The native tick counter while no watchdog runs.
+HUGE_TICKS = 1 << 62
 
 OUT_VALUE, OUT_PENDING, OUT_REQ_KIND, OUT_REQ_OBJ, OUT_REQ_VALUE = 0, 1, 2, 3, 4
 OUT_ERR_KIND, OUT_ERR_LINE, OUT_ERR_FUNC, OUT_ERR_ARG = 5, 6, 7, 8
@@ -65,7 +67,7 @@ RUNTIME_IR = r"""
 @sx_err_line = global i64 0
 @sx_err_func = global i64 0
 @sx_err_arg = global i64 0
-@sx_ticks = global i64 4611686018427387904
+@sx_ticks = global i64 HUGE_TICKS
 @sx_live_records = global i64 0
 @sx_stack_limit = global i64 0
 @sx_watchdog = global i64 0
@@ -436,6 +438,7 @@ class Engine:
         self.data_layout = str(self.target_machine.target_data)
         self.ee = llvm.create_mcjit_compiler(llvm.parse_assembly(""), self.target_machine)
         self._add(RUNTIME_IR.replace("STACK_BUDGET", str(STACK_BUDGET))
+                  .replace("HUGE_TICKS", str(HUGE_TICKS))
                   .replace("STACK_REGISTER", STACK_REGISTER))
         self.globals = {name: ctypes.c_int64.from_address(
             self.ee.get_global_value_address(name)) for name in RUNTIME_GLOBALS}
@@ -483,6 +486,8 @@ def set_watchdog_running(on):
     watchdog_running = bool(on)
     if _engine is not None:
         _engine.globals["sx_watchdog"].value = int(watchdog_running)
+        if not watchdog_running:
+            _engine.ticks.value = HUGE_TICKS    # no call-out for a tick that is not needed
 
 
 def live_records():

@@ -53,7 +53,6 @@ HEADER = ctypes.c_int64 * rt.HEADER_WORDS
 def _words(count):
     """The ctypes array type of ``count`` words."""
     return ctypes.c_int64 * count
-HUGE_TICKS = 1 << 62
 SPECIALIZATIONS = []  # by index: which function an error word names
 _resume_addresses = {}  # address of a `.resume` function -> Specialization
 
@@ -231,7 +230,7 @@ def _drive(status, out, return_type, keep):
                     sched.ticks_left = 1
                     scheduler.tick()
                 else:
-                    engine.ticks.value = HUGE_TICKS
+                    engine.ticks.value = rt.HUGE_TICKS
             else:
                 channel = ctypes.cast(out[rt.OUT_REQ_OBJ], ctypes.py_object).value
                 if kind == rt.REQ_RECEIVE:
