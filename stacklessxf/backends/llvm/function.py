@@ -617,6 +617,8 @@ def _compile_group(first):
             if compiler.calls_itself():
                 for level in range(1, codegen.INLINE_LEVELS + 1):
                     codegen.FunctionCompiler(spec, builder, level).compile()
+        natives = list(dict.fromkeys(spec.native for spec in group))
+        dispatchers = [native.emit_dispatcher(builder, group) for native in natives]
         engine = rt.engine()
         builder.module.triple = engine.triple
         builder.module.data_layout = engine.data_layout
@@ -631,8 +633,9 @@ def _compile_group(first):
         spec.optimized_ir = str(optimized)
         spec.make_sites()
         spec.bind(engine)
-    for native in dict.fromkeys(spec.native for spec in group):
-        native.install_dispatcher(engine)
+    for native, dispatcher in zip(natives, dispatchers):
+        if dispatcher is not None:
+            native.install_dispatcher(engine, dispatcher)
 
 
 def _check_inferred(spec):
@@ -709,16 +712,20 @@ class NativeFunction:
             return _drive(status, OUT.from_address(out), spec.return_type, None)
         return self._call_in_python(args, kwargs)
 
-    def install_dispatcher(self, engine):
-        """Compile the dispatcher over the compiled specializations and make
-        it this function's ``__call__``."""
+    def emit_dispatcher(self, builder, group):
+        """Emit the dispatcher over the specializations compiled before and
+        those of ``group``; returns its name (None if none has an entry)."""
         specs = [spec for spec in self.specializations
-                 if spec.compiled and pyentry.has_python_entry(spec)]
+                 if (spec.compiled or spec in group) and pyentry.has_python_entry(spec)]
         if not specs:
-            return
+            return None
         self._dispatchers += 1
         name = f"sxd{self._dispatchers}.{specs[0].symbol}"
-        engine.add_module(pyentry.dispatcher_ir(name, specs, len(self.params), self.bridge))
+        pyentry.emit_dispatcher(builder, name, specs, len(self.params), self.bridge)
+        return name
+
+    def install_dispatcher(self, engine, name):
+        """Make the compiled dispatcher ``name`` this function's ``__call__``."""
         builtin = pyentry.builtin_function(self.__name__, engine.address(name), self.__doc__)
         type(self).__call__ = _call_entry(builtin)
 

@@ -7,8 +7,8 @@ argument's type and converts it with the C API, calls the ``.entry``, and
 boxes the result.  Given arguments of other types (or an int that needs
 more than 64 bits) it returns ``NOT_MINE`` before anything has run.
 
-Each native function gets a *dispatcher*, compiled again whenever one of its
-specializations is compiled: a ``METH_FASTCALL | METH_KEYWORDS`` C function
+Each native function gets a *dispatcher*, compiled again (in the same
+module) whenever one of its specializations is compiled: a ``METH_FASTCALL | METH_KEYWORDS`` C function
 that tries the ``.python`` entry of each compiled specialization in turn,
 the way a type-keyed table would.  It is wrapped in a builtin function
 object that the function's class calls as its ``__call__``.  Everything the
@@ -103,6 +103,9 @@ def _accepted(ntype, annotated):
 def emit_python_entry(mb, spec, entry, bridge):
     """``<symbol>.python`` of ``spec``, calling its ``.entry`` function."""
     function = mb.function(spec.symbol + ".python", PYTHON_ENTRY_TYPE)
+    # A second copy of the body, inlined here, would double the time LLVM
+    # takes over it; the call costs a few nanoseconds.
+    entry.attributes.add("noinline")
     b = ir.IRBuilder(function.append_basic_block("entry"))
     not_mine = function.append_basic_block("not_mine")
     overflow = b.alloca(I32)
@@ -211,33 +214,28 @@ def _call_bridge(b, mb, spec, bridge, status, out):
 
 # -- a function's dispatcher ------------------------------------------------------
 
-def dispatcher_ir(name, specs, params, bridge):
-    """The LLVM IR text of a dispatcher ``name`` over ``specs``' entries,
+def emit_dispatcher(mb, name, specs, params, bridge):
+    """The dispatcher ``name`` over the ``.python`` entries of ``specs``,
     for a function of ``params`` parameters."""
-    module = ir.Module(name=name)
-    function = ir.Function(module, DISPATCHER_TYPE, name)
+    function = mb.function(name, DISPATCHER_TYPE)
     _, args, nargs, kwnames = function.args
     b = ir.IRBuilder(function.append_basic_block("entry"))
     slow = function.append_basic_block("slow")
-    watchdog = ir.GlobalVariable(module, I64, "sx_watchdog")
-    watchdog.linkage = "external"
     plain = b.and_(b.icmp_unsigned("==", kwnames, _word(0)),
                    b.icmp_unsigned("==", nargs, _word(params)))
-    plain = b.and_(plain, b.icmp_unsigned("==", b.load(watchdog), _word(0)))
+    watchdog = b.load(mb.runtime_global("sx_watchdog"))
+    plain = b.and_(plain, b.icmp_unsigned("==", watchdog, _word(0)))
     attempts = [function.append_basic_block("try") for _ in specs] + [slow]
     b.cbranch(plain, attempts[0], slow)
     for spec, attempt, following in zip(specs, attempts, attempts[1:]):
         b.position_at_end(attempt)
-        entry = ir.Function(module, PYTHON_ENTRY_TYPE, spec.symbol + ".python")
-        result = b.call(entry, [args])
+        result = b.call(mb.function(spec.symbol + ".python", PYTHON_ENTRY_TYPE), [args])
         done = function.append_basic_block("done")
         b.cbranch(b.icmp_unsigned("==", result, _word(NOT_MINE)), following, done)
         b.position_at_end(done)
         b.ret(result)
     b.position_at_end(slow)
-    vectorcall = ir.Function(module, C_API["PyObject_Vectorcall"], "PyObject_Vectorcall")
-    b.ret(b.call(vectorcall, [_word(id(bridge)), args, nargs, kwnames]))
-    return str(module)
+    b.ret(b.call(_c_api(mb, "PyObject_Vectorcall"), [_word(id(bridge)), args, nargs, kwnames]))
 
 
 class _MethodDef(ctypes.Structure):
