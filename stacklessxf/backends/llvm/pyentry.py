@@ -7,10 +7,11 @@ argument's type and converts it with the C API, calls the ``.entry``, and
 boxes the result.  Given arguments of other types (or an int that needs
 more than 64 bits) it returns ``NOT_MINE`` before anything has run.
 
-Each native function gets a *dispatcher*, compiled again (in the same
-module) whenever one of its specializations is compiled: a ``METH_FASTCALL | METH_KEYWORDS`` C function
-that tries the ``.python`` entry of each compiled specialization in turn,
-the way a type-keyed table would.  It is wrapped in a builtin function
+Each native function gets a *dispatcher*, compiled again (in the group's
+module) whenever one of its specializations is compiled: a
+``METH_FASTCALL | METH_KEYWORDS`` C function that tries the ``.python``
+entry of each compiled specialization in turn, the way a type-keyed table
+would.  It is wrapped in a builtin function
 object that the function's class calls as its ``__call__``.  Everything the
 dispatcher does not do itself goes to one Python function, the *bridge*,
 with the call's own arguments: keyword arguments, a wrong number of
