@@ -1,6 +1,6 @@
 """Native-backend benchmarks for stacklessxf: fib against CPython, numba and
-C, the compile time of the native backend, and the cost of a native switch
-against greenlet.
+C, the compile time of the native backend, the cost of a native switch
+against greenlet, and the cost of a call from Python against numba's.
 
     python bench/bench_native.py            # fib(30), 100,000 switches per side
     python bench/bench_native.py --quick    # fib(25), 10,000 switches per side
@@ -27,6 +27,13 @@ against greenlet.
    switching to each other SWITCHES times each. One switch is control passing
    from one side to the other; starting and ending the sides is outside the
    count. No target: the figures are reported.
+4. A call from Python: CALLS calls of a native function that does almost
+   nothing (``add(a: int, b: float) -> float``, and the same body without
+   annotations, specialised by its first call) against the same body under
+   numba's ``@njit``, from a loop in Python; the time of the same loop calling
+   a Python function that returns at once is subtracted from each.  What is
+   left is what calling into compiled code costs: choosing the compiled
+   version for the arguments, converting them and the result.
 
 A peer that is not available (numba not installed, no gcc, no greenlet) is
 reported as skipped.
@@ -34,6 +41,7 @@ reported as skipped.
 
 import argparse
 import ctypes
+import gc
 import os
 import shutil
 import subprocess
@@ -56,10 +64,15 @@ SWITCHES = 100_000          # per side, per run
 SWITCHES_QUICK = 10_000
 SWITCH_ROUNDS = 7
 SWITCH_ROUNDS_QUICK = 3
+CALLS = 200_000             # per run
+CALLS_QUICK = 50_000
+CALL_ROUNDS = 7
+CALL_ROUNDS_QUICK = 3
 
 SPEEDUP_TARGET = 25.0       # CPython time / ours: at least this
 NUMBA_TARGET = 1.0          # ours / numba time: at most this
 C_TARGET = 2.5              # ours / C time: at most this
+CALL_TARGET = 1.0           # ours / numba time per call from Python: at most this
 
 C_SOURCE = """\
 #include <stdint.h>
@@ -104,6 +117,26 @@ def native_pinger(n: int) -> int:
     return n
 
 
+def native_add(a: int, b: float) -> float:
+    return a + b
+
+
+def native_add_unannotated(a, b):
+    return a + b
+
+
+def numba_add(a, b):
+    return a + b
+
+
+def empty_add(a, b):
+    return b
+
+
+native_add = sx.stackless(backend="native")(native_add)
+native_add_unannotated = sx.stackless(backend="native")(native_add_unannotated)
+
+
 # -- setup of each contender -------------------------------------------------
 
 
@@ -121,10 +154,23 @@ def warm_call_seconds(fn, *args, repeats=20):
     return min(timed(fn, *args)[0] for _ in range(repeats))
 
 
+def timed_first(fn, *args):
+    """timed(fn, *args) with the collector off: after numba's import, a
+    full collection takes up to a second on a loaded machine, and whether
+    one falls inside a first call depends on what ran before, not on the
+    compiler."""
+    gc.collect()
+    gc.disable()
+    try:
+        return timed(fn, *args)
+    finally:
+        gc.enable()
+
+
 def first_call(fn, what):
     """Time the first call fn(1), which compiles, and return
     (first call, first call less a warm one)."""
-    elapsed, result = timed(fn, 1)
+    elapsed, result = timed_first(fn, 1)
     if result != 1:
         raise AssertionError(f"{what}(1) = {result}, expected 1")
     return elapsed, max(0.0, elapsed - warm_call_seconds(fn, 1))
@@ -170,7 +216,7 @@ def setup_native_fib():
 def setup_native_pinger():
     """(first call, compile) seconds of the native pinger. The first call,
     pinger(0), compiles it and never reaches schedule()."""
-    first_s, result = timed(native_pinger, 0)
+    first_s, result = timed_first(native_pinger, 0)
     if result != 0:
         raise AssertionError(f"native pinger(0) = {result}, expected 0")
     return first_s, max(0.0, first_s - warm_call_seconds(native_pinger, 0))
@@ -310,6 +356,48 @@ def bench_switch(n, rounds):
     return native_compile
 
 
+# -- 4. calls from Python ---------------------------------------------------------
+
+
+def loop_seconds(fn, calls):
+    """Seconds of ``calls`` calls fn(i, 0.5) from a Python loop."""
+    start = time.perf_counter()
+    for i in range(calls):
+        fn(i, 0.5)
+    return time.perf_counter() - start
+
+
+def bench_calls(calls, rounds):
+    runs = [("empty", empty_add), ("ours", native_add),
+            ("ours unannotated", native_add_unannotated)]
+    try:
+        import numba
+    except ImportError as exc:
+        print(f"numba: skipped, not installed ({exc})")
+    else:
+        runs.append(("numba", numba.njit(numba_add)))
+    for name, fn in runs:
+        if fn(2, 0.5) != 2.5 and name != "empty":
+            raise AssertionError(f"{name} add(2, 0.5) = {fn(2, 0.5)}, expected 2.5")
+    best = {name: float("inf") for name, _ in runs}
+    for rnd in range(rounds):
+        k = rnd % len(runs)
+        for name, fn in runs[k:] + runs[:k]:
+            best[name] = min(best[name], loop_seconds(fn, calls))
+    # What a call costs beyond the loop and a call of a Python function.
+    us = {name: max(seconds - best["empty"], 0.0) / calls * 1e6
+          for name, seconds in best.items() if name != "empty"}
+    print(f"call from Python, {calls:,} calls per run, best of {rounds} interleaved runs,"
+          f" per call beyond a Python call ({best['empty'] / calls * 1e6:.3f} us): "
+          + ", ".join(f"{name} {value:.3f} us" for name, value in us.items()))
+    if "numba" in us:
+        for name in ("ours", "ours unannotated"):
+            ratio = us[name] / us["numba"] if us["numba"] else float("inf")
+            print(f"{name} call vs numba @njit dispatch: {ratio:.2f}x"
+                  f" (target <= {CALL_TARGET:.1f}x): {verdict(ratio <= CALL_TARGET)}"
+                  f"  [ours {us[name]:.3f} us, numba {us['numba']:.3f} us]")
+
+
 # -- 2. compile time -------------------------------------------------------------
 
 
@@ -328,12 +416,14 @@ def main(argv=None):
     fib_n, rounds = (FIB_N_QUICK, ROUNDS_QUICK) if args.quick else (FIB_N, ROUNDS)
     switches, switch_rounds = ((SWITCHES_QUICK, SWITCH_ROUNDS_QUICK) if args.quick
                                else (SWITCHES, SWITCH_ROUNDS))
+    calls, call_rounds = (CALLS_QUICK, CALL_ROUNDS_QUICK) if args.quick else (CALLS, CALL_ROUNDS)
 
     print(f"stacklessxf {sx.__version__}, Python {sys.version.split()[0]}"
           + (", quick run" if args.quick else ""))
     with tempfile.TemporaryDirectory(prefix="bench_native_") as tmpdir:
         fib_compile = bench_fib(fib_n, rounds, tmpdir)
     pinger_compile = bench_switch(switches, switch_rounds)
+    bench_calls(calls, call_rounds)
     report_compile("fib(n: int) -> int", fib_compile)
     report_compile("pinger(n: int) -> int", pinger_compile)
 

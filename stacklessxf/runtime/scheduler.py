@@ -1052,6 +1052,8 @@ def _use_ticked_code(on):
     for info in registry.all_functions():
         if info.native is None and info.function is not None and info.code is not None:
             info.function.__code__ = info.ticked()[0] if on else info.code
+        elif info.native is not None:
+            info.native.watchdog_running(on)
 
 
 def tick():

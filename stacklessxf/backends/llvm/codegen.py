@@ -14,6 +14,7 @@ from llvmlite import ir
 
 from ...ir.model import Branch, Call, Const, Eval, Jump, Prim, Return, Store, is_temp
 from . import engine as rt
+from . import pyentry
 from .expressions import (
     ERR_UNBOUND,
     F64,
@@ -248,6 +249,8 @@ class FunctionCompiler(Expressions):
                                 entry.args[count]])
         b.store(saved, self.mb.runtime_global("sx_stack_limit"))
         b.ret(status)
+        if pyentry.has_python_entry(spec):
+            pyentry.emit_python_entry(mb, spec, entry, spec.native.bridge)
         pyresume = mb.function(spec.symbol + ".pyresume",
                                ir.FunctionType(I32, [I64, I64P, I64, I64P]))
         b = ir.IRBuilder(pyresume.append_basic_block())

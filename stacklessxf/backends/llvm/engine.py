@@ -46,6 +46,8 @@ STACK_BUDGET = 256 * 1024
 STACK_REGISTER = {"x86_64": "rsp", "amd64": "rsp", "aarch64": "sp", "arm64": "sp"}[
     platform.machine().lower()]
 HEADER_WORDS = 5
+# The native tick counter while no watchdog runs.
+HUGE_TICKS = 1 << 62
 
 OUT_VALUE, OUT_PENDING, OUT_REQ_KIND, OUT_REQ_OBJ, OUT_REQ_VALUE = 0, 1, 2, 3, 4
 OUT_ERR_KIND, OUT_ERR_LINE, OUT_ERR_FUNC, OUT_ERR_ARG = 5, 6, 7, 8
@@ -65,9 +67,10 @@ RUNTIME_IR = r"""
 @sx_err_line = global i64 0
 @sx_err_func = global i64 0
 @sx_err_arg = global i64 0
-@sx_ticks = global i64 4611686018427387904
+@sx_ticks = global i64 HUGE_TICKS
 @sx_live_records = global i64 0
 @sx_stack_limit = global i64 0
+@sx_watchdog = global i64 0
 
 declare void @free(i8*)
 declare i8* @malloc(i64)
@@ -411,9 +414,12 @@ declare i64 @llvm.abs.i64(i64, i1)
 RUNTIME_GLOBALS = ("sx_unwind_head", "sx_unwind_tail", "sx_reason", "sx_req_kind",
                    "sx_req_obj", "sx_req_value", "sx_err_kind", "sx_err_line",
                    "sx_err_func", "sx_err_arg", "sx_ticks", "sx_live_records",
-                   "sx_stack_limit")
+                   "sx_stack_limit", "sx_watchdog")
 
 _engine = None
+# Whether a watchdog runs: while one does, calls from Python take the bridge
+# (see pyentry), which hands the native tick counter its budget.
+watchdog_running = False
 
 
 class Engine:
@@ -423,16 +429,21 @@ class Engine:
     def __init__(self):
         llvm.initialize_native_target()
         llvm.initialize_native_asmprinter()
+        from .pyentry import c_api_addresses
+        for name, address in c_api_addresses().items():
+            llvm.add_symbol(name, address)
         target = llvm.Target.from_default_triple()
         self.target_machine = target.create_target_machine(opt=3, jit=True)
         self.triple = llvm.get_process_triple()
         self.data_layout = str(self.target_machine.target_data)
         self.ee = llvm.create_mcjit_compiler(llvm.parse_assembly(""), self.target_machine)
         self._add(RUNTIME_IR.replace("STACK_BUDGET", str(STACK_BUDGET))
+                  .replace("HUGE_TICKS", str(HUGE_TICKS))
                   .replace("STACK_REGISTER", STACK_REGISTER))
         self.globals = {name: ctypes.c_int64.from_address(
             self.ee.get_global_value_address(name)) for name in RUNTIME_GLOBALS}
         self.ticks = self.globals["sx_ticks"]
+        self.globals["sx_watchdog"].value = int(watchdog_running)
         self.globals["sx_unwind_tail"].value = self.ee.get_global_value_address("sx_unwind_head")
         self.continue_ = ctypes.PYFUNCTYPE(
             ctypes.c_int32, ctypes.c_int64, ctypes.c_int64, ctypes.POINTER(ctypes.c_int64)
@@ -468,6 +479,15 @@ def engine():
     if _engine is None:
         _engine = Engine()
     return _engine
+
+
+def set_watchdog_running(on):
+    global watchdog_running
+    watchdog_running = bool(on)
+    if _engine is not None:
+        _engine.globals["sx_watchdog"].value = int(watchdog_running)
+        if not watchdog_running:
+            _engine.ticks.value = HUGE_TICKS    # no call-out for a tick that is not needed
 
 
 def live_records():

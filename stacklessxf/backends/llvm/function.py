@@ -29,7 +29,7 @@ from ...runtime import scheduler
 from ...runtime.records import HANDOVER, UNBOUND, ResumeSite, Slot, Unwind
 from ...runtime.trampoline import SUSPENSION_POINTS
 from ..bytecode.instrument import loop_site_name
-from . import codegen, expressions
+from . import codegen, expressions, pyentry
 from . import engine as rt
 from .types import (
     BOOL,
@@ -53,7 +53,6 @@ HEADER = ctypes.c_int64 * rt.HEADER_WORDS
 def _words(count):
     """The ctypes array type of ``count`` words."""
     return ctypes.c_int64 * count
-HUGE_TICKS = 1 << 62
 SPECIALIZATIONS = []  # by index: which function an error word names
 _resume_addresses = {}  # address of a `.resume` function -> Specialization
 
@@ -231,7 +230,7 @@ def _drive(status, out, return_type, keep):
                     sched.ticks_left = 1
                     scheduler.tick()
                 else:
-                    engine.ticks.value = HUGE_TICKS
+                    engine.ticks.value = rt.HUGE_TICKS
             else:
                 channel = ctypes.cast(out[rt.OUT_REQ_OBJ], ctypes.py_object).value
                 if kind == rt.REQ_RECEIVE:
@@ -618,6 +617,8 @@ def _compile_group(first):
             if compiler.calls_itself():
                 for level in range(1, codegen.INLINE_LEVELS + 1):
                     codegen.FunctionCompiler(spec, builder, level).compile()
+        natives = list(dict.fromkeys(spec.native for spec in group))
+        dispatchers = [native.emit_dispatcher(builder, group) for native in natives]
         engine = rt.engine()
         builder.module.triple = engine.triple
         builder.module.data_layout = engine.data_layout
@@ -632,6 +633,9 @@ def _compile_group(first):
         spec.optimized_ir = str(optimized)
         spec.make_sites()
         spec.bind(engine)
+    for native, dispatcher in zip(natives, dispatchers):
+        if dispatcher is not None:
+            native.install_dispatcher(engine, dispatcher)
 
 
 def _check_inferred(spec):
@@ -651,13 +655,27 @@ def _check_inferred(spec):
 # -- the decorated function ---------------------------------------------------------------
 
 class NativeFunction:
-    """A stackless function compiled to machine code, per argument types."""
+    """A stackless function compiled to machine code, per argument types.
+
+    Each has a class of its own, whose ``__call__`` is the builtin entry
+    (see ``pyentry``) once a specialization is compiled: a call from Python
+    then runs no Python code unless it leaves the fast path, through
+    ``_from_native``.  Until then, ``__call__`` is ``_from_native`` itself,
+    so that a frame a call of the function runs from C has one code."""
 
     __stackless_native__ = True
+
+    def __new__(cls, function, info):
+        own = type(cls.__name__, (cls,), {"__slots__": (), "__module__": cls.__module__,
+                                           "__qualname__": cls.__qualname__})
+        return super().__new__(own)
 
     def __init__(self, function, info):
         functools.update_wrapper(self, function)
         self.__stackless__ = info
+        self.bridge = self._from_native   # one object: native code holds its address
+        self._dispatchers = 0
+        type(self).__call__ = _call_entry(self.bridge)
         self.signature = inspect.signature(function)
         self.params = tuple(self.signature.parameters)
         annotations = [annotation_type(_annotation_node(info.funcdef, name), info.globals)
@@ -673,7 +691,7 @@ class NativeFunction:
     def __reduce__(self):
         return self.__qualname__
 
-    def __call__(self, *args, **kwargs):
+    def _call_in_python(self, args, kwargs):
         if kwargs or len(args) != len(self.params):
             bound = self.signature.bind(*args, **kwargs)
             bound.apply_defaults()
@@ -684,6 +702,37 @@ class NativeFunction:
             if not spec.compiled:
                 compile_group(spec)
         return spec.call(args)
+
+    def _from_native(self, *args, **kwargs):
+        """The Python side of the builtin entry: the call itself (with its
+        arguments) when the entry does not take it, or what native code
+        left to Python when it returned something other than a result."""
+        if args and args[0] is pyentry.NATIVE_RAN:
+            _, spec, status, out = args
+            return _drive(status, OUT.from_address(out), spec.return_type, None)
+        return self._call_in_python(args, kwargs)
+
+    def emit_dispatcher(self, builder, group):
+        """Emit the dispatcher over the specializations compiled before and
+        those of ``group``; returns its name (None if none has an entry)."""
+        specs = [spec for spec in self.specializations
+                 if (spec.compiled or spec in group) and pyentry.has_python_entry(spec)]
+        if not specs:
+            return None
+        self._dispatchers += 1
+        name = f"sxd{self._dispatchers}.{specs[0].symbol}"
+        pyentry.emit_dispatcher(builder, name, specs, len(self.params), self.bridge)
+        return name
+
+    def install_dispatcher(self, engine, name):
+        """Make the compiled dispatcher ``name`` this function's ``__call__``."""
+        builtin = pyentry.builtin_function(self.__name__, engine.address(name), self.__doc__)
+        type(self).__call__ = _call_entry(builtin)
+
+    @staticmethod
+    def watchdog_running(on):
+        """Told by the scheduler when a watchdog starts and stops running."""
+        rt.set_watchdog_running(on)
 
     def _arg_types(self, args):
         if self.annotated:
@@ -769,6 +818,16 @@ class NativeFunction:
         return None
 
 
+def _call_entry(function):
+    """``function`` as a NativeFunction's ``__call__``: called with the
+    call's arguments only.  Its ``__code__`` says what a switch finds called
+    from C beneath the call: ``_from_native``, the only Python code the
+    builtin entry calls."""
+    entry = staticmethod(function)
+    entry.__code__ = NativeFunction._from_native.__code__
+    return entry
+
+
 def _call_type_error(native, name, want, given, node):
     message = f"{native.__name__}() argument {name!r} must be {want}, not {given}"
     if node is None:
@@ -784,4 +843,5 @@ def _annotation_node(funcdef, name):
     return None
 
 
-_suspendable(NativeFunction.__call__)
+_suspendable(NativeFunction._call_in_python)
+_suspendable(NativeFunction._from_native)
