@@ -13,6 +13,10 @@
  *                               Python frame
  *   SX_RECURSION_REMAINING(ts), SX_RECURSION_LIMIT(ts)
  *                               Python-level recursion left and its limit
+ *   SX_BASE_OPCODE(code, index) the instruction at ``index`` (code units) of
+ *                               ``code`` as compiled: specialized or
+ *                               instrumented (tracing, profiling) forms
+ *                               undone (with SX_NEED_OPCODE_TABLES)
  *   SX_REFUSED_CALL_KEEPS_CALLEE(opcode)
  *                               whether a call instruction whose frame
  *                               allocation fails has already dropped its
@@ -44,6 +48,9 @@
  * the frame; the generic one forgets the stack's reference. */
 #define SX_REFUSED_CALL_KEEPS_CALLEE(opcode) \
     ((opcode) == CALL_PY_EXACT_ARGS || (opcode) == CALL_PY_WITH_DEFAULTS)
+/* Tracing does not rewrite the code. */
+#define SX_BASE_OPCODE(code, index) \
+    (_PyOpcode_Deopt[_Py_OPCODE(_PyCode_CODE(code)[index])])
 
 #elif PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030D0000
 /* 3.12: an evaluation loop started from C runs its frames above a shim
@@ -58,6 +65,26 @@
  * generic call when the frame does not fit), and the generic one forgets
  * the stack's reference to the callee. */
 #define SX_REFUSED_CALL_KEEPS_CALLEE(opcode) ((void)(opcode), 0)
+#ifdef SX_NEED_OPCODE_TABLES
+/* Tracing and profiling (sys.monitoring) replace instructions by
+ * instrumented ones, keeping the original where a line or instruction
+ * event wraps it. */
+static inline int
+sx_base_opcode(PyCodeObject *code, int index)
+{
+    int opcode = _Py_OPCODE(_PyCode_CODE(code)[index]);
+    if (opcode == INSTRUMENTED_LINE)
+        opcode = code->_co_monitoring->lines[index].original_opcode;
+    if (opcode == INSTRUMENTED_INSTRUCTION)
+        opcode = code->_co_monitoring->per_instruction_opcodes[index];
+    switch (opcode) {
+    case INSTRUMENTED_CALL: return CALL;
+    case INSTRUMENTED_CALL_FUNCTION_EX: return CALL_FUNCTION_EX;
+    default: return _PyOpcode_Deopt[opcode];
+    }
+}
+#define SX_BASE_OPCODE(code, index) sx_base_opcode((code), (index))
+#endif
 
 #else
 #error "stacklessxf's C extensions know CPython 3.11 and 3.12 (add a block to _cpython.h)"

@@ -118,11 +118,12 @@ loads_unwind_type(PyCodeObject *code, int index)
 {
     _Py_CODEUNIT *instr = _PyCode_CODE(code) + index;
     int oparg = 0;
-    while (_PyOpcode_Deopt[_Py_OPCODE(*instr)] == EXTENDED_ARG) {
+    while (SX_BASE_OPCODE(code, index) == EXTENDED_ARG) {
         oparg = (oparg | _Py_OPARG(*instr)) << 8;
         instr++;
+        index++;
     }
-    if (_PyOpcode_Deopt[_Py_OPCODE(*instr)] != LOAD_CONST)
+    if (SX_BASE_OPCODE(code, index) != LOAD_CONST)
         return 0;
     oparg |= _Py_OPARG(*instr);
     return oparg < PyTuple_GET_SIZE(code->co_consts) &&
@@ -139,7 +140,7 @@ refusable_callee(_PyInterpreterFrame *frame)
     if (!is_transformed(code))
         return NULL;
     int index = (int)(SX_FRAME_INSTR(frame) - _PyCode_CODE(code));
-    if (index < 0 || _PyOpcode_Deopt[_Py_OPCODE(*SX_FRAME_INSTR(frame))] != CALL)
+    if (index < 0 || SX_BASE_OPCODE(code, index) != CALL)
         return NULL;
     int target, depth;
     if (!find_handler(code, index, &target, &depth) || !loads_unwind_type(code, target))

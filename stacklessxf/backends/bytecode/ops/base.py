@@ -592,6 +592,9 @@ class Ops:
     WITH_ENTER, WITH_EXIT_ON_ERROR, FOR_NEXT = WITH_ENTER, WITH_EXIT_ON_ERROR, FOR_NEXT
     REEVALUABLE = REEVALUABLE
     Emitter = Emitter
+    # Whether the compiler's inline comprehensions save the variables they
+    # reuse on the value stack (and this backend's inline ones should).
+    SAVES_COMPREHENSION_VARIABLES = False
     # The conditional jump back that ends a while loop's test, if any.
     BACKWARD_IF_TRUE = None
     # Instructions that read a fast local (pushing it) and that unbind one.
