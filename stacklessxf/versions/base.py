@@ -8,7 +8,8 @@ hold for it.  The bytecode backend's instruction sequences live in
 extensions' frame access lives in the version block of
 ``runtime/_cpython.h``.  Adding a version means adding those three.
 
-Required attributes:
+Attributes (``TAG`` and ``FRAME`` have no default; the others default to
+3.12's facts):
 
 - ``TAG``: ``"py311"``, the name of the version's modules;
 - ``FRAME``: a :class:`FrameLayout`, the head of ``_PyInterpreterFrame``
@@ -24,7 +25,16 @@ Required attributes:
   fails); where it does not, the bytecode backend keeps the manager there;
 - ``COMPREHENSION_FUNCTIONS``: the names of the comprehensions' code
   objects the compiler makes functions of their own (3.12 puts list, set
-  and dict comprehensions in their function's code, PEP 709).
+  and dict comprehensions in their function's code, PEP 709);
+- ``RESUME_WITHOUT_CHECK``: the ``RESUME`` argument of an entry that does
+  not check for signals.
+
+Methods with a default that a version may override: ``unpack``,
+``cache_entries`` and ``exception_entries`` (reading code objects),
+``reported_offsets`` and ``instruction_table`` (what a frame stopped in an
+instruction reports), ``call_offsets``, ``without_interrupt_checks``, and
+``range_iterator_state`` (how a range iterator reduces).  The bytecode
+backend's ``ops`` module for the version says what ``ops.base.Ops`` asks.
 """
 
 import ctypes

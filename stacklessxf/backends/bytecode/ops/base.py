@@ -55,6 +55,11 @@ REEVALUABLE = frozenset({
 })
 
 
+def span_of(location):
+    """An instruction's source span: (line, column, end line, end column)."""
+    return (location.lineno, location.col_offset, location.end_lineno, location.end_col_offset)
+
+
 def item(kind, producer=None, value=None):
     return (kind, producer, value)
 
@@ -579,9 +584,14 @@ def max_stack_depth(code):
 class Ops:
     """The instruction facts of one version, as the backend reads them
     (``ops.transfer(...)``, ``ops.Emitter(...)``, ``ops.NULL``, ...).  A
-    version's subclass sets ``Emitter``, ``REEVALUABLE``, ``METHOD_LOADS``
-    and ``LOCAL_LOADS``, and overrides the methods whose default is not its
-    behaviour."""
+    version's module defines ``OPS``, an instance of a subclass that sets
+    ``Emitter`` (a subclass of this module's, naming the version's jumps,
+    attribute loads and calls), ``REEVALUABLE``, ``LOCAL_LOADS``,
+    ``UNBINDING``, ``SAVES_COMPREHENSION_VARIABLES`` and
+    ``BACKWARD_IF_TRUE`` where they differ, defines ``method_as_attribute``,
+    and overrides ``call_segment_size``, ``_transfer_special``, ``prepare``,
+    ``cleared_names``, ``saving_variables`` and ``call_start`` where the
+    defaults (3.12's layout of a call, nothing to prepare) do not hold."""
 
     NULL, METHOD, SHADOWED, CONST, OBJ, EXC_PREV, MIXED = (
         NULL, METHOD, SHADOWED, CONST, OBJ, EXC_PREV, MIXED)

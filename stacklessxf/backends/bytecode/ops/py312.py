@@ -73,21 +73,21 @@ class Ops(base.Ops):
         clearing = {}
         for ins in instrs:
             if isinstance(ins, Instr) and ins.name == "LOAD_FAST_AND_CLEAR":
-                clearing.setdefault(ins.arg, set()).add(_span(ins.location))
+                clearing.setdefault(ins.arg, set()).add(base.span_of(ins.location))
         if not clearing:
             return instrs
         # Where each variable is bound, the comprehensions' own restores of
         # what they saved (at the comprehension's span) left out.
         bindings = {name: [] for name in clearing}
         for ins in instrs:
-            if isinstance(ins, Instr) and ins.name in _BINDING and \
-                    _name_of(ins) in bindings and _span(ins.location) not in clearing[_name_of(ins)]:
-                bindings[_name_of(ins)].append(_span(ins.location))
+            name = _name_of(ins) if isinstance(ins, Instr) and ins.name in _BINDING else None
+            if name in bindings and base.span_of(ins.location) not in clearing[name]:
+                bindings[name].append(base.span_of(ins.location))
         out = []
         for ins in instrs:
             if isinstance(ins, Instr) and ins.name == "LOAD_FAST_AND_CLEAR" and \
-                    ins.arg not in params and \
-                    _unbound_at(_span(ins.location), bindings[ins.arg], clearing[ins.arg]):
+                    ins.arg not in params and _unbound_at(
+                        base.span_of(ins.location), bindings[ins.arg], clearing[ins.arg]):
                 ins = Instr("PUSH_NULL", location=ins.location)
             out.append(ins)
         return out
@@ -116,10 +116,6 @@ def _keep_managers(instrs):
 
 def _name_of(ins):
     return getattr(ins.arg, "name", ins.arg)     # a cell's, or a fast local's
-
-
-def _span(location):
-    return (location.lineno, location.col_offset, location.end_lineno, location.end_col_offset)
 
 
 def _inside(inner, outer):
