@@ -21,6 +21,7 @@ from ...errors import TransformError
 from ...frontend.source import compiles_to_loaded_code
 from ...frontend.subset import compiled_spans, frame_calls, source_span
 from ...ir.model import FRAME_READERS
+from ...runtime.callbacks import exit_method
 from ...runtime.depth import REFUSED
 from ...runtime.records import (
     HANDOVER,
@@ -38,7 +39,6 @@ from ...runtime.trampoline import (
     mark_transformed,
     run_unwound,
 )
-from ...runtime.callbacks import exit_method
 from ...runtime.specials import CROSSING
 from . import comprehensions, exception_table
 from . import flow as dataflow
