@@ -20,18 +20,14 @@
  * lose work already done.
  */
 #define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#define SX_NEED_OPCODE_TABLES
+#include "_cpython.h"
+/* The public headers' alias of a function the internal GC header defines
+ * as its own inline function. */
+#undef _PyGC_FINALIZED
 #define Py_BUILD_CORE 1
-#define NEED_OPCODE_TABLES
-#include "internal/pycore_frame.h"
-#include "internal/pycore_opcode.h"
 #include "internal/pycore_pystate.h"
-#undef NEED_OPCODE_TABLES
 #undef Py_BUILD_CORE
-
-#if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030C0000
-#error "the depth check reads CPython 3.11's frames"
-#endif
 
 /* The largest request that can be a frame chunk rather than an arena of
  * the object allocator (those are 1 MiB). */
@@ -122,11 +118,12 @@ loads_unwind_type(PyCodeObject *code, int index)
 {
     _Py_CODEUNIT *instr = _PyCode_CODE(code) + index;
     int oparg = 0;
-    while (_PyOpcode_Deopt[_Py_OPCODE(*instr)] == EXTENDED_ARG) {
+    while (SX_BASE_OPCODE(code, index) == EXTENDED_ARG) {
         oparg = (oparg | _Py_OPARG(*instr)) << 8;
         instr++;
+        index++;
     }
-    if (_PyOpcode_Deopt[_Py_OPCODE(*instr)] != LOAD_CONST)
+    if (SX_BASE_OPCODE(code, index) != LOAD_CONST)
         return 0;
     oparg |= _Py_OPARG(*instr);
     return oparg < PyTuple_GET_SIZE(code->co_consts) &&
@@ -139,11 +136,11 @@ loads_unwind_type(PyCodeObject *code, int index)
 static PyObject *
 refusable_callee(_PyInterpreterFrame *frame)
 {
-    PyCodeObject *code = frame->f_code;
+    PyCodeObject *code = SX_FRAME_CODE(frame);
     if (!is_transformed(code))
         return NULL;
-    int index = (int)(frame->prev_instr - _PyCode_CODE(code));
-    if (index < 0 || _PyOpcode_Deopt[_Py_OPCODE(*frame->prev_instr)] != CALL)
+    int index = (int)(SX_FRAME_INSTR(frame) - _PyCode_CODE(code));
+    if (index < 0 || SX_BASE_OPCODE(code, index) != CALL)
         return NULL;
     int target, depth;
     if (!find_handler(code, index, &target, &depth) || !loads_unwind_type(code, target))
@@ -156,24 +153,24 @@ refusable_callee(_PyInterpreterFrame *frame)
     if (callable == NULL || !PyFunction_Check(callable))
         return NULL;
     int gain = 0;
-    for (_PyInterpreterFrame *f = frame; f != NULL && gain < MIN_GAIN; f = f->previous) {
-        if (!is_transformed(f->f_code) || is_loop(f->f_code))
+    for (_PyInterpreterFrame *f = frame; f != NULL && gain < MIN_GAIN; f = sx_caller(f)) {
+        if (!is_transformed(SX_FRAME_CODE(f)) || is_loop(SX_FRAME_CODE(f)))
             break;
         gain++;
     }
     return gain >= MIN_GAIN ? callable : NULL;
 }
 
-/* CPython 3.11 has two ways for a call instruction to make its callee's
- * frame, and neither expects to be refused: the specialized calls drop a
- * reference to the callee that the value stack still holds, and set no
- * exception; the generic call forgets the stack's reference without
- * dropping it.  Even the counts out, so that the call fails cleanly. */
+/* A call instruction does not expect its callee's frame to be refused: a
+ * call that has already dropped the callee's reference although the value
+ * stack still holds it (SX_REFUSED_CALL_KEEPS_CALLEE) needs one more; one
+ * that forgets the stack's reference without dropping it needs one less.
+ * Even the counts out, so that the call fails cleanly. */
 static void
 balance_refused_call(_PyInterpreterFrame *frame, PyObject *callee)
 {
-    int opcode = _Py_OPCODE(*frame->prev_instr);
-    if (opcode == CALL_PY_EXACT_ARGS || opcode == CALL_PY_WITH_DEFAULTS)
+    int opcode = _Py_OPCODE(*SX_FRAME_INSTR(frame));
+    if (SX_REFUSED_CALL_KEEPS_CALLEE(opcode))
         Py_INCREF(callee);
     else if (Py_REFCNT(callee) > 1)
         Py_DECREF(callee);
@@ -184,9 +181,9 @@ chunk_alloc(void *ctx, size_t size)
 {
     PyThreadState *ts = _PyThreadState_GET();
     if (size <= LARGEST_CHUNK && ts != NULL && ts->cframe != NULL &&
-            ts->recursion_remaining * 3 < ts->recursion_limit * 2 &&
-            ts->cframe->current_frame != NULL && !collecting_on(ts)) {
-        _PyInterpreterFrame *frame = ts->cframe->current_frame;
+            SX_RECURSION_REMAINING(ts) * 3 < SX_RECURSION_LIMIT(ts) * 2 &&
+            SX_CURRENT_FRAME(ts) != NULL && !collecting_on(ts)) {
+        _PyInterpreterFrame *frame = SX_CURRENT_FRAME(ts);
         PyObject *callee = refusable_callee(frame);
         if (callee != NULL) {
             balance_refused_call(frame, callee);
@@ -267,7 +264,7 @@ configure(PyObject *Py_UNUSED(module), PyObject *args)
 static PyObject *
 levels_left(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 {
-    return PyLong_FromLong(_PyThreadState_GET()->recursion_remaining);
+    return PyLong_FromLong(SX_RECURSION_REMAINING(_PyThreadState_GET()));
 }
 
 static PyObject *

@@ -12,10 +12,7 @@
  * check walks any stack.
  */
 #define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#define Py_BUILD_CORE 1
-#include "internal/pycore_frame.h"
-#undef Py_BUILD_CORE
+#include "_cpython.h"
 #include "structmember.h"
 #include "_handover.h"
 
@@ -437,7 +434,7 @@ run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (until_main < 0)
         return NULL;
     loop_state state = {PyThread_tss_get(&loop_key),
-                        PyThreadState_GET()->cframe->current_frame, args[0]};
+                        SX_CURRENT_FRAME(PyThreadState_GET()), args[0]};
     state.main = PyObject_GetAttr(state.sched, s_main);
     state.queue = state.main == NULL ? NULL : PyObject_GetAttr(state.sched, s_queue);
     state.append = state.queue == NULL ? NULL : PyObject_GetAttr(state.queue, s_append);
@@ -508,7 +505,7 @@ run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                  * counting them raises (a signal handler's exception, say)
                  * goes to them. */
                 PyObject *counted = stack_deep_unwinding(
-                    stack, exc, (PyObject *)state.base->f_code, 0);
+                    stack, exc, (PyObject *)SX_FRAME_CODE(state.base), 0);
                 Py_DECREF(exc);
                 take_count(counted, &value, &error);
                 continue;
@@ -602,8 +599,8 @@ resume_plain(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static int
 at_tested_call(_PyInterpreterFrame *frame)
 {
-    PyCodeObject *code = frame->f_code;
-    size_t offset = (char *)frame->prev_instr - (char *)_PyCode_CODE(code);
+    PyCodeObject *code = SX_FRAME_CODE(frame);
+    size_t offset = (char *)SX_FRAME_INSTR(frame) - (char *)_PyCode_CODE(code);
     PyObject *key = PyLong_FromSize_t((size_t)code + offset);
     if (key == NULL)
         return -1;
@@ -622,8 +619,8 @@ loop_of_caller(void)
     loop_state *state = python_only ? NULL : PyThread_tss_get(&loop_key);
     if (state == NULL)
         return NULL;
-    _PyInterpreterFrame *caller = PyThreadState_GET()->cframe->current_frame;
-    if (caller == NULL || caller->previous != state->base)
+    _PyInterpreterFrame *caller = SX_CURRENT_FRAME(PyThreadState_GET());
+    if (caller == NULL || sx_caller(caller) != state->base)
         return NULL;
     return at_tested_call(caller) == 1 ? state : NULL;
 }

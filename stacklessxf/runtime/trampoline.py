@@ -1,7 +1,8 @@
 """The trampoline: resumes records innermost-first until none is left."""
 
-import dis
 import types
+
+from ..versions import current as version
 
 from .records import (HANDOVER, SITE_COUNTS, SITES, SWITCHED, TRANSFORMED_MARKER, Unwind,
                       count_unwound)
@@ -17,7 +18,7 @@ from .records import (HANDOVER, SITE_COUNTS, SITES, SWITCHED, TRANSFORMED_MARKER
 SUSPENSION_POINTS = {}
 
 # Those of the calls whose result is tested for SWITCHED, each as one
-# number: the code object's id plus the call's offset.  CPython 3.11 keeps a code object's
+# number: the code object's id plus the call's offset.  CPython keeps a code object's
 # instructions inside the object, so that number is an address within it,
 # and no two live code objects share one.  One set lookup is the cheapest
 # test a switch can make of the frame that called it.
@@ -185,28 +186,10 @@ def count_stacked_records(stack, unwound, chain, tails, loop_code):
 
 
 def _without_interrupt_checks(code):
-    """``code`` (CPython 3.11) with no instruction at which the interpreter
-    runs signal handlers or lets other threads in by itself: its entry
-    (RESUME 0) reads as a resume after ``yield from``, which skips the
-    check, and its backward jumps are the kind that do not check.  Such
-    code is interrupted only inside what it calls."""
-    raw = bytearray(code.co_code)
-    for at in range(0, len(raw), 2):
-        if raw[at] == _RESUME and raw[at + 1] == 0:
-            raw[at + 1] = RESUME_WITHOUT_CHECK
-        elif raw[at] == _JUMP_BACKWARD:
-            raw[at] = _JUMP_BACKWARD_NO_INTERRUPT
-        elif raw[at] in _CHECKING_JUMPS:
-            raise AssertionError(f"{code.co_name} has a conditional backward jump")
-    return code.replace(co_code=bytes(raw))
+    """``code`` with no instruction at which the interpreter runs signal
+    handlers (see ``versions.base.Version.without_interrupt_checks``)."""
+    return version.without_interrupt_checks(code)
 
-
-_RESUME, _JUMP_BACKWARD, _JUMP_BACKWARD_NO_INTERRUPT = (
-    dis.opmap[name] for name in ("RESUME", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT"))
-_CHECKING_JUMPS = {op for name, op in dis.opmap.items() if name.startswith("POP_JUMP_BACKWARD")}
-# RESUME's argument for a function's entry that does not check for signals
-# (below 2 it checks; 2 is "after yield from", which only generators read).
-RESUME_WITHOUT_CHECK = 2
 
 resume_records.__code__ = mark_transformed(_without_interrupt_checks(resume_records.__code__))
 # The loop knows its own code without calling anything (a call lets a signal
@@ -225,17 +208,6 @@ resume_for_plain_caller = types.FunctionType(
     resume_records.__defaults__[:-1] + (_PLAIN_CALLER_CODE,))
 
 
-def _call_offsets(code):
-    """What a frame of ``code`` reports as its last instruction while one of
-    its ``CALL`` instructions runs (the call's last inline cache entry)."""
-    offsets = set()
-    for ins in dis.get_instructions(code):
-        if ins.opname == "CALL":
-            caches = dis._inline_cache_entries[ins.opcode]
-            offsets.add(ins.offset + 2 * caches)
-    return frozenset(offsets)
-
-
 # Where the trampoline is while it runs a resume entry (a Python function):
 # the entry's frame runs in the trampoline's own evaluation loop.
-RESUMING_OFFSETS = _call_offsets(resume_records.__code__)
+RESUMING_OFFSETS = version.call_offsets(resume_records.__code__)

@@ -1,10 +1,11 @@
-"""Comprehensions run inline (CPython 3.11).
+"""Comprehensions run inline.
 
 CPython 3.11 compiles a comprehension as a function of its own, made and
-called where the comprehension stands; 3.12 compiles it inline (PEP 709).
+called where the comprehension stands; 3.12 compiles list, set and dict
+comprehensions inline (PEP 709), but still not generator expressions.
 The analysis lowers the comprehensions that make a stackless call as loops
 of the enclosing function (``frontend.subset.inlined_comprehensions``), so
-this module does on 3.11 what 3.12's compiler does: the comprehension's
+this module does for the rest what 3.12's compiler does: the comprehension's
 instructions replace the call of its function, with its iterator and the
 container it fills on the value stack, and its variables become locals of
 the enclosing function.  A generator expression inlined this way (the one
@@ -14,12 +15,14 @@ yielding.
 
 import inspect
 
-from bytecode import Bytecode, CellVar, FreeVar, Instr, Label
+from bytecode import Bytecode, CellVar, FreeVar, Instr, Label, TryBegin, TryEnd
 
 from ...errors import TransformError
 from ...frontend.subset import inlined_comprehensions, source_span
+from ...versions import current as version
+from .ops import current as ops
+from .ops.base import span_of
 
-_COMPREHENSIONS = frozenset({"<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>"})
 _NAMED = frozenset({"LOAD_FAST", "STORE_FAST", "DELETE_FAST"})
 
 
@@ -40,8 +43,37 @@ def _local_names(instrs):
     return {ins.arg for ins in instrs if isinstance(ins, Instr) and ins.name in _NAMED}
 
 
-def _span(location):
-    return (location.lineno, location.col_offset, location.end_lineno, location.end_col_offset)
+def _without_stop_iteration_guard(instrs):
+    """A generator's instructions without the handler that turns a
+    StopIteration escaping its body into RuntimeError, where the compiler
+    adds one in the code (it covers the whole body, at the generator
+    frame's depth): run inline, the body has no generator frame."""
+    guards = {ins.target for ins in instrs if isinstance(ins, TryBegin) and
+              _handler_converts_stop_iteration(instrs, ins.target)}
+    if not guards:
+        return instrs
+    out, skip = [], 0
+    for ins in instrs:
+        if skip:
+            skip -= 1
+        elif isinstance(ins, TryBegin) and ins.target in guards or \
+                isinstance(ins, TryEnd) and ins.entry.target in guards:
+            pass
+        elif isinstance(ins, Label) and ins in guards:
+            skip = 2            # CALL_INTRINSIC_1, RERAISE
+        else:
+            out.append(ins)
+    return out
+
+
+def _handler_converts_stop_iteration(instrs, label):
+    at = instrs.index(label)
+    following = instrs[at + 1] if at + 1 < len(instrs) else None
+    return isinstance(following, Instr) and following.name == "CALL_INTRINSIC_1" and \
+        int(following.arg) == _INTRINSIC_STOPITERATION_ERROR
+
+
+_INTRINSIC_STOPITERATION_ERROR = 3
 
 
 class _Inliner:
@@ -62,22 +94,32 @@ class _Inliner:
                 if ins.arg & 8:          # the closure's cells: LOAD_CLOSURE..., BUILD_TUPLE
                     count = out.pop().arg
                     del out[len(out) - count:]
-                pending.append((_span(ins.location), comprehension))
+                pending.append((span_of(ins.location), comprehension))
                 continue
             if pending and isinstance(ins, Instr) and ins.name in ("PRECALL", "CALL") \
-                    and ins.arg == 0 and _span(ins.location) == pending[-1][0]:
+                    and ins.arg == 0 and span_of(ins.location) == pending[-1][0]:
                 if ins.name == "CALL":
-                    out += self._body(pending.pop()[1])
+                    out += self._inlined(pending.pop()[1], ins.location)
                 continue
             out.append(ins)
         return out
 
     def _inlined_code(self, ins):
         if isinstance(ins, Instr) and ins.name == "LOAD_CONST" and \
-                inspect.iscode(ins.arg) and ins.arg.co_name in _COMPREHENSIONS and \
-                _span(ins.location) in self.spans:
+                inspect.iscode(ins.arg) and ins.arg.co_name in version.COMPREHENSION_FUNCTIONS and \
+                span_of(ins.location) in self.spans:
             return ins.arg
         return None
+
+    def _inlined(self, code, loc):
+        """The comprehension ``code`` run where its function was called at
+        ``loc``, its variables saved around it where the version does
+        that for the comprehensions its compiler inlines."""
+        names = sorted(_local_names(Bytecode.from_code(code)) - {".0"})
+        body = self._body(code)
+        if not ops.SAVES_COMPREHENSION_VARIABLES or not names:
+            return body
+        return ops.saving_variables(names, loc, body)
 
     def _body(self, code):
         """The instructions of the comprehension ``code``, run where its
@@ -88,8 +130,9 @@ class _Inliner:
         loops = sum(1 for ins in inner if isinstance(ins, Instr) and ins.name == "FOR_ITER")
         end = Label()
         body = []
-        items = [ins for ins in inner if not (isinstance(ins, Instr) and ins.name in (
-            "COPY_FREE_VARS", "RETURN_GENERATOR", "RESUME"))]
+        items = [ins for ins in _without_stop_iteration_guard(list(inner))
+                 if not (isinstance(ins, Instr) and ins.name in (
+                     "COPY_FREE_VARS", "RETURN_GENERATOR", "RESUME"))]
         if generator:
             items = items[1:]           # the POP_TOP after RETURN_GENERATOR
         skip = 0
@@ -111,6 +154,8 @@ class _Inliner:
                 if generator:
                     body.pop()          # the LOAD_CONST None of the generator's return
                 body.append(Instr("JUMP_FORWARD", end, location=loc))
+            elif ins.name == "RETURN_CONST":
+                body.append(Instr("JUMP_FORWARD", end, location=loc))
             elif isinstance(ins.arg, FreeVar):
                 cell = CellVar(ins.arg.name) if ins.arg.name in self.outer.cellvars \
                     else FreeVar(ins.arg.name)
@@ -129,7 +174,7 @@ class _Inliner:
                 "(which it must, to suspend at the stackless call it makes); use a loop",
                 *where)
         clash = sorted((_local_names(inner) - {".0"}) & self.own)
-        if clash:
+        if clash and not ops.SAVES_COMPREHENSION_VARIABLES:
             raise TransformError(
                 f"the comprehension at line {code.co_firstlineno} names its variable "
                 f"{clash[0]!r} as {self.info.qualname} names one of its own; it runs inline "

@@ -13,7 +13,6 @@ after the call (or, for a call that never started, just before it).
 
 import collections
 import dis
-import sys
 
 from astroid import nodes as _nodes
 from bytecode import Bytecode, CellVar, FreeVar, Instr, Label, TryBegin, TryEnd
@@ -22,6 +21,7 @@ from ...errors import TransformError
 from ...frontend.source import compiles_to_loaded_code
 from ...frontend.subset import compiled_spans, frame_calls, source_span
 from ...ir.model import FRAME_READERS
+from ...runtime.callbacks import exit_method
 from ...runtime.depth import REFUSED
 from ...runtime.records import (
     HANDOVER,
@@ -42,10 +42,8 @@ from ...runtime.trampoline import (
 from ...runtime.specials import CROSSING
 from . import comprehensions, exception_table
 from . import flow as dataflow
-from . import py311 as ops
-
-if sys.version_info[:2] != (3, 11):  # pragma: no cover - guarded at import
-    raise ImportError("the bytecode backend supports CPython 3.11")
+from .ops import current as ops
+from .ops.base import span_of
 
 UNWIND_LOCAL = ".sx_unwind"
 HANDLED_LOCAL = ".sx_handled"
@@ -97,13 +95,15 @@ def instrument(code, resume_points, function_info, tick=None, switch_arrives=Non
     code = comprehensions.inline(code, function_info)
     bc = Bytecode.from_code(code, conserve_exception_block_stackdepth=True)
     instrs = list(bc)
+    cleared = ops.cleared_names(instrs)
+    instrs = ops.prepare(instrs, frozenset(bc.argnames) | set(bc.cellvars))
     tick_calls = set()
     if tick is not None:
         instrs = _insert_ticks(instrs, tick, tick_calls)
     sites = _find_call_sites(instrs, resume_points, function_info)
     if not sites and tick is None and not _has_with(instrs):
         return code, []
-    instrs = _make_method_calls_plain(instrs, sites)
+    instrs = _make_method_calls_plain(instrs, sites, function_info)
     flow = dataflow.InstructionFlow(instrs)
     states = dataflow.stack_states(flow, ops)
     sites += _with_sites(instrs, states)
@@ -111,7 +111,7 @@ def instrument(code, resume_points, function_info, tick=None, switch_arrives=Non
     for site in sites:
         site.marks_crossing = code.co_name == "__init__"
     live_in = dataflow.live_variables(flow, ops)
-    bound = dataflow.certainly_bound(flow, ops, bc.argnames)
+    bound = dataflow.certainly_bound(flow, ops, bc.argnames, cleared)
     index_of = {id(ins): i for i, ins in enumerate(instrs)}
     # Zero-argument super() reads the first argument and the __class__ cell
     # without naming them.
@@ -159,9 +159,7 @@ def _find_call_sites(instrs, resume_points, function_info):
     sites = []
     for ins in instrs:
         if isinstance(ins, Instr) and ins.name in ops.CALL_NAMES:
-            loc = ins.location
-            span = (loc.lineno, loc.col_offset, loc.end_lineno, loc.end_col_offset)
-            rp = by_span.get(span)
+            rp = by_span.get(span_of(ins.location))
             if rp is not None:
                 copy = copies.get(rp.id, 0)
                 copies[rp.id] = copy + 1
@@ -194,10 +192,10 @@ def _insert_ticks(instrs, tick, tick_calls):
 
 
 def _tick_call(tick, loc, tick_calls):
-    call = Instr("CALL", 0, location=loc)
-    tick_calls.add(id(call))
+    call = ops.call(0, loc)
+    tick_calls.add(id(call[-1]))
     return [Instr("PUSH_NULL", location=loc), Instr("LOAD_CONST", tick, location=loc),
-            Instr("PRECALL", 0, location=loc), call, Instr("POP_TOP", location=loc)]
+            *call, Instr("POP_TOP", location=loc)]
 
 
 def _plain_call_sites(instrs, flow, states, may_unwind_sites, tick_calls):
@@ -212,7 +210,7 @@ def _plain_call_sites(instrs, flow, states, may_unwind_sites, tick_calls):
         if states[i] is None:
             continue
         prefix = states[i][:-ops.call_segment_size(ins)]
-        if any(kind in (ops.METHOD, ops.MIXED) for kind, _, _ in prefix):
+        if any(kind in ops.UNSAVED for kind, _, _ in prefix):
             continue
         if _reevaluable_start(instrs, states, len(prefix), i) is not None:
             # CPython copies a finally body once per exit path: number the
@@ -252,10 +250,10 @@ def _with_sites(instrs, states):
     for i, ins in enumerate(instrs):
         if not isinstance(ins, Instr) or ins.name not in _WITH_KINDS or states[i] is None:
             continue
-        if ins.name == "CALL" and not _calls_with_exit(instrs, states[i]):
+        if ins.name == "CALL" and not _calls_with_exit(instrs, ins, states[i]):
             continue
         site = CallSite(None, 0, ins)
-        if any(kind in (ops.METHOD, ops.MIXED) for kind, _, _ in site.prefix_of(states[i])):
+        if any(kind in ops.UNSAVED for kind, _, _ in site.prefix_of(states[i])):
             continue
         name, site.special = _WITH_KINDS[ins.name]
         loc = ins.location
@@ -267,17 +265,18 @@ def _with_sites(instrs, states):
     return sites
 
 
-def _calls_with_exit(instrs, stack):
-    """Whether a CALL's callable (beneath its self slot) is a with
+def _calls_with_exit(instrs, call, stack):
+    """Whether a CALL's callable (in its NULL-or-method slot) is a with
     statement's ``__exit__``, as ``BEFORE_WITH`` pushed it."""
-    if len(stack) < 2 or stack[-2][1] is None:
+    size = ops.call_segment_size(call)
+    if len(stack) < size or stack[-size][1] is None:
         return False
-    producer = instrs[stack[-2][1]]
+    producer = instrs[stack[-size][1]]
     return isinstance(producer, Instr) and producer.name == ops.WITH_ENTER
 
 
-def _make_method_calls_plain(instrs, sites):
-    """Rewrite LOAD_METHOD wherever its NULL-or-method output would sit
+def _make_method_calls_plain(instrs, sites, info):
+    """Rewrite method loads wherever their NULL-or-method output would sit
     beneath or inside a may-unwind call; repeat until none is left."""
     while True:
         flow = dataflow.InstructionFlow(instrs)
@@ -288,6 +287,8 @@ def _make_method_calls_plain(instrs, sites):
             for kind, producer, _ in states[index_of[id(site.call)]]:
                 if kind == ops.METHOD:
                     producers.add(producer)
+                elif kind == ops.SHADOWED:
+                    _refuse_shadowing(instrs[producer], site, info)
                 elif kind == ops.MIXED:
                     raise TransformError("cannot analyse the value stack at a call")
         if not producers:
@@ -299,6 +300,25 @@ def _make_method_calls_plain(instrs, sites):
             else:
                 rewritten.append(ins)
         instrs = rewritten
+
+
+def _refuse_shadowing(clearing, site, info):
+    """A may-unwind call inside an inline comprehension whose variable is
+    also one the function binds outside it: the comprehension keeps the
+    function's value (or NULL) on the value stack, where no record can
+    copy it from."""
+    loc = clearing.location
+    if clearing.arg in info.original_code.co_cellvars:
+        raise TransformError(
+            f"a function or lambda inside the comprehension at line {loc.lineno} captures "
+            f"its variable {clearing.arg!r}, so it cannot run inline (which it must, to "
+            "suspend at the stackless call it makes); use a loop",
+            info.filename, loc.lineno, loc.col_offset, "comprehension")
+    raise TransformError(
+        f"the comprehension at line {loc.lineno} names its variable {clearing.arg!r} "
+        f"as {info.qualname} names one of its own; it runs inline (to suspend at the "
+        f"stackless call at line {site.call.location.lineno}), where they would be one "
+        "variable: rename it", info.filename, loc.lineno, loc.col_offset, "comprehension")
 
 
 def _lay_out(site, index, instrs, flow, states, live_in, bound, info):
@@ -431,10 +451,7 @@ def _insert_spill(body, site):
     loc = site.call.location
     start = len(body)
     if site.call.name == "CALL":
-        start = max(i for i, x in enumerate(body)
-                    if isinstance(x, Instr) and x.name == "PRECALL")
-        if isinstance(body[start - 1], Instr) and body[start - 1].name == "KW_NAMES":
-            start -= 1
+        start = ops.call_start(body)
     site.labels["call_proper"] = Label()
     body[start:start] = ops.spill(site.spill_names, loc) + [site.labels["call_proper"]]
 
@@ -484,10 +501,10 @@ def _emit_crossing_mark(em):
     recursion limit."""
     no_caller, read = Label(), Label()
     em.op("LOAD_CONST", CROSSING.number, 1).op("LOAD_FAST", UNWIND_LOCAL, 1)
-    em.op("LOAD_ATTR", "__traceback__").op("LOAD_ATTR", "tb_frame")
-    em.op("COPY", 1, 1).op("LOAD_ATTR", "f_back")
+    em.attr("__traceback__").attr("tb_frame")
+    em.op("COPY", 1, 1).attr("f_back")
     entry = TryBegin(no_caller, False, em.depth - 1)
-    em.out += [entry, Instr("LOAD_ATTR", "f_lasti", location=em.loc), TryEnd(entry)]
+    em.out += [entry, em.attr_instr("f_lasti"), TryEnd(entry)]
     em.op("JUMP_FORWARD", read)
     em.label(no_caller).op("POP_TOP").op("LOAD_CONST", None)
     em.label(read)
@@ -691,7 +708,13 @@ def _note_loop_equivalents(sites, loops, instrs):
         loop = heads.get(id(target)) if target is not None else None
         if follows.name == "JUMP_BACKWARD" and loop is not None:
             site.normal.same_as = ("loop", loop.name, False)
-        elif follows.name == "POP_JUMP_BACKWARD_IF_TRUE":
+        elif follows.name == "JUMP_BACKWARD":
+            # A while loop whose closing test, true, is followed by a jump
+            # back to its body (3.12): going to the head tests again.
+            loop = _closing_test_of(follows, loops)
+            if loop is not None:
+                site.normal.same_as = ("loop", loop.name, False)
+        elif follows.name == ops.BACKWARD_IF_TRUE:
             loop = _closing_test_of(follows, loops)
             if loop is not None:
                 site.normal.same_as = ("loop", loop.name, True)
@@ -803,16 +826,15 @@ def _deliver_next(em, site, value, error, raise_stub):
     does (the iterator popped, on to the loop's exit), anything else is
     raised there."""
     has_error = Label()
-    em.op("LOAD_FAST", error, 1).op("POP_JUMP_FORWARD_IF_NOT_NONE", has_error, -1)
+    em.op("LOAD_FAST", error, 1).op(em.IF_NOT_NONE, has_error, -1)
     em.op("LOAD_FAST", value, 1).forget(value, error)
     em.op("JUMP_FORWARD", site.labels["after"])
     em.depth -= 1       # the error's way has no value on the stack
     em.label(has_error)
     em.op("LOAD_FAST", error, 1).op("LOAD_CONST", StopIteration, 1)
     em.op("CHECK_EXC_MATCH").op("SWAP", 2).op("POP_TOP", effect=-1)
-    em.op("POP_JUMP_FORWARD_IF_FALSE", raise_stub, -1)
-    em.forget(value, error).op("POP_TOP", effect=-1)
-    em.op("JUMP_FORWARD", site.call.arg)
+    em.op(em.IF_FALSE, raise_stub, -1)
+    em.forget(value, error).end_for_loop(site.call.arg)
 
 
 def _resume_prologue(site, resume_site, first):
@@ -823,7 +845,7 @@ def _resume_prologue(site, resume_site, first):
     if resume_site.retry:
         # The call never started; an exception handed to the record (one
         # raised asynchronously while it waited) is raised in its place.
-        em.op("LOAD_FAST", error, 1).op("POP_JUMP_FORWARD_IF_NOT_NONE", raise_stub, -1)
+        em.op("LOAD_FAST", error, 1).op(em.IF_NOT_NONE, raise_stub, -1)
         em.forget(value, error)
     if resume_site.retry and site.region_start is not None:
         em.op("JUMP_FORWARD", site.labels["retry"])
@@ -833,6 +855,8 @@ def _resume_prologue(site, resume_site, first):
     elif site.special == FOR_NEXT_KIND:
         _deliver_next(em, site, value, error, raise_stub)
     else:
+        if site.call.name == ops.WITH_ENTER:
+            em.push_exit_of_manager(exit_method)
         em.deliver(value, error, site.labels["after"], raise_stub)
     stub = ops.Emitter(len(site.prefix) + 1, site.call.location)
     stub.label(raise_stub)
