@@ -22,15 +22,44 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #define Py_BUILD_CORE 1
+#if PY_VERSION_HEX >= 0x030D0000
+#define NEED_OPCODE_METADATA
+#include "internal/pycore_code.h"
+#include "internal/pycore_frame.h"
+#include "internal/pycore_opcode_metadata.h"
+#include "internal/pycore_pystate.h"
+#undef NEED_OPCODE_METADATA
+#else
 #define NEED_OPCODE_TABLES
 #include "internal/pycore_frame.h"
 #include "internal/pycore_opcode.h"
 #include "internal/pycore_pystate.h"
 #undef NEED_OPCODE_TABLES
+#endif
 #undef Py_BUILD_CORE
 
-#if PY_VERSION_HEX < 0x030B0000 || PY_VERSION_HEX >= 0x030C0000
-#error "the depth check reads CPython 3.11's frames"
+#if PY_VERSION_HEX < 0x030B0000 || (PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030D0000) \
+    || PY_VERSION_HEX >= 0x030E0000
+#error "the depth check reads the frames of CPython 3.11 and 3.13"
+#endif
+
+#if PY_VERSION_HEX >= 0x030D0000
+/* 3.13: the thread's frames, a frame's code and where it stopped (the call
+ * instruction itself while it makes its callee's frame), its recursion
+ * counters. */
+#define CURRENT_FRAME(ts) ((ts)->current_frame)
+#define FRAME_CODE(f) ((PyCodeObject *)(f)->f_executable)
+#define FRAME_IS_CODE(f) PyCode_Check((f)->f_executable)
+#define FRAME_AT(f) ((f)->instr_ptr)
+#define LEVELS_LEFT(ts) ((ts)->py_recursion_remaining)
+#define LEVELS_LIMIT(ts) ((ts)->py_recursion_limit)
+#else
+#define CURRENT_FRAME(ts) ((ts)->cframe == NULL ? NULL : (ts)->cframe->current_frame)
+#define FRAME_CODE(f) ((f)->f_code)
+#define FRAME_IS_CODE(f) 1
+#define FRAME_AT(f) ((f)->prev_instr)
+#define LEVELS_LEFT(ts) ((ts)->recursion_remaining)
+#define LEVELS_LIMIT(ts) ((ts)->recursion_limit)
 #endif
 
 /* The largest request that can be a frame chunk rather than an arena of
@@ -139,25 +168,32 @@ loads_unwind_type(PyCodeObject *code, int index)
 static PyObject *
 refusable_callee(_PyInterpreterFrame *frame)
 {
-    PyCodeObject *code = frame->f_code;
+    if (!FRAME_IS_CODE(frame))
+        return NULL;
+    PyCodeObject *code = FRAME_CODE(frame);
     if (!is_transformed(code))
         return NULL;
-    int index = (int)(frame->prev_instr - _PyCode_CODE(code));
-    if (index < 0 || _PyOpcode_Deopt[_Py_OPCODE(*frame->prev_instr)] != CALL)
+    int index = (int)(FRAME_AT(frame) - _PyCode_CODE(code));
+    if (index < 0 || _PyOpcode_Deopt[_Py_OPCODE(*FRAME_AT(frame))] != CALL)
         return NULL;
     int target, depth;
     if (!find_handler(code, index, &target, &depth) || !loads_unwind_type(code, target))
         return NULL;
     /* The call's own items sit just above the handler's depth: NULL and the
-     * callable, or a function and its self.  They are still in place while
-     * the call makes the callee's frame. */
+     * callable, or a function and its self (3.13: the callable, then NULL or
+     * self; a bound method is already unpacked).  They are still in place
+     * while the call makes the callee's frame. */
     PyObject **items = frame->localsplus + code->co_nlocalsplus + depth;
+#if PY_VERSION_HEX >= 0x030D0000
+    PyObject *callable = items[0];
+#else
     PyObject *callable = items[0] != NULL ? items[0] : items[1];
+#endif
     if (callable == NULL || !PyFunction_Check(callable))
         return NULL;
     int gain = 0;
     for (_PyInterpreterFrame *f = frame; f != NULL && gain < MIN_GAIN; f = f->previous) {
-        if (!is_transformed(f->f_code) || is_loop(f->f_code))
+        if (!FRAME_IS_CODE(f) || !is_transformed(FRAME_CODE(f)) || is_loop(FRAME_CODE(f)))
             break;
         gain++;
     }
@@ -172,21 +208,27 @@ refusable_callee(_PyInterpreterFrame *frame)
 static void
 balance_refused_call(_PyInterpreterFrame *frame, PyObject *callee)
 {
-    int opcode = _Py_OPCODE(*frame->prev_instr);
+#if PY_VERSION_HEX >= 0x030D0000
+    /* 3.13's calls release what they took when refused. */
+    (void)frame;
+    (void)callee;
+#else
+    int opcode = _Py_OPCODE(*FRAME_AT(frame));
     if (opcode == CALL_PY_EXACT_ARGS || opcode == CALL_PY_WITH_DEFAULTS)
         Py_INCREF(callee);
     else if (Py_REFCNT(callee) > 1)
         Py_DECREF(callee);
+#endif
 }
 
 static void *
 chunk_alloc(void *ctx, size_t size)
 {
     PyThreadState *ts = _PyThreadState_GET();
-    if (size <= LARGEST_CHUNK && ts != NULL && ts->cframe != NULL &&
-            ts->recursion_remaining * 3 < ts->recursion_limit * 2 &&
-            ts->cframe->current_frame != NULL && !collecting_on(ts)) {
-        _PyInterpreterFrame *frame = ts->cframe->current_frame;
+    if (size <= LARGEST_CHUNK && ts != NULL &&
+            LEVELS_LEFT(ts) * 3 < LEVELS_LIMIT(ts) * 2 &&
+            CURRENT_FRAME(ts) != NULL && !collecting_on(ts)) {
+        _PyInterpreterFrame *frame = CURRENT_FRAME(ts);
         PyObject *callee = refusable_callee(frame);
         if (callee != NULL) {
             balance_refused_call(frame, callee);
@@ -267,7 +309,7 @@ configure(PyObject *Py_UNUSED(module), PyObject *args)
 static PyObject *
 levels_left(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 {
-    return PyLong_FromLong(_PyThreadState_GET()->recursion_remaining);
+    return PyLong_FromLong(LEVELS_LEFT(_PyThreadState_GET()));
 }
 
 static PyObject *

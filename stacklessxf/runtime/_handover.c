@@ -203,13 +203,22 @@ attribute_index(PyObject *name)
 static PyObject *
 caller_is_transformed(HandOver *self)
 {
+#if PY_VERSION_HEX >= 0x030D0000
+    /* 3.13: the C stack's shim frames count as incomplete. */
+    _PyInterpreterFrame *frame = PyThreadState_Get()->current_frame;
+#else
     _PyInterpreterFrame *frame = PyThreadState_Get()->cframe->current_frame;
+#endif
     _PyInterpreterFrame *caller = frame == NULL ? NULL : frame->previous;
     while (caller != NULL && _PyFrame_IsIncomplete(caller))
         caller = caller->previous;
     if (caller == NULL)
         Py_RETURN_FALSE;
+#if PY_VERSION_HEX >= 0x030D0000
+    PyObject *consts = _PyFrame_GetCode(caller)->co_consts;
+#else
     PyObject *consts = caller->f_code->co_consts;
+#endif
     Py_ssize_t n = PyTuple_GET_SIZE(consts);
     return PyBool_FromLong(n > 0 && PyTuple_GET_ITEM(consts, n - 1) == self->marker);
 }
