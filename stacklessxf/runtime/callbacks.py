@@ -72,7 +72,10 @@ def _instruction_table(code):
     for ins in dis.get_instructions(code):
         depth = next((entry.depth for entry in entries
                       if entry.start <= ins.offset < entry.end), None)
-        caches = dis._inline_cache_entries[ins.opcode]
+        # 3.11: a frame stopped in an instruction reports its last inline
+        # cache entry; 3.13 (cache sizes keyed by name): the instruction.
+        caches = (0 if isinstance(dis._inline_cache_entries, dict)
+                  else dis._inline_cache_entries[ins.opcode])
         for offset in range(ins.offset, ins.offset + 2 * caches + 1, 2):
             table[offset] = (ins.opname, depth)
     return table

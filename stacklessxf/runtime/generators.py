@@ -467,5 +467,6 @@ def _check_driver(frame, generator):
 
 
 _ENTRY_FUNCTIONS = (Generator.__next__, Generator.send, Generator.throw)
-_PRECALL_SIZE = 2 + 2 * dis._inline_cache_entries[dis.opmap["PRECALL"]]
+_PRECALL_SIZE = (2 + 2 * dis._inline_cache_entries[dis.opmap["PRECALL"]]
+                 if "PRECALL" in dis.opmap else None)
 

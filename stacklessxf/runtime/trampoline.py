@@ -196,13 +196,37 @@ def _without_interrupt_checks(code):
             raw[at + 1] = RESUME_WITHOUT_CHECK
         elif raw[at] == _JUMP_BACKWARD:
             raw[at] = _JUMP_BACKWARD_NO_INTERRUPT
+            if _JUMP_BACKWARD_CACHES:
+                # 3.13: the plain jump counts from after its inline cache,
+                # which the other one does not have (the cache unit stays,
+                # never reached).
+                _add_to_argument(raw, at, -_JUMP_BACKWARD_CACHES)
         elif raw[at] in _CHECKING_JUMPS:
             raise AssertionError(f"{code.co_name} has a conditional backward jump")
     return code.replace(co_code=bytes(raw))
 
 
+def _add_to_argument(raw, at, change):
+    """Change the argument of the instruction at ``at`` of ``raw`` by
+    ``change``, keeping its EXTENDED_ARG prefixes (one may become 0)."""
+    start = at
+    while start >= 2 and raw[start - 2] == _EXTENDED_ARG:
+        start -= 2
+    positions = range(start + 1, at + 2, 2)
+    value = 0
+    for position in positions:
+        value = value << 8 | raw[position]
+    value += change
+    assert 0 <= value < 1 << (8 * len(positions))
+    for position in reversed(positions):
+        raw[position], value = value & 0xFF, value >> 8
+
+
 _RESUME, _JUMP_BACKWARD, _JUMP_BACKWARD_NO_INTERRUPT = (
     dis.opmap[name] for name in ("RESUME", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT"))
+_EXTENDED_ARG = dis.opmap["EXTENDED_ARG"]
+_JUMP_BACKWARD_CACHES = (dis._inline_cache_entries.get("JUMP_BACKWARD", 0)
+                         if isinstance(dis._inline_cache_entries, dict) else 0)
 _CHECKING_JUMPS = {op for name, op in dis.opmap.items() if name.startswith("POP_JUMP_BACKWARD")}
 # RESUME's argument for a function's entry that does not check for signals
 # (below 2 it checks; 2 is "after yield from", which only generators read).
@@ -227,13 +251,17 @@ resume_for_plain_caller = types.FunctionType(
 
 def _call_offsets(code):
     """What a frame of ``code`` reports as its last instruction while one of
-    its ``CALL`` instructions runs (the call's last inline cache entry)."""
+    its ``CALL`` instructions runs (3.11: the call's last inline cache
+    entry; 3.13: the call itself)."""
     offsets = set()
     for ins in dis.get_instructions(code):
         if ins.opname == "CALL":
-            caches = dis._inline_cache_entries[ins.opcode]
-            offsets.add(ins.offset + 2 * caches)
+            offsets.add(ins.offset if _REPORTS_CALL_ITSELF else
+                        ins.offset + 2 * dis._inline_cache_entries[ins.opcode])
     return frozenset(offsets)
+
+
+_REPORTS_CALL_ITSELF = isinstance(dis._inline_cache_entries, dict)
 
 
 # Where the trampoline is while it runs a resume entry (a Python function):

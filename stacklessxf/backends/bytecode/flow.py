@@ -121,10 +121,7 @@ def certainly_bound(flow, ops, params):
             handler = flow.exception_successor(i)
             if handler is not None:
                 work.append((handler, state))
-            if ins.name == "STORE_FAST":
-                after = state | {ins.arg}
-            elif ins.name == "DELETE_FAST":
-                after = state - {ins.arg}
+            after = ops.binding_change(ins, state)
         for j, _ in flow.normal_successors(i):
             work.append((j, after))
     return [b if b is not None else frozenset() for b in bound]

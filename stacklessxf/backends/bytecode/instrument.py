@@ -42,10 +42,13 @@ from ...runtime.trampoline import (
 from ...runtime.specials import CROSSING
 from . import comprehensions, exception_table
 from . import flow as dataflow
-from . import py311 as ops
 
-if sys.version_info[:2] != (3, 11):  # pragma: no cover - guarded at import
-    raise ImportError("the bytecode backend supports CPython 3.11")
+if sys.version_info[:2] == (3, 11):
+    from . import py311 as ops
+elif sys.version_info[:2] == (3, 13):
+    from . import py313 as ops
+else:  # pragma: no cover - guarded at import
+    raise ImportError("the bytecode backend supports CPython 3.11 and 3.13")
 
 UNWIND_LOCAL = ".sx_unwind"
 HANDLED_LOCAL = ".sx_handled"
@@ -96,7 +99,7 @@ def instrument(code, resume_points, function_info, tick=None, switch_arrives=Non
     suspended: the variant the scheduler's watchdog runs."""
     code = comprehensions.inline(code, function_info)
     bc = Bytecode.from_code(code, conserve_exception_block_stackdepth=True)
-    instrs = list(bc)
+    instrs = ops.normalize(bc, list(bc))
     tick_calls = set()
     if tick is not None:
         instrs = _insert_ticks(instrs, tick, tick_calls)
@@ -194,10 +197,9 @@ def _insert_ticks(instrs, tick, tick_calls):
 
 
 def _tick_call(tick, loc, tick_calls):
-    call = Instr("CALL", 0, location=loc)
+    instrs, call = ops.tick_call(tick, loc)
     tick_calls.add(id(call))
-    return [Instr("PUSH_NULL", location=loc), Instr("LOAD_CONST", tick, location=loc),
-            Instr("PRECALL", 0, location=loc), call, Instr("POP_TOP", location=loc)]
+    return instrs
 
 
 def _plain_call_sites(instrs, flow, states, may_unwind_sites, tick_calls):
@@ -252,7 +254,7 @@ def _with_sites(instrs, states):
     for i, ins in enumerate(instrs):
         if not isinstance(ins, Instr) or ins.name not in _WITH_KINDS or states[i] is None:
             continue
-        if ins.name == "CALL" and not _calls_with_exit(instrs, states[i]):
+        if ins.name == "CALL" and not _calls_with_exit(instrs, ins, states[i]):
             continue
         site = CallSite(None, 0, ins)
         if any(kind in (ops.METHOD, ops.MIXED) for kind, _, _ in site.prefix_of(states[i])):
@@ -267,12 +269,15 @@ def _with_sites(instrs, states):
     return sites
 
 
-def _calls_with_exit(instrs, stack):
-    """Whether a CALL's callable (beneath its self slot) is a with
-    statement's ``__exit__``, as ``BEFORE_WITH`` pushed it."""
-    if len(stack) < 2 or stack[-2][1] is None:
+def _calls_with_exit(instrs, call, stack):
+    """Whether a CALL's callable is a with statement's ``__exit__``, as
+    ``BEFORE_WITH`` pushed it."""
+    if len(stack) < ops.call_segment_size(call):
         return False
-    producer = instrs[stack[-2][1]]
+    callable_item = ops.callable_item(call, stack)
+    if callable_item[1] is None:
+        return False
+    producer = instrs[callable_item[1]]
     return isinstance(producer, Instr) and producer.name == ops.WITH_ENTER
 
 
@@ -404,7 +409,7 @@ def _add_handlers(instrs, flow, sites, tested):
         site.labels["handler"] = Label()
         guard = TryBegin(site.labels["handler"], False, len(site.prefix))
         site.labels["after"] = Label()
-        body += [guard, ins, TryEnd(guard)]
+        body += ops.guard(body, guard, ins)
         if id(ins) in tested:
             site.labels["switched"] = Label()
             body += ops.test_for(SWITCHED, site.labels["switched"], ins.location)
@@ -427,11 +432,8 @@ def _insert_spill(body, site):
     """Spill the callee and arguments right before the call proper."""
     loc = site.call.location
     start = len(body)
-    if site.call.name == "CALL":
-        start = max(i for i, x in enumerate(body)
-                    if isinstance(x, Instr) and x.name == "PRECALL")
-        if isinstance(body[start - 1], Instr) and body[start - 1].name == "KW_NAMES":
-            start -= 1
+    if site.call.name != "CALL_FUNCTION_EX":
+        start = ops.spill_start(body)
     site.labels["call_proper"] = Label()
     body[start:start] = ops.spill(site.spill_names, loc) + [site.labels["call_proper"]]
 
@@ -484,7 +486,7 @@ def _emit_crossing_mark(em):
     em.op("LOAD_ATTR", "__traceback__").op("LOAD_ATTR", "tb_frame")
     em.op("COPY", 1, 1).op("LOAD_ATTR", "f_back")
     entry = TryBegin(no_caller, False, em.depth - 1)
-    em.out += [entry, Instr("LOAD_ATTR", "f_lasti", location=em.loc), TryEnd(entry)]
+    em.out += [entry, ops.attribute_read("f_lasti", em.loc), TryEnd(entry)]
     em.op("JUMP_FORWARD", read)
     em.label(no_caller).op("POP_TOP").op("LOAD_CONST", None)
     em.label(read)
@@ -802,8 +804,8 @@ def _deliver_next(em, site, value, error, raise_stub):
     em.op("LOAD_FAST", error, 1).op("LOAD_CONST", StopIteration, 1)
     em.op("CHECK_EXC_MATCH").op("SWAP", 2).op("POP_TOP", effect=-1)
     em.op("POP_JUMP_FORWARD_IF_FALSE", raise_stub, -1)
-    em.forget(value, error).op("POP_TOP", effect=-1)
-    em.op("JUMP_FORWARD", site.call.arg)
+    em.forget(value, error)
+    ops.leave_exhausted_loop(em, site.call.arg)
 
 
 def _resume_prologue(site, resume_site, first):

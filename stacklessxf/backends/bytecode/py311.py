@@ -65,6 +65,26 @@ def merge_items(a, b):
     return item(OBJ)
 
 
+def callable_item(instr, stack):
+    """The callable's item in ``stack``, the stack at the call ``instr``
+    (beneath the self slot)."""
+    return stack[-2]
+
+
+def normalize(bytecode_obj, instrs):
+    """The instructions as the analyses read them (3.11's need nothing)."""
+    return instrs
+
+
+def binding_change(instr, state):
+    """The certainly bound locals after ``instr`` runs with ``state``."""
+    if instr.name == "STORE_FAST":
+        return state | {instr.arg}
+    if instr.name == "DELETE_FAST":
+        return state - {instr.arg}
+    return state
+
+
 def call_segment_size(instr):
     """Stack items (as the instruction set counts them at the call
     instruction) that belong to the call itself: NULL/method, callable, and
@@ -205,6 +225,37 @@ def reload_spilled(names, loc):
         Instr("LOAD_FAST", name, location=loc) for name in names]
 
 
+def spill_start(body):
+    """Where in ``body`` (ending just before the call) a spill goes: before
+    the call's PRECALL (and KW_NAMES)."""
+    start = max(i for i, x in enumerate(body) if isinstance(x, Instr) and x.name == "PRECALL")
+    if isinstance(body[start - 1], Instr) and body[start - 1].name == "KW_NAMES":
+        start -= 1
+    return start
+
+
+def guard(body, guard_entry, call):
+    """The instructions putting ``call`` under ``guard_entry``."""
+    return [guard_entry, call, TryEnd(guard_entry)]
+
+
+def tick_call(tick, loc):
+    """(instructions calling ``tick`` with no argument, the call among them)."""
+    call = Instr("CALL", 0, location=loc)
+    return [Instr("PUSH_NULL", location=loc), Instr("LOAD_CONST", tick, location=loc),
+            Instr("PRECALL", 0, location=loc), call, Instr("POP_TOP", location=loc)], call
+
+
+def attribute_read(name, loc):
+    return Instr("LOAD_ATTR", name, location=loc)
+
+
+def leave_exhausted_loop(em, target):
+    """A ``for`` loop's iterator ran out: [P, iterator] -> FOR_ITER's
+    target, with the iterator popped as FOR_ITER pops it."""
+    em.op("POP_TOP", effect=-1).op("JUMP_FORWARD", target)
+
+
 def spill_count(call_instr):
     """How many stack items a spill saves: the callable and the arguments."""
     if call_instr.name == "CALL":
@@ -246,6 +297,10 @@ class Emitter:
             self.out.append(Instr(name, arg, location=self.loc))
         self.depth += effect
         return self
+
+    def attribute(self, name):
+        """The instruction reading attribute ``name`` of the top of stack."""
+        return attribute_read(name, self.loc)
 
     def label(self, label):
         self.out.append(label)
@@ -303,7 +358,7 @@ class Emitter:
         no_caller, stored = Label(), Label()
         self.op("LOAD_ATTR", "tb_frame").op("LOAD_ATTR", "f_back")
         entry = TryBegin(no_caller, False, self.depth - 1)
-        self.out += [entry, Instr("LOAD_ATTR", "f_code", location=self.loc), TryEnd(entry)]
+        self.out += [entry, self.attribute("f_code"), TryEnd(entry)]
         self.op("JUMP_FORWARD", stored)
         self.label(no_caller).op("POP_TOP").op("LOAD_CONST", None)
         self.label(stored)
@@ -372,8 +427,7 @@ class Emitter:
         self.op("LOAD_ATTR", "tb_frame").op("LOAD_ATTR", "f_back")
         entry = TryBegin(not_ours, False, self.depth - 1)
         self.out += [entry,
-                     Instr("LOAD_ATTR", "f_code", location=self.loc),
-                     Instr("LOAD_ATTR", "co_consts", location=self.loc),
+                     self.attribute("f_code"), self.attribute("co_consts"),
                      Instr("LOAD_CONST", -1, location=self.loc),
                      Instr("BINARY_SUBSCR", location=self.loc),
                      TryEnd(entry)]
