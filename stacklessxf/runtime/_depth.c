@@ -62,6 +62,28 @@
 #define LEVELS_LIMIT(ts) ((ts)->recursion_limit)
 #endif
 
+/* The instruction at ``index`` of ``code``, deoptimized and, on 3.13, with
+ * the monitoring that tracing and profiling install (line and instruction
+ * events, instrumented calls) seen through. */
+static int
+base_opcode(PyCodeObject *code, int index)
+{
+    int opcode = _Py_OPCODE(_PyCode_CODE(code)[index]);
+#if PY_VERSION_HEX >= 0x030D0000
+    _PyCoMonitoringData *monitoring = code->_co_monitoring;
+    if (opcode == INSTRUMENTED_LINE && monitoring != NULL && monitoring->lines != NULL)
+        opcode = monitoring->lines[index].original_opcode;
+    if (opcode == INSTRUMENTED_INSTRUCTION && monitoring != NULL &&
+            monitoring->per_instruction_opcodes != NULL)
+        opcode = monitoring->per_instruction_opcodes[index];
+    if (opcode == INSTRUMENTED_CALL)
+        return CALL;
+    if (opcode == INSTRUMENTED_CALL_KW)
+        return CALL_KW;
+#endif
+    return _PyOpcode_Deopt[opcode];
+}
+
 /* The largest request that can be a frame chunk rather than an arena of
  * the object allocator (those are 1 MiB). */
 #define LARGEST_CHUNK ((size_t)1 << 19)
@@ -151,11 +173,12 @@ loads_unwind_type(PyCodeObject *code, int index)
 {
     _Py_CODEUNIT *instr = _PyCode_CODE(code) + index;
     int oparg = 0;
-    while (_PyOpcode_Deopt[_Py_OPCODE(*instr)] == EXTENDED_ARG) {
+    while (base_opcode(code, index) == EXTENDED_ARG) {
         oparg = (oparg | _Py_OPARG(*instr)) << 8;
         instr++;
+        index++;
     }
-    if (_PyOpcode_Deopt[_Py_OPCODE(*instr)] != LOAD_CONST)
+    if (base_opcode(code, index) != LOAD_CONST)
         return 0;
     oparg |= _Py_OPARG(*instr);
     return oparg < PyTuple_GET_SIZE(code->co_consts) &&
@@ -174,8 +197,16 @@ refusable_callee(_PyInterpreterFrame *frame)
     if (!is_transformed(code))
         return NULL;
     int index = (int)(FRAME_AT(frame) - _PyCode_CODE(code));
-    if (index < 0 || _PyOpcode_Deopt[_Py_OPCODE(*FRAME_AT(frame))] != CALL)
+    if (index < 0)
         return NULL;
+    int opcode = base_opcode(code, index);
+#if PY_VERSION_HEX >= 0x030D0000
+    if (opcode != CALL && opcode != CALL_KW)
+        return NULL;
+#else
+    if (opcode != CALL)
+        return NULL;
+#endif
     int target, depth;
     if (!find_handler(code, index, &target, &depth) || !loads_unwind_type(code, target))
         return NULL;

@@ -302,6 +302,11 @@ class Emitter:
         """The instruction reading attribute ``name`` of the top of stack."""
         return attribute_read(name, self.loc)
 
+    def truth(self):
+        """Make the top of stack what a conditional jump tests (3.11's
+        jumps take any object)."""
+        return self
+
     def label(self, label):
         self.out.append(label)
         return self
@@ -344,7 +349,7 @@ class Emitter:
             self.op("POP_JUMP_FORWARD_IF_TRUE", refused_call, -1)
             self.op("LOAD_CONST", MemoryError, 1).op("CHECK_EXC_MATCH")
             self.op("POP_JUMP_FORWARD_IF_FALSE", passthrough, -1)
-            self.op("LOAD_CONST", refused, 1)
+            self.op("LOAD_CONST", refused, 1).truth()
             self.op("POP_JUMP_FORWARD_IF_FALSE", passthrough, -1)
             self.label(refused_call)
         self.op("COPY", 1, 1).op("LOAD_ATTR", "__traceback__")

@@ -271,6 +271,11 @@ class Emitter(py311.Emitter):
     def attribute(self, name):
         return attribute_read(name, self.loc)
 
+    def truth(self):
+        """3.13's conditional jumps take a bool only (anything else reads
+        as true): convert first."""
+        return self.op("TO_BOOL")
+
     def clear_and_run_trampoline(self, unwind_local, handover, run_unwound, absorb_target):
         self.op("LOAD_FAST", unwind_local, 1)
         entry = TryBegin(absorb_target, False, 0)
