@@ -32,6 +32,26 @@ class _InterpreterFrame(ctypes.Structure):
                 ("owner", ctypes.c_char), ("localsplus", ctypes.c_void_p)]
 
 
+class _InterpreterFrame313(ctypes.Structure):
+    """The head of CPython 3.13's ``_PyInterpreterFrame``: no entry flag; a
+    frame called from C code returns to a shim frame the C stack owns."""
+
+    _fields_ = [("f_executable", ctypes.c_void_p), ("previous", ctypes.c_void_p),
+                ("f_funcobj", ctypes.c_void_p), ("f_globals", ctypes.c_void_p),
+                ("f_builtins", ctypes.c_void_p), ("f_locals", ctypes.c_void_p),
+                ("frame_obj", ctypes.c_void_p), ("instr_ptr", ctypes.c_void_p),
+                ("stacktop", ctypes.c_int), ("return_offset", ctypes.c_uint16),
+                ("owner", ctypes.c_char), ("localsplus", ctypes.c_void_p)]
+
+
+_IS_313 = sys.version_info[:2] == (3, 13)
+_OWNED_BY_CSTACK = 3
+
+# Whether ``f(*args)`` of a Python function starts an evaluation loop of
+# its own (an entry frame) rather than running in its caller's.
+STAR_CALL_IS_ENTRY = not _IS_313
+
+
 class _FrameObject(ctypes.Structure):
     """The head of CPython 3.11's ``PyFrameObject``."""
 
@@ -43,6 +63,11 @@ _F_FRAME = _FrameObject.f_frame.offset
 _IS_ENTRY = _InterpreterFrame.is_entry.offset
 _F_CODE = _InterpreterFrame.f_code.offset
 _LOCALSPLUS = _InterpreterFrame.localsplus.offset
+if _IS_313:
+    _F_CODE = _InterpreterFrame313.f_executable.offset
+    _LOCALSPLUS = _InterpreterFrame313.localsplus.offset
+    _PREVIOUS = _InterpreterFrame313.previous.offset
+    _OWNER = _InterpreterFrame313.owner.offset
 
 # Every byte of the address space as a sequence (bytes, and aligned words):
 # indexing them is how the fields are read; it is much cheaper than a ctypes
@@ -55,6 +80,18 @@ def _read_called_from_c(frame):
     """True when ``frame`` (a running frame) was called from C code or by
     ``f(*args)``; False when its caller's ``CALL`` ran it directly."""
     return bool(_BYTES[_WORDS[(id(frame) + _F_FRAME) >> 3] + _IS_ENTRY])
+
+
+def _read_returns_to_shim(frame):
+    """3.13's answer: whether the frame ``frame`` returns to is a shim
+    frame of the C stack (the first frame of every evaluation loop a C
+    function started has one beneath it)."""
+    previous = _WORDS[(_WORDS[(id(frame) + _F_FRAME) >> 3] + _PREVIOUS) >> 3]
+    return previous == 0 or _BYTES[previous + _OWNER] == _OWNED_BY_CSTACK
+
+
+if _IS_313:
+    _read_called_from_c = _read_returns_to_shim  # noqa: F811
 
 
 def _unknown(frame):
@@ -75,7 +112,7 @@ def _layout_holds():
     args = ()
     return (_probe() == (True, False)
             and next(map(_probe, (0,))) == (True, True)
-            and _probe(*args) == (True, True))
+            and _probe(*args) == (True, STAR_CALL_IS_ENTRY))
 
 
 # What ``stack_item`` gives for an empty (NULL) stack entry.
@@ -120,7 +157,8 @@ def calls_run_inline():
 
 
 called_from_c = (_read_called_from_c
-                 if sys.version_info[:2] == (3, 11) and sys.maxsize > 2**32 and _layout_holds()
+                 if sys.version_info[:2] in ((3, 11), (3, 13)) and sys.maxsize > 2**32
+                 and _layout_holds()
                  else _unknown)
 
 # stack_item(frame, depth): see _read_stack_item; None where the layout is unknown.

@@ -575,7 +575,7 @@ def _to_code(bytecode_obj, sites):
         ordinal = {id(ins): k for k, ins in enumerate(for_iters)}
         ranges = [(for_offsets[ordinal[id(site.call)]], marks[id(site.mark)], len(site.prefix))
                   for site in loops if id(site.call) in ordinal]
-        code = exception_table.add_ranges(code, ranges)
+        code = exception_table.add_ranges(code, ranges, ops.FOR_ITER_SIZE)
     return code.replace(co_stacksize=ops.max_stack_depth(code))
 
 

@@ -85,6 +85,10 @@ def binding_change(instr, state):
     return state
 
 
+# Bytes of a FOR_ITER with its inline caches.
+FOR_ITER_SIZE = 2
+
+
 def call_segment_size(instr):
     """Stack items (as the instruction set counts them at the call
     instruction) that belong to the call itself: NULL/method, callable, and

@@ -44,6 +44,10 @@ _FAST_PAIRS = frozenset({"LOAD_FAST_LOAD_FAST", "STORE_FAST_LOAD_FAST",
                          "STORE_FAST_STORE_FAST"})
 
 
+# Bytes of a FOR_ITER with its inline caches.
+FOR_ITER_SIZE = 2 + 2 * dis._inline_cache_entries["FOR_ITER"]
+
+
 def call_segment_size(instr):
     """Stack items at the call instruction that belong to the call itself:
     callable, self-or-NULL, the arguments (and ``CALL_KW``'s names), or for
