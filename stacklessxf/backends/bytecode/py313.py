@@ -35,11 +35,6 @@ REEVALUABLE = (py311.REEVALUABLE - {"KW_NAMES", "PRECALL", "LOAD_CLASSDEREF"}) |
     "LOAD_FAST_LOAD_FAST", "LOAD_FAST_CHECK", "TO_BOOL", "BINARY_SLICE",
 }
 
-# Instructions that push a value and can raise nothing: a call's guard may
-# start at one right before the call (see ``guard``).
-_CANNOT_RAISE = frozenset({"LOAD_FAST", "LOAD_CONST", "LOAD_FAST_LOAD_FAST", "PUSH_NULL",
-                           "COPY", "SWAP", "NOP"})
-
 _FAST_PAIRS = frozenset({"LOAD_FAST_LOAD_FAST", "STORE_FAST_LOAD_FAST",
                          "STORE_FAST_STORE_FAST"})
 
@@ -220,13 +215,21 @@ def spill_start(body):
 
 def guard(body, guard_entry, call):
     """Append ``call`` to ``body`` under ``guard_entry``, whose range also
-    covers the code unit before the call (where the interpreter looks a
-    failed Python callee's handler up): the instruction before, when it
-    can raise nothing, or a NOP."""
-    previous = body[-1] if body else None
-    if isinstance(previous, Instr) and previous.name in _CANNOT_RAISE:
-        body.pop()
-        return [guard_entry, previous, call, TryEnd(guard_entry)]
+    covers the code unit before the call, where the interpreter looks the
+    handler up when a Python callee fails (a range around the call alone
+    misses every exception its callee raises, an unwinding's included).
+    That unit is the instruction before the call when it directly precedes
+    it (an exception it raises passes the handler, which re-raises it to
+    the handler the instruction had), or else a NOP."""
+    closing = []
+    at = len(body) - 1
+    if at >= 0 and isinstance(body[at], TryEnd):    # the enclosing range, closed
+        closing, at = [body[at]], at - 1
+    previous = body[at] if at >= 0 else None
+    if isinstance(previous, Instr) and not previous.has_jump() and \
+            previous.name not in CALL_NAMES:
+        del body[at:]
+        return closing + [guard_entry, previous, call, TryEnd(guard_entry)]
     return [guard_entry, Instr("NOP", location=call.location), call, TryEnd(guard_entry)]
 
 
