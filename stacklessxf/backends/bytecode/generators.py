@@ -18,21 +18,13 @@ CPython generator frame, so its body runs as an ordinary function whose
 
 import inspect
 
-from bytecode import Bytecode, FreeVar, Instr, Label
+from bytecode import Bytecode, Instr, Label
 
 from ...runtime import generators as runtime
+from .instrument import ops
 
 _PARAMETER_FLAGS = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
 _KEPT_FLAGS = inspect.CO_OPTIMIZED | inspect.CO_NEWLOCALS | _PARAMETER_FLAGS
-
-
-def _call_with_stack_top(function, location):
-    """Instructions calling ``function`` with the value on top of the stack."""
-    return [Instr("LOAD_CONST", function, location=location),
-            Instr("PUSH_NULL", location=location),
-            Instr("SWAP", 3, location=location),
-            Instr("PRECALL", 1, location=location),
-            Instr("CALL", 1, location=location)]
 
 
 def body_code(code, yield_, yield_from):
@@ -50,7 +42,7 @@ def body_code(code, yield_, yield_from):
             continue
         if name == "GET_YIELD_FROM_ITER":
             yield_value = _delegation_end(instrs, index)
-            out += _call_with_stack_top(yield_from, instrs[yield_value].location)
+            out += ops.delegation_call(yield_from, instrs[yield_value].location)
             end = _after_delegation(instrs, index)
             # Exception-table markers inside the loop stay where they were.
             out += [item for item in instrs[index:end] if not isinstance(item, (Instr, Label))]
@@ -58,8 +50,8 @@ def body_code(code, yield_, yield_from):
             continue
         if name == "YIELD_VALUE":
             resume = instrs[index + 1]
-            assert resume.name == "RESUME" and resume.arg == 1, resume
-            out += _call_with_stack_top(yield_, ins.location)
+            assert resume.name == "RESUME" and ops.resumes_after_yield(resume.arg), resume
+            out += ops.call_with_stack_top(yield_, ins.location)
             index += 2
             continue
         out.append(ins)
@@ -96,13 +88,11 @@ def factory_code(code, start, info):
     parameters = bc.argnames
     # A function with free variables copies them into its frame first.
     instrs = [Instr("COPY_FREE_VARS", len(bc.freevars))] if bc.freevars else []
-    instrs += [Instr("RESUME", 0), Instr("PUSH_NULL"), Instr("LOAD_CONST", start),
-               Instr("LOAD_CONST", info)]
+    instrs += [Instr("RESUME", 0)] + ops.callable_of_call(start) + [Instr("LOAD_CONST", info)]
     instrs += [Instr("LOAD_FAST", name) for name in parameters]
     instrs.append(Instr("BUILD_TUPLE", len(parameters)))
-    instrs += [Instr("LOAD_CLOSURE", FreeVar(name)) for name in bc.freevars]
-    instrs += [Instr("BUILD_TUPLE", len(bc.freevars)), Instr("PRECALL", 3),
-               Instr("CALL", 3), Instr("RETURN_VALUE")]
+    instrs += [ops.free_cell(name) for name in bc.freevars]
+    instrs += [Instr("BUILD_TUPLE", len(bc.freevars))] + ops.call_of(3) + [Instr("RETURN_VALUE")]
     for ins in instrs:
         ins.location = location
     factory = Bytecode(instrs)

@@ -250,6 +250,38 @@ def tick_call(tick, loc):
             Instr("PRECALL", 0, location=loc), call, Instr("POP_TOP", location=loc)], call
 
 
+def callable_of_call(function, loc=None):
+    """The instructions putting constant ``function`` where a call finds it."""
+    return [Instr("PUSH_NULL", location=loc), Instr("LOAD_CONST", function, location=loc)]
+
+
+def call_of(argc, loc=None):
+    """The instructions calling with ``argc`` arguments above the callable."""
+    return [Instr("PRECALL", argc, location=loc), Instr("CALL", argc, location=loc)]
+
+
+def call_with_stack_top(function, loc):
+    """Instructions calling ``function`` with the value on top of the stack."""
+    return [Instr("LOAD_CONST", function, location=loc), Instr("PUSH_NULL", location=loc),
+            Instr("SWAP", 3, location=loc)] + call_of(1, loc)
+
+
+def delegation_call(function, loc):
+    """What replaces a ``yield from`` loop: ``function`` called with the
+    iterator, its result left where the loop leaves the delegation's."""
+    return call_with_stack_top(function, loc)
+
+
+def resumes_after_yield(arg):
+    """Whether RESUME's argument ``arg`` is the one after a ``yield``."""
+    return arg == 1
+
+
+def free_cell(name):
+    """Push the cell of free variable ``name``."""
+    return Instr("LOAD_CLOSURE", FreeVar(name))
+
+
 def attribute_read(name, loc):
     return Instr("LOAD_ATTR", name, location=loc)
 

@@ -305,6 +305,36 @@ def test_for(marker, target, loc):
             Instr("POP_JUMP_IF_TRUE", target, location=loc)]
 
 
+def callable_of_call(function, loc=None):
+    return [Instr("LOAD_CONST", function, location=loc), Instr("PUSH_NULL", location=loc)]
+
+
+def call_of(argc, loc=None):
+    return [Instr("CALL", argc, location=loc)]
+
+
+def call_with_stack_top(function, loc):
+    """Instructions calling ``function`` with the value on top of the stack."""
+    return [Instr("LOAD_CONST", function, location=loc), Instr("SWAP", 2, location=loc),
+            Instr("PUSH_NULL", location=loc), Instr("SWAP", 2, location=loc),
+            Instr("CALL", 1, location=loc)]
+
+
+def delegation_call(function, loc):
+    """What replaces a ``yield from`` loop: ``function`` called with the
+    iterator, which stays beneath the result for the END_SEND after the
+    loop to pop."""
+    return [Instr("COPY", 1, location=loc)] + call_with_stack_top(function, loc)
+
+
+def resumes_after_yield(arg):
+    return arg & 3 == 1     # the rest of the argument is the exception depth
+
+
+def free_cell(name):
+    return Instr("LOAD_FAST", FreeVar(name))
+
+
 def attribute_read(name, loc):
     return Instr("LOAD_ATTR", (False, name), location=loc)
 
