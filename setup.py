@@ -9,8 +9,10 @@ setup(ext_modules=[
     # all threads, where it cannot be built.
     Extension("_stacklessxf_switch",
               ["stacklessxf/runtime/_switch.c", "stacklessxf/runtime/_handover.c"],
-              depends=["stacklessxf/runtime/_handover.h"], optional=True),
+              depends=["stacklessxf/runtime/_handover.h", "stacklessxf/runtime/_cpython.h"],
+              optional=True),
     # The depth probe that keeps stackless frames below half the recursion
     # limit (see stacklessxf/runtime/depth.py).
-    Extension("_stacklessxf_depth", ["stacklessxf/runtime/_depth.c"], optional=True),
+    Extension("_stacklessxf_depth", ["stacklessxf/runtime/_depth.c"],
+              depends=["stacklessxf/runtime/_cpython.h"], optional=True),
 ])

@@ -13,9 +13,10 @@ import pytest
 
 from stacklessxf import stackless
 from stacklessxf.runtime.records import Unwind
+from stacklessxf.versions import current as version
 
-needs_313 = pytest.mark.skipif(sys.version_info < (3, 13),
-                               reason="3.11 looks a callee's failure up at the call itself")
+needs_313 = pytest.mark.skipif(not version.HANDLER_AT_UNIT_BEFORE_CALL,
+                               reason="this version looks a callee's failure up at the call itself")
 
 
 def leaf(x):

@@ -2,6 +2,7 @@
 the slower ways gave: the stack size, the guarded calls, the definition
 found for a function."""
 
+import dis
 import importlib
 import types
 
@@ -12,7 +13,7 @@ from stacklessxf import registered_functions
 from stacklessxf.errors import TransformError
 from tests import differential
 
-ops = importlib.import_module("stacklessxf.backends.bytecode.py311")
+ops = importlib.import_module("stacklessxf.backends.bytecode.ops").current
 
 STDLIB_MODULES = ("ipaddress", "posixpath", "fractions", "argparse", "inspect", "typing",
                   "asyncio.base_events", "tarfile", "difflib", "_pydecimal", "ast",
@@ -39,7 +40,7 @@ def test_stack_depth_is_what_the_compiler_computes(module_name):
 
 def test_an_underflowing_stack_is_refused():
     code = compile("x = 1", "<test>", "exec")
-    pop_first = bytes([code.co_code[0], 0, ops.dis.opmap["POP_TOP"], 0]) + code.co_code[2:]
+    pop_first = bytes([code.co_code[0], 0, dis.opmap["POP_TOP"], 0]) + code.co_code[2:]
     with pytest.raises(ValueError, match="underflows at offset 2 \\(POP_TOP\\)"):
         ops.max_stack_depth(code.replace(co_code=pop_first))
 
@@ -101,7 +102,6 @@ def test_guarded_calls_agree_with_a_scan_by_dis(transformed_corpus):
 
 def guarded_calls_by_dis(code, unwind, marker):
     """The scan as dis reads the code, one exception-table entry after the other."""
-    dis = ops.dis
     listing = list(dis.get_instructions(code))
     at = {ins.offset: ins for ins in listing}
     guarded, tested = set(), set()

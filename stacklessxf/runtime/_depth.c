@@ -20,69 +20,14 @@
  * lose work already done.
  */
 #define PY_SSIZE_T_CLEAN
-#include <Python.h>
+#define SX_NEED_OPCODE_TABLES
+#include "_cpython.h"
+/* The public headers' alias of a function the internal GC header defines
+ * as its own inline function. */
+#undef _PyGC_FINALIZED
 #define Py_BUILD_CORE 1
-#if PY_VERSION_HEX >= 0x030D0000
-#define NEED_OPCODE_METADATA
-#include "internal/pycore_code.h"
-#include "internal/pycore_frame.h"
-#include "internal/pycore_opcode_metadata.h"
 #include "internal/pycore_pystate.h"
-#undef NEED_OPCODE_METADATA
-#else
-#define NEED_OPCODE_TABLES
-#include "internal/pycore_frame.h"
-#include "internal/pycore_opcode.h"
-#include "internal/pycore_pystate.h"
-#undef NEED_OPCODE_TABLES
-#endif
 #undef Py_BUILD_CORE
-
-#if PY_VERSION_HEX < 0x030B0000 || (PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030D0000) \
-    || PY_VERSION_HEX >= 0x030E0000
-#error "the depth check reads the frames of CPython 3.11 and 3.13"
-#endif
-
-#if PY_VERSION_HEX >= 0x030D0000
-/* 3.13: the thread's frames, a frame's code and where it stopped (the call
- * instruction itself while it makes its callee's frame), its recursion
- * counters. */
-#define CURRENT_FRAME(ts) ((ts)->current_frame)
-#define FRAME_CODE(f) ((PyCodeObject *)(f)->f_executable)
-#define FRAME_IS_CODE(f) PyCode_Check((f)->f_executable)
-#define FRAME_AT(f) ((f)->instr_ptr)
-#define LEVELS_LEFT(ts) ((ts)->py_recursion_remaining)
-#define LEVELS_LIMIT(ts) ((ts)->py_recursion_limit)
-#else
-#define CURRENT_FRAME(ts) ((ts)->cframe == NULL ? NULL : (ts)->cframe->current_frame)
-#define FRAME_CODE(f) ((f)->f_code)
-#define FRAME_IS_CODE(f) 1
-#define FRAME_AT(f) ((f)->prev_instr)
-#define LEVELS_LEFT(ts) ((ts)->recursion_remaining)
-#define LEVELS_LIMIT(ts) ((ts)->recursion_limit)
-#endif
-
-/* The instruction at ``index`` of ``code``, deoptimized and, on 3.13, with
- * the monitoring that tracing and profiling install (line and instruction
- * events, instrumented calls) seen through. */
-static int
-base_opcode(PyCodeObject *code, int index)
-{
-    int opcode = _Py_OPCODE(_PyCode_CODE(code)[index]);
-#if PY_VERSION_HEX >= 0x030D0000
-    _PyCoMonitoringData *monitoring = code->_co_monitoring;
-    if (opcode == INSTRUMENTED_LINE && monitoring != NULL && monitoring->lines != NULL)
-        opcode = monitoring->lines[index].original_opcode;
-    if (opcode == INSTRUMENTED_INSTRUCTION && monitoring != NULL &&
-            monitoring->per_instruction_opcodes != NULL)
-        opcode = monitoring->per_instruction_opcodes[index];
-    if (opcode == INSTRUMENTED_CALL)
-        return CALL;
-    if (opcode == INSTRUMENTED_CALL_KW)
-        return CALL_KW;
-#endif
-    return _PyOpcode_Deopt[opcode];
-}
 
 /* The largest request that can be a frame chunk rather than an arena of
  * the object allocator (those are 1 MiB). */
@@ -173,12 +118,12 @@ loads_unwind_type(PyCodeObject *code, int index)
 {
     _Py_CODEUNIT *instr = _PyCode_CODE(code) + index;
     int oparg = 0;
-    while (base_opcode(code, index) == EXTENDED_ARG) {
+    while (SX_BASE_OPCODE(code, index) == EXTENDED_ARG) {
         oparg = (oparg | _Py_OPARG(*instr)) << 8;
         instr++;
         index++;
     }
-    if (base_opcode(code, index) != LOAD_CONST)
+    if (SX_BASE_OPCODE(code, index) != LOAD_CONST)
         return 0;
     oparg |= _Py_OPARG(*instr);
     return oparg < PyTuple_GET_SIZE(code->co_consts) &&
@@ -191,65 +136,46 @@ loads_unwind_type(PyCodeObject *code, int index)
 static PyObject *
 refusable_callee(_PyInterpreterFrame *frame)
 {
-    if (!FRAME_IS_CODE(frame))
-        return NULL;
-    PyCodeObject *code = FRAME_CODE(frame);
+    PyCodeObject *code = SX_FRAME_CODE(frame);
     if (!is_transformed(code))
         return NULL;
-    int index = (int)(FRAME_AT(frame) - _PyCode_CODE(code));
-    if (index < 0)
+    int index = (int)(SX_FRAME_INSTR(frame) - _PyCode_CODE(code));
+    if (index < 0 || !SX_IS_CALL(SX_BASE_OPCODE(code, index)))
         return NULL;
-    int opcode = base_opcode(code, index);
-#if PY_VERSION_HEX >= 0x030D0000
-    if (opcode != CALL && opcode != CALL_KW)
-        return NULL;
-#else
-    if (opcode != CALL)
-        return NULL;
-#endif
     int target, depth;
     if (!find_handler(code, index, &target, &depth) || !loads_unwind_type(code, target))
         return NULL;
-    /* The call's own items sit just above the handler's depth: NULL and the
-     * callable, or a function and its self (3.13: the callable, then NULL or
-     * self; a bound method is already unpacked).  They are still in place
-     * while the call makes the callee's frame. */
+    /* The call's own items sit just above the handler's depth: the
+     * callable and NULL, or a function and its self (SX_CALL_CALLABLE).
+     * They are still in place while the call makes the callee's frame. */
     PyObject **items = frame->localsplus + code->co_nlocalsplus + depth;
-#if PY_VERSION_HEX >= 0x030D0000
-    PyObject *callable = items[0];
-#else
-    PyObject *callable = items[0] != NULL ? items[0] : items[1];
-#endif
+    PyObject *callable = SX_CALL_CALLABLE(items);
     if (callable == NULL || !PyFunction_Check(callable))
         return NULL;
     int gain = 0;
-    for (_PyInterpreterFrame *f = frame; f != NULL && gain < MIN_GAIN; f = f->previous) {
-        if (!FRAME_IS_CODE(f) || !is_transformed(FRAME_CODE(f)) || is_loop(FRAME_CODE(f)))
+    for (_PyInterpreterFrame *f = frame; f != NULL && gain < MIN_GAIN; f = sx_caller(f)) {
+        if (!is_transformed(SX_FRAME_CODE(f)) || is_loop(SX_FRAME_CODE(f)))
             break;
         gain++;
     }
     return gain >= MIN_GAIN ? callable : NULL;
 }
 
-/* CPython 3.11 has two ways for a call instruction to make its callee's
- * frame, and neither expects to be refused: the specialized calls drop a
- * reference to the callee that the value stack still holds, and set no
- * exception; the generic call forgets the stack's reference without
- * dropping it.  Even the counts out, so that the call fails cleanly. */
+/* A call instruction does not expect its callee's frame to be refused: a
+ * call that has already dropped the callee's reference although the value
+ * stack still holds it (SX_REFUSED_CALL_KEEPS_CALLEE) needs one more; one
+ * that forgets the stack's reference without dropping it needs one less.
+ * Even the counts out, so that the call fails cleanly. */
 static void
 balance_refused_call(_PyInterpreterFrame *frame, PyObject *callee)
 {
-#if PY_VERSION_HEX >= 0x030D0000
-    /* 3.13's calls release what they took when refused. */
-    (void)frame;
-    (void)callee;
-#else
-    int opcode = _Py_OPCODE(*FRAME_AT(frame));
-    if (opcode == CALL_PY_EXACT_ARGS || opcode == CALL_PY_WITH_DEFAULTS)
+    int opcode = _Py_OPCODE(*SX_FRAME_INSTR(frame));
+    if (SX_REFUSED_CALL_IS_CLEAN(opcode))
+        return;
+    if (SX_REFUSED_CALL_KEEPS_CALLEE(opcode))
         Py_INCREF(callee);
     else if (Py_REFCNT(callee) > 1)
         Py_DECREF(callee);
-#endif
 }
 
 static void *
@@ -257,9 +183,9 @@ chunk_alloc(void *ctx, size_t size)
 {
     PyThreadState *ts = _PyThreadState_GET();
     if (size <= LARGEST_CHUNK && ts != NULL &&
-            LEVELS_LEFT(ts) * 3 < LEVELS_LIMIT(ts) * 2 &&
-            CURRENT_FRAME(ts) != NULL && !collecting_on(ts)) {
-        _PyInterpreterFrame *frame = CURRENT_FRAME(ts);
+            SX_RECURSION_REMAINING(ts) * 3 < SX_RECURSION_LIMIT(ts) * 2 &&
+            SX_CURRENT_FRAME(ts) != NULL && !collecting_on(ts)) {
+        _PyInterpreterFrame *frame = SX_CURRENT_FRAME(ts);
         PyObject *callee = refusable_callee(frame);
         if (callee != NULL) {
             balance_refused_call(frame, callee);
@@ -340,7 +266,7 @@ configure(PyObject *Py_UNUSED(module), PyObject *args)
 static PyObject *
 levels_left(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 {
-    return PyLong_FromLong(LEVELS_LEFT(_PyThreadState_GET()));
+    return PyLong_FromLong(SX_RECURSION_REMAINING(_PyThreadState_GET()));
 }
 
 static PyObject *

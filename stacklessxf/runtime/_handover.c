@@ -17,14 +17,12 @@
  * Its attribute caller_is_transformed is the test an unwinding frame makes
  * to choose between passing the Unwind on and running the trampoline in
  * place: whether the frame it returns to carries the transformed marker.
- * Made here, it reads the interpreter's frames (CPython 3.11's layout)
+ * Made here, it reads the interpreter's frames (through _cpython.h)
  * instead of creating frame objects to walk.
  */
 #include "_handover.h"
 #include "structmember.h"
-#define Py_BUILD_CORE 1
-#include "internal/pycore_frame.h"
-#undef Py_BUILD_CORE
+#include "_cpython.h"
 
 typedef struct {
     PyObject_HEAD
@@ -203,22 +201,13 @@ attribute_index(PyObject *name)
 static PyObject *
 caller_is_transformed(HandOver *self)
 {
-#if PY_VERSION_HEX >= 0x030D0000
-    /* 3.13: the C stack's shim frames count as incomplete. */
-    _PyInterpreterFrame *frame = PyThreadState_Get()->current_frame;
-#else
-    _PyInterpreterFrame *frame = PyThreadState_Get()->cframe->current_frame;
-#endif
+    _PyInterpreterFrame *frame = SX_CURRENT_FRAME(PyThreadState_Get());
     _PyInterpreterFrame *caller = frame == NULL ? NULL : frame->previous;
     while (caller != NULL && _PyFrame_IsIncomplete(caller))
         caller = caller->previous;
     if (caller == NULL)
         Py_RETURN_FALSE;
-#if PY_VERSION_HEX >= 0x030D0000
-    PyObject *consts = _PyFrame_GetCode(caller)->co_consts;
-#else
-    PyObject *consts = caller->f_code->co_consts;
-#endif
+    PyObject *consts = SX_FRAME_CODE(caller)->co_consts;
     Py_ssize_t n = PyTuple_GET_SIZE(consts);
     return PyBool_FromLong(n > 0 && PyTuple_GET_ITEM(consts, n - 1) == self->marker);
 }

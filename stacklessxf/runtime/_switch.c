@@ -12,24 +12,9 @@
  * check walks any stack.
  */
 #define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#define Py_BUILD_CORE 1
-#include "internal/pycore_frame.h"
-#undef Py_BUILD_CORE
+#include "_cpython.h"
 #include "structmember.h"
 #include "_handover.h"
-
-#if PY_VERSION_HEX >= 0x030D0000
-/* 3.13: the thread's frames; a frame's code, and where a frame stopped in a
- * call is (the call instruction itself). */
-#define CURRENT_FRAME(ts) ((ts)->current_frame)
-#define FRAME_CODE(f) ((PyCodeObject *)(f)->f_executable)
-#define FRAME_AT(f) ((f)->instr_ptr)
-#else
-#define CURRENT_FRAME(ts) ((ts)->cframe->current_frame)
-#define FRAME_CODE(f) ((f)->f_code)
-#define FRAME_AT(f) ((f)->prev_instr)
-#endif
 
 /* What configure() hands over (the runtime's shared objects). */
 static struct {
@@ -449,7 +434,7 @@ run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (until_main < 0)
         return NULL;
     loop_state state = {PyThread_tss_get(&loop_key),
-                        CURRENT_FRAME(PyThreadState_GET()), args[0]};
+                        SX_CURRENT_FRAME(PyThreadState_GET()), args[0]};
     state.main = PyObject_GetAttr(state.sched, s_main);
     state.queue = state.main == NULL ? NULL : PyObject_GetAttr(state.sched, s_queue);
     state.append = state.queue == NULL ? NULL : PyObject_GetAttr(state.queue, s_append);
@@ -520,7 +505,7 @@ run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                  * counting them raises (a signal handler's exception, say)
                  * goes to them. */
                 PyObject *counted = stack_deep_unwinding(
-                    stack, exc, (PyObject *)FRAME_CODE(state.base), 0);
+                    stack, exc, (PyObject *)SX_FRAME_CODE(state.base), 0);
                 Py_DECREF(exc);
                 take_count(counted, &value, &error);
                 continue;
@@ -614,8 +599,8 @@ resume_plain(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static int
 at_tested_call(_PyInterpreterFrame *frame)
 {
-    PyCodeObject *code = FRAME_CODE(frame);
-    size_t offset = (char *)FRAME_AT(frame) - (char *)_PyCode_CODE(code);
+    PyCodeObject *code = SX_FRAME_CODE(frame);
+    size_t offset = (char *)SX_FRAME_INSTR(frame) - (char *)_PyCode_CODE(code);
     PyObject *key = PyLong_FromSize_t((size_t)code + offset);
     if (key == NULL)
         return -1;
@@ -634,16 +619,8 @@ loop_of_caller(void)
     loop_state *state = python_only ? NULL : PyThread_tss_get(&loop_key);
     if (state == NULL)
         return NULL;
-    _PyInterpreterFrame *caller = CURRENT_FRAME(PyThreadState_GET());
-    if (caller == NULL)
-        return NULL;
-    _PyInterpreterFrame *beneath = caller->previous;
-#if PY_VERSION_HEX >= 0x030C0000
-    /* The C stack's shim frame the loop's call of the frame started. */
-    if (beneath != NULL && beneath->owner == FRAME_OWNED_BY_CSTACK)
-        beneath = beneath->previous;
-#endif
-    if (beneath != state->base)
+    _PyInterpreterFrame *caller = SX_CURRENT_FRAME(PyThreadState_GET());
+    if (caller == NULL || sx_caller(caller) != state->base)
         return NULL;
     return at_tested_call(caller) == 1 ? state : NULL;
 }

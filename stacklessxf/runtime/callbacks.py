@@ -23,6 +23,7 @@ import dis
 import functools
 
 from ..errors import SwitchError
+from ..versions import current as version
 from .frames import EMPTY, stack_item
 from .records import HANDOVER
 from .trampoline import SUSPENSION_POINTS, is_transformed
@@ -47,12 +48,10 @@ _CALLBACK_OF = {
     "UNARY_INVERT": "an operator method",
     "UNARY_POSITIVE": "an operator method",
     "UNARY_NOT": "__bool__",
-    "POP_JUMP_FORWARD_IF_TRUE": "__bool__",
-    "POP_JUMP_FORWARD_IF_FALSE": "__bool__",
-    "POP_JUMP_BACKWARD_IF_TRUE": "__bool__",
-    "POP_JUMP_BACKWARD_IF_FALSE": "__bool__",
     "FORMAT_VALUE": "an f-string calling __format__",
 }
+_CALLBACK_OF.update((name, "__bool__") for name in dis.opmap
+                    if name.startswith("POP_JUMP") and name.endswith(("_TRUE", "_FALSE")))
 
 _instructions = {}
 
@@ -62,23 +61,8 @@ def _instruction_at(code, lasti):
     the instruction a frame of ``code`` reports as ``lasti``."""
     table = _instructions.get(id(code))
     if table is None:
-        table = _instructions[id(code)] = _instruction_table(code)
+        table = _instructions[id(code)] = version.instruction_table(code)
     return table.get(lasti, ("?", None))
-
-
-def _instruction_table(code):
-    entries = dis._parse_exception_table(code)
-    table = {}
-    for ins in dis.get_instructions(code):
-        depth = next((entry.depth for entry in entries
-                      if entry.start <= ins.offset < entry.end), None)
-        # 3.11: a frame stopped in an instruction reports its last inline
-        # cache entry; 3.13 (cache sizes keyed by name): the instruction.
-        caches = (0 if isinstance(dis._inline_cache_entries, dict)
-                  else dis._inline_cache_entries[ins.opcode])
-        for offset in range(ins.offset, ins.offset + 2 * caches + 1, 2):
-            table[offset] = (ins.opname, depth)
-    return table
 
 
 def _code_of(callee):
@@ -101,6 +85,14 @@ def _lookup(cls, name):
         if name in klass.__dict__:
             return klass.__dict__[name]
     return None
+
+
+def exit_method(manager):
+    """The ``__exit__`` a ``with`` statement takes from ``manager``: looked
+    up on its type and bound to it."""
+    method = _lookup(type(manager), "__exit__")
+    bind = getattr(type(method), "__get__", None)
+    return method if bind is None else bind(method, manager, type(manager))
 
 
 def _calls_init(cls, code):
@@ -137,8 +129,12 @@ def check_crossing(frame, back):
         return      # the walk refuses ``back`` itself
     if opname in _WITH_SPECIALS:
         exit_ = stack_item(back, depth - (1 if opname == "BEFORE_WITH" else 4))
-        expected = (_lookup(type(getattr(exit_, "__self__", None)), "__enter__")
-                    if opname == "BEFORE_WITH" else exit_)
+        if opname == "BEFORE_WITH":
+            # The exit, or where the interpreter does not keep it, the manager.
+            manager = getattr(exit_, "__self__", None) if version.ENTER_KEEPS_EXIT else exit_
+            expected = _lookup(type(manager), "__enter__")
+        else:
+            expected = exit_
         if _code_of(expected) is not code:
             _refuse(frame, back, f"the C {opname.lower()} of a with statement's manager")
         return
@@ -146,7 +142,7 @@ def check_crossing(frame, back):
         if _code_of(_lookup(type(stack_item(back, depth - 1)), "__next__")) is not code:
             _refuse(frame, back, _CALLBACK_OF[opname])
         return
-    if opname not in ("CALL", "PRECALL", "CALL_FUNCTION_EX"):
+    if opname not in version.CALL_NAMES:
         _refuse(frame, back, f"the instruction {opname}")
     below, callee = stack_item(back, depth), stack_item(back, depth + 1)
     if opname != "CALL_FUNCTION_EX" and below is not EMPTY:
@@ -207,7 +203,7 @@ def class_call_object(frame, caller_lasti):
             caller_lasti not in SUSPENSION_POINTS.get(id(back.f_code), ()):
         return "none", None
     opname, _ = _instruction_at(back.f_code, caller_lasti)
-    if opname not in ("CALL", "PRECALL", "CALL_FUNCTION_EX"):
+    if opname not in version.CALL_NAMES:
         return "none", None
     outcome, value = _first_argument(frame)
     if outcome == "check" and not _calls_init(type(value), frame.f_code):

@@ -1,12 +1,12 @@
 """Whether a frame was called from C code.
 
-CPython 3.11 runs a Python-to-Python call (a ``CALL`` instruction whose
-callee is a Python function or a method of one) in the same evaluation loop
-as its caller; any other way in (a C function such as ``functools.reduce``
-calling back, a class calling ``__init__``, ``f(*args)``) starts a new one,
-and the interpreter marks the new loop's first frame as its *entry* frame.
-Python code cannot see that mark, so it is read from the interpreter's frame
-structure, whose layout 3.11 fixes.
+CPython runs a Python-to-Python call (a ``CALL`` instruction whose callee
+is a Python function or a method of one) in the same evaluation loop as its
+caller; any other way in (a C function such as ``functools.reduce`` calling
+back, a class calling ``__init__``) starts a new one, and the interpreter
+marks the new loop's first frame (``versions.base.FrameLayout`` says how).
+Python code cannot see that mark, so it is read from the interpreter's
+frame structure, whose layout each version fixes.
 
 A switch needs the answer: it may pass the frames it suspends by plain
 returns only where no C code lies between them, since the C code would take
@@ -20,54 +20,20 @@ fails (a build with another layout), ``called_from_c`` answers None
 import ctypes
 import sys
 
-
-class _InterpreterFrame(ctypes.Structure):
-    """The head of CPython 3.11's ``_PyInterpreterFrame``."""
-
-    _fields_ = [("f_func", ctypes.c_void_p), ("f_globals", ctypes.c_void_p),
-                ("f_builtins", ctypes.c_void_p), ("f_locals", ctypes.c_void_p),
-                ("f_code", ctypes.c_void_p), ("frame_obj", ctypes.c_void_p),
-                ("previous", ctypes.c_void_p), ("prev_instr", ctypes.c_void_p),
-                ("stacktop", ctypes.c_int), ("is_entry", ctypes.c_bool),
-                ("owner", ctypes.c_char), ("localsplus", ctypes.c_void_p)]
-
-
-class _InterpreterFrame313(ctypes.Structure):
-    """The head of CPython 3.13's ``_PyInterpreterFrame``: no entry flag; a
-    frame called from C code returns to a shim frame the C stack owns."""
-
-    _fields_ = [("f_executable", ctypes.c_void_p), ("previous", ctypes.c_void_p),
-                ("f_funcobj", ctypes.c_void_p), ("f_globals", ctypes.c_void_p),
-                ("f_builtins", ctypes.c_void_p), ("f_locals", ctypes.c_void_p),
-                ("frame_obj", ctypes.c_void_p), ("instr_ptr", ctypes.c_void_p),
-                ("stacktop", ctypes.c_int), ("return_offset", ctypes.c_uint16),
-                ("owner", ctypes.c_char), ("localsplus", ctypes.c_void_p)]
-
-
-_IS_313 = sys.version_info[:2] == (3, 13)
-_OWNED_BY_CSTACK = 3
-
-# Whether ``f(*args)`` of a Python function starts an evaluation loop of
-# its own (an entry frame) rather than running in its caller's.
-STAR_CALL_IS_ENTRY = not _IS_313
+from ..versions import current as version
 
 
 class _FrameObject(ctypes.Structure):
-    """The head of CPython 3.11's ``PyFrameObject``."""
+    """The head of ``PyFrameObject``."""
 
     _fields_ = [("ob_refcnt", ctypes.c_ssize_t), ("ob_type", ctypes.c_void_p),
                 ("f_back", ctypes.c_void_p), ("f_frame", ctypes.c_void_p)]
 
 
+_LAYOUT = version.FRAME
 _F_FRAME = _FrameObject.f_frame.offset
-_IS_ENTRY = _InterpreterFrame.is_entry.offset
-_F_CODE = _InterpreterFrame.f_code.offset
-_LOCALSPLUS = _InterpreterFrame.localsplus.offset
-if _IS_313:
-    _F_CODE = _InterpreterFrame313.f_executable.offset
-    _LOCALSPLUS = _InterpreterFrame313.localsplus.offset
-    _PREVIOUS = _InterpreterFrame313.previous.offset
-    _OWNER = _InterpreterFrame313.owner.offset
+_F_CODE = _LAYOUT.offset("f_code")
+_LOCALSPLUS = _LAYOUT.offset("localsplus")
 
 # Every byte of the address space as a sequence (bytes, and aligned words):
 # indexing them is how the fields are read; it is much cheaper than a ctypes
@@ -76,22 +42,25 @@ _BYTES = memoryview((ctypes.c_uint8 * ((sys.maxsize + 1) // 4)).from_address(0))
 _WORDS = _BYTES.cast("Q")
 
 
-def _read_called_from_c(frame):
-    """True when ``frame`` (a running frame) was called from C code or by
-    ``f(*args)``; False when its caller's ``CALL`` ran it directly."""
-    return bool(_BYTES[_WORDS[(id(frame) + _F_FRAME) >> 3] + _IS_ENTRY])
+if _LAYOUT.entry_flag is not None:
+    _IS_ENTRY = _LAYOUT.offset(_LAYOUT.entry_flag)
 
+    def _read_called_from_c(frame):
+        """True when ``frame`` (a running frame) was called from C code (or,
+        where that starts a loop, by ``f(*args)``); False when its caller's
+        ``CALL`` ran it directly."""
+        return bool(_BYTES[_WORDS[(id(frame) + _F_FRAME) >> 3] + _IS_ENTRY])
+else:
+    _PREVIOUS, _OWNER = _LAYOUT.offset("previous"), _LAYOUT.offset("owner")
+    _SHIM = _LAYOUT.shim_owner
 
-def _read_returns_to_shim(frame):
-    """3.13's answer: whether the frame ``frame`` returns to is a shim
-    frame of the C stack (the first frame of every evaluation loop a C
-    function started has one beneath it)."""
-    previous = _WORDS[(_WORDS[(id(frame) + _F_FRAME) >> 3] + _PREVIOUS) >> 3]
-    return previous == 0 or _BYTES[previous + _OWNER] == _OWNED_BY_CSTACK
-
-
-if _IS_313:
-    _read_called_from_c = _read_returns_to_shim  # noqa: F811
+    def _read_called_from_c(frame):
+        """True when ``frame`` (a running frame) was called from C code: it
+        returns to the shim frame its evaluation loop starts with.  None
+        for a frame that has ended (the interpreter forgets where it
+        returned to) or has no caller."""
+        previous = _WORDS[(_WORDS[(id(frame) + _F_FRAME) >> 3] + _PREVIOUS) >> 3]
+        return None if previous == 0 else _BYTES[previous + _OWNER] == _SHIM
 
 
 def _unknown(frame):
@@ -112,7 +81,7 @@ def _layout_holds():
     args = ()
     return (_probe() == (True, False)
             and next(map(_probe, (0,))) == (True, True)
-            and _probe(*args) == (True, STAR_CALL_IS_ENTRY))
+            and _probe(*args) == (True, version.STAR_CALL_IS_ENTRY))
 
 
 # What ``stack_item`` gives for an empty (NULL) stack entry.
@@ -151,14 +120,13 @@ def _stack_layout_holds(x=0, y=1):
 
 def calls_run_inline():
     """True when a ``CALL`` of a Python function runs it in its caller's
-    evaluation loop, as CPython 3.11 does unless a frame-evaluation hook
+    evaluation loop, as CPython does unless a frame-evaluation hook
     (a debugger's) is installed; False when it does not or cannot be told."""
     return called_from_c is _read_called_from_c and _probe() == (True, False)
 
 
 called_from_c = (_read_called_from_c
-                 if sys.version_info[:2] in ((3, 11), (3, 13)) and sys.maxsize > 2**32
-                 and _layout_holds()
+                 if sys.maxsize > 2**32 and _layout_holds()
                  else _unknown)
 
 # stack_item(frame, depth): see _read_stack_item; None where the layout is unknown.

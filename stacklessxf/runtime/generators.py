@@ -19,7 +19,6 @@ waits at the ``yield from`` call, which gets the subiterator's result.
 
 import collections.abc
 import copy
-import dis
 import pickle
 import sys
 import threading
@@ -446,10 +445,6 @@ def _check_driver(frame, generator):
             frame.f_lasti not in SUSPENSION_POINTS.get(id(frame.f_code), ()):
         _refuse(generator, frame, "code that cannot be suspended there")
     opname, depth = _instruction_at(frame.f_code, frame.f_lasti)
-    if opname == "PRECALL":
-        # A builtin (next) is called by the PRECALL; the CALL after it is
-        # the guarded instruction, with the stack depth of its handler.
-        opname, depth = _instruction_at(frame.f_code, frame.f_lasti + _PRECALL_SIZE)
     if opname == "FOR_ITER":
         if stack_item(frame, depth - 1) is generator:
             return
@@ -467,6 +462,4 @@ def _check_driver(frame, generator):
 
 
 _ENTRY_FUNCTIONS = (Generator.__next__, Generator.send, Generator.throw)
-_PRECALL_SIZE = (2 + 2 * dis._inline_cache_entries[dis.opmap["PRECALL"]]
-                 if "PRECALL" in dis.opmap else None)
 

@@ -1,7 +1,8 @@
 """The trampoline: resumes records innermost-first until none is left."""
 
-import dis
 import types
+
+from ..versions import current as version
 
 from .records import (HANDOVER, SITE_COUNTS, SITES, SWITCHED, TRANSFORMED_MARKER, Unwind,
                       count_unwound)
@@ -17,7 +18,7 @@ from .records import (HANDOVER, SITE_COUNTS, SITES, SWITCHED, TRANSFORMED_MARKER
 SUSPENSION_POINTS = {}
 
 # Those of the calls whose result is tested for SWITCHED, each as one
-# number: the code object's id plus the call's offset.  CPython 3.11 keeps a code object's
+# number: the code object's id plus the call's offset.  CPython keeps a code object's
 # instructions inside the object, so that number is an address within it,
 # and no two live code objects share one.  One set lookup is the cheapest
 # test a switch can make of the frame that called it.
@@ -185,52 +186,10 @@ def count_stacked_records(stack, unwound, chain, tails, loop_code):
 
 
 def _without_interrupt_checks(code):
-    """``code`` (CPython 3.11) with no instruction at which the interpreter
-    runs signal handlers or lets other threads in by itself: its entry
-    (RESUME 0) reads as a resume after ``yield from``, which skips the
-    check, and its backward jumps are the kind that do not check.  Such
-    code is interrupted only inside what it calls."""
-    raw = bytearray(code.co_code)
-    for at in range(0, len(raw), 2):
-        if raw[at] == _RESUME and raw[at + 1] == 0:
-            raw[at + 1] = RESUME_WITHOUT_CHECK
-        elif raw[at] == _JUMP_BACKWARD:
-            raw[at] = _JUMP_BACKWARD_NO_INTERRUPT
-            if _JUMP_BACKWARD_CACHES:
-                # 3.13: the plain jump counts from after its inline cache,
-                # which the other one does not have (the cache unit stays,
-                # never reached).
-                _add_to_argument(raw, at, -_JUMP_BACKWARD_CACHES)
-        elif raw[at] in _CHECKING_JUMPS:
-            raise AssertionError(f"{code.co_name} has a conditional backward jump")
-    return code.replace(co_code=bytes(raw))
+    """``code`` with no instruction at which the interpreter runs signal
+    handlers (see ``versions.base.Version.without_interrupt_checks``)."""
+    return version.without_interrupt_checks(code)
 
-
-def _add_to_argument(raw, at, change):
-    """Change the argument of the instruction at ``at`` of ``raw`` by
-    ``change``, keeping its EXTENDED_ARG prefixes (one may become 0)."""
-    start = at
-    while start >= 2 and raw[start - 2] == _EXTENDED_ARG:
-        start -= 2
-    positions = range(start + 1, at + 2, 2)
-    value = 0
-    for position in positions:
-        value = value << 8 | raw[position]
-    value += change
-    assert 0 <= value < 1 << (8 * len(positions))
-    for position in reversed(positions):
-        raw[position], value = value & 0xFF, value >> 8
-
-
-_RESUME, _JUMP_BACKWARD, _JUMP_BACKWARD_NO_INTERRUPT = (
-    dis.opmap[name] for name in ("RESUME", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT"))
-_EXTENDED_ARG = dis.opmap["EXTENDED_ARG"]
-_JUMP_BACKWARD_CACHES = (dis._inline_cache_entries.get("JUMP_BACKWARD", 0)
-                         if isinstance(dis._inline_cache_entries, dict) else 0)
-_CHECKING_JUMPS = {op for name, op in dis.opmap.items() if name.startswith("POP_JUMP_BACKWARD")}
-# RESUME's argument for a function's entry that does not check for signals
-# (below 2 it checks; 2 is "after yield from", which only generators read).
-RESUME_WITHOUT_CHECK = 2
 
 resume_records.__code__ = mark_transformed(_without_interrupt_checks(resume_records.__code__))
 # The loop knows its own code without calling anything (a call lets a signal
@@ -249,21 +208,6 @@ resume_for_plain_caller = types.FunctionType(
     resume_records.__defaults__[:-1] + (_PLAIN_CALLER_CODE,))
 
 
-def _call_offsets(code):
-    """What a frame of ``code`` reports as its last instruction while one of
-    its ``CALL`` instructions runs (3.11: the call's last inline cache
-    entry; 3.13: the call itself)."""
-    offsets = set()
-    for ins in dis.get_instructions(code):
-        if ins.opname == "CALL":
-            offsets.add(ins.offset if _REPORTS_CALL_ITSELF else
-                        ins.offset + 2 * dis._inline_cache_entries[ins.opcode])
-    return frozenset(offsets)
-
-
-_REPORTS_CALL_ITSELF = isinstance(dis._inline_cache_entries, dict)
-
-
 # Where the trampoline is while it runs a resume entry (a Python function):
 # the entry's frame runs in the trampoline's own evaluation loop.
-RESUMING_OFFSETS = _call_offsets(resume_records.__code__)
+RESUMING_OFFSETS = version.call_offsets(resume_records.__code__)

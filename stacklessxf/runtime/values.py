@@ -30,8 +30,9 @@ import sys
 import types
 
 from ..errors import StaleCodeError
+from ..versions import current as version
 
-INTERPRETER = f"{sys.implementation.name}-{sys.version_info[0]}.{sys.version_info[1]}"
+INTERPRETER = version.INTERPRETER
 
 # Values that hold no other value: nothing in them can need a surrogate.
 ATOMIC = frozenset({type(None), bool, int, float, complex, str, bytes, range,

@@ -1,10 +1,11 @@
-"""Comprehensions run inline (CPython 3.11).
+"""Comprehensions run inline.
 
 CPython 3.11 compiles a comprehension as a function of its own, made and
-called where the comprehension stands; 3.12 compiles it inline (PEP 709).
+called where the comprehension stands; 3.12 compiles list, set and dict
+comprehensions inline (PEP 709), but still not generator expressions.
 The analysis lowers the comprehensions that make a stackless call as loops
 of the enclosing function (``frontend.subset.inlined_comprehensions``), so
-this module does on 3.11 what 3.12's compiler does: the comprehension's
+this module does for the rest what 3.12's compiler does: the comprehension's
 instructions replace the call of its function, with its iterator and the
 container it fills on the value stack, and its variables become locals of
 the enclosing function.  A generator expression inlined this way (the one
@@ -14,12 +15,12 @@ yielding.
 
 import inspect
 
-from bytecode import Bytecode, CellVar, FreeVar, Instr, Label
+from bytecode import Bytecode, CellVar, FreeVar, Instr, Label, TryBegin, TryEnd
 
 from ...errors import TransformError
 from ...frontend.subset import inlined_comprehensions, source_span
+from ...versions import current as version
 
-_COMPREHENSIONS = frozenset({"<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>"})
 _NAMED = frozenset({"LOAD_FAST", "STORE_FAST", "DELETE_FAST"})
 
 
@@ -38,6 +39,39 @@ def inline(code, function_info):
 
 def _local_names(instrs):
     return {ins.arg for ins in instrs if isinstance(ins, Instr) and ins.name in _NAMED}
+
+
+def _without_stop_iteration_guard(instrs):
+    """A generator's instructions without the handler that turns a
+    StopIteration escaping its body into RuntimeError, where the compiler
+    adds one in the code (it covers the whole body, at the generator
+    frame's depth): run inline, the body has no generator frame."""
+    guards = {ins.target for ins in instrs if isinstance(ins, TryBegin) and
+              _handler_converts_stop_iteration(instrs, ins.target)}
+    if not guards:
+        return instrs
+    out, skip = [], 0
+    for ins in instrs:
+        if skip:
+            skip -= 1
+        elif isinstance(ins, TryBegin) and ins.target in guards or \
+                isinstance(ins, TryEnd) and ins.entry.target in guards:
+            pass
+        elif isinstance(ins, Label) and ins in guards:
+            skip = 2            # CALL_INTRINSIC_1, RERAISE
+        else:
+            out.append(ins)
+    return out
+
+
+def _handler_converts_stop_iteration(instrs, label):
+    at = instrs.index(label)
+    following = instrs[at + 1] if at + 1 < len(instrs) else None
+    return isinstance(following, Instr) and following.name == "CALL_INTRINSIC_1" and \
+        int(following.arg) == _INTRINSIC_STOPITERATION_ERROR
+
+
+_INTRINSIC_STOPITERATION_ERROR = 3
 
 
 def _span(location):
@@ -74,7 +108,7 @@ class _Inliner:
 
     def _inlined_code(self, ins):
         if isinstance(ins, Instr) and ins.name == "LOAD_CONST" and \
-                inspect.iscode(ins.arg) and ins.arg.co_name in _COMPREHENSIONS and \
+                inspect.iscode(ins.arg) and ins.arg.co_name in version.COMPREHENSION_FUNCTIONS and \
                 _span(ins.location) in self.spans:
             return ins.arg
         return None
@@ -88,8 +122,9 @@ class _Inliner:
         loops = sum(1 for ins in inner if isinstance(ins, Instr) and ins.name == "FOR_ITER")
         end = Label()
         body = []
-        items = [ins for ins in inner if not (isinstance(ins, Instr) and ins.name in (
-            "COPY_FREE_VARS", "RETURN_GENERATOR", "RESUME"))]
+        items = [ins for ins in _without_stop_iteration_guard(list(inner))
+                 if not (isinstance(ins, Instr) and ins.name in (
+                     "COPY_FREE_VARS", "RETURN_GENERATOR", "RESUME"))]
         if generator:
             items = items[1:]           # the POP_TOP after RETURN_GENERATOR
         skip = 0
@@ -110,6 +145,8 @@ class _Inliner:
             elif ins.name == "RETURN_VALUE":
                 if generator:
                     body.pop()          # the LOAD_CONST None of the generator's return
+                body.append(Instr("JUMP_FORWARD", end, location=loc))
+            elif ins.name == "RETURN_CONST":
                 body.append(Instr("JUMP_FORWARD", end, location=loc))
             elif isinstance(ins.arg, FreeVar):
                 cell = CellVar(ins.arg.name) if ins.arg.name in self.outer.cellvars \

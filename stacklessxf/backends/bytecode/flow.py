@@ -1,6 +1,6 @@
 """Dataflow over an instruction list: value-stack contents, liveness of
 locals, and which locals are certainly bound.  Version-specific facts come
-from the ``ops`` module handed in (``py311`` today)."""
+from the ``ops`` handed in (``ops.current``)."""
 
 from bytecode import Instr, Label, TryBegin, TryEnd
 
@@ -103,8 +103,9 @@ def live_after(flow, live_in, i):
     return out
 
 
-def certainly_bound(flow, ops, params):
-    """bound[i]: locals that hold a value on every path reaching i."""
+def certainly_bound(flow, ops, params, unsure=frozenset()):
+    """bound[i]: locals that hold a value on every path reaching i, except
+    those in ``unsure``."""
     n = len(flow.instrs)
     bound = [None] * n
     work = [(0, frozenset(params))]
@@ -121,7 +122,10 @@ def certainly_bound(flow, ops, params):
             handler = flow.exception_successor(i)
             if handler is not None:
                 work.append((handler, state))
-            after = ops.binding_change(ins, state)
+            if ins.name == "STORE_FAST":
+                after = state | {ins.arg}
+            elif ins.name in ops.UNBINDING:
+                after = state - {ins.arg}
         for j, _ in flow.normal_successors(i):
             work.append((j, after))
-    return [b if b is not None else frozenset() for b in bound]
+    return [b - unsure if b is not None else frozenset() for b in bound]

@@ -1,4 +1,4 @@
-"""A generator function's code as two plain functions (CPython 3.11).
+"""A generator function's code as two plain functions.
 
 A stackless generator keeps its suspended state in records, not in a
 CPython generator frame, so its body runs as an ordinary function whose
@@ -18,13 +18,18 @@ CPython generator frame, so its body runs as an ordinary function whose
 
 import inspect
 
-from bytecode import Bytecode, Instr, Label
+from bytecode import Bytecode, FreeVar, Instr, Label, TryEnd
 
 from ...runtime import generators as runtime
-from .instrument import ops
+from .ops import current as ops
 
 _PARAMETER_FLAGS = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
 _KEPT_FLAGS = inspect.CO_OPTIMIZED | inspect.CO_NEWLOCALS | _PARAMETER_FLAGS
+
+
+def _call_with_stack_top(function, location):
+    """Instructions calling ``function`` with the value on top of the stack."""
+    return ops.call_with_stack_top(function, location)
 
 
 def body_code(code, yield_, yield_from):
@@ -33,6 +38,7 @@ def body_code(code, yield_, yield_from):
     bc = Bytecode.from_code(code, conserve_exception_block_stackdepth=True)
     instrs = list(bc)
     out = []
+    dropped = set()         # labels of the delegation loops' ends
     index = 0
     while index < len(instrs):
         ins = instrs[index]
@@ -42,40 +48,82 @@ def body_code(code, yield_, yield_from):
             continue
         if name == "GET_YIELD_FROM_ITER":
             yield_value = _delegation_end(instrs, index)
-            out += ops.delegation_call(yield_from, instrs[yield_value].location)
-            end = _after_delegation(instrs, index)
+            out += _call_with_stack_top(yield_from, instrs[yield_value].location)
+            end = _after_delegation(instrs, index, dropped)
             # Exception-table markers inside the loop stay where they were.
             out += [item for item in instrs[index:end] if not isinstance(item, (Instr, Label))]
             index = end
             continue
         if name == "YIELD_VALUE":
-            resume = instrs[index + 1]
-            assert resume.name == "RESUME" and ops.resumes_after_yield(resume.arg), resume
-            out += ops.call_with_stack_top(yield_, ins.location)
-            index += 2
+            resume = _next_instruction(instrs, index)
+            assert instrs[resume].name == "RESUME" and ops.resumes_after_yield(instrs[resume].arg), \
+                instrs[resume]
+            out += _call_with_stack_top(yield_, ins.location)
+            out += instrs[index + 1:resume]
+            index = resume + 1
             continue
         out.append(ins)
         index += 1
-    bc[:] = out
+    bc[:] = _without_empty_ranges(_without_throw_cleanups(out, dropped))
     bc.flags = bc.flags & ~inspect.CO_GENERATOR
     return bc.to_code()
+
+
+def _next_instruction(instrs, index):
+    return next(i for i in range(index + 1, len(instrs)) if isinstance(instrs[i], Instr))
 
 
 def _delegation_end(instrs, start):
     """Index of the YIELD_VALUE of the ``yield from`` loop starting at ``start``:
     GET_YIELD_FROM_ITER, LOAD_CONST None, label, SEND, YIELD_VALUE, RESUME 2,
-    JUMP_BACKWARD_NO_INTERRUPT, label."""
+    JUMP_BACKWARD_NO_INTERRUPT, label (and END_SEND where SEND leaves the
+    iterator beneath its result)."""
     for index in range(start, len(instrs)):
         if getattr(instrs[index], "name", None) == "YIELD_VALUE":
             return index
     raise AssertionError("a yield from without its loop")
 
 
-def _after_delegation(instrs, start):
+def _after_delegation(instrs, start, dropped):
+    """Index after the ``yield from`` loop starting at ``start``; the label
+    of its end goes into ``dropped`` when its END_SEND goes with it."""
     for index in range(start, len(instrs)):
         if getattr(instrs[index], "name", None) == "JUMP_BACKWARD_NO_INTERRUPT":
-            return index + 1
+            end = index + 1
+            if isinstance(instrs[end], Label) and \
+                    getattr(instrs[end + 1], "name", None) == "END_SEND":
+                dropped.add(instrs[end])
+                end += 2
+            return end
     raise AssertionError("a yield from without its loop")
+
+
+def _without_throw_cleanups(instrs, dropped):
+    """``instrs`` with the handlers that end a delegation stopped by a
+    thrown exception (CLEANUP_THROW, then a jump to the loop's end) made a
+    plain re-raise: the delegation primitive does that work now, and they
+    cover nothing any more."""
+    out = []
+    for ins in instrs:
+        name = getattr(ins, "name", None)
+        if name == "CLEANUP_THROW":
+            ins = Instr("RERAISE", 0, location=ins.location)
+        elif name in ("JUMP_BACKWARD", "JUMP_FORWARD") and ins.arg in dropped:
+            continue
+        out.append(ins)
+    return out
+
+
+def _without_empty_ranges(instrs):
+    """``instrs`` without exception ranges that cover no instruction (what
+    is left of the ones inside a delegation loop)."""
+    out = []
+    for ins in instrs:
+        if isinstance(ins, TryEnd) and out and out[-1] is ins.entry:
+            out.pop()
+            continue
+        out.append(ins)
+    return out
 
 
 def factory_code(code, start, info):
@@ -88,11 +136,12 @@ def factory_code(code, start, info):
     parameters = bc.argnames
     # A function with free variables copies them into its frame first.
     instrs = [Instr("COPY_FREE_VARS", len(bc.freevars))] if bc.freevars else []
-    instrs += [Instr("RESUME", 0)] + ops.callable_of_call(start) + [Instr("LOAD_CONST", info)]
+    instrs += [Instr("RESUME", 0), *ops.callee(start, None), Instr("LOAD_CONST", info)]
     instrs += [Instr("LOAD_FAST", name) for name in parameters]
     instrs.append(Instr("BUILD_TUPLE", len(parameters)))
-    instrs += [ops.free_cell(name) for name in bc.freevars]
-    instrs += [Instr("BUILD_TUPLE", len(bc.freevars))] + ops.call_of(3) + [Instr("RETURN_VALUE")]
+    instrs += [ops.load_cell(FreeVar(name)) for name in bc.freevars]
+    instrs += [Instr("BUILD_TUPLE", len(bc.freevars)), *ops.call(3, None),
+               Instr("RETURN_VALUE")]
     for ins in instrs:
         ins.location = location
     factory = Bytecode(instrs)

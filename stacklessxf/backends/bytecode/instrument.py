@@ -13,7 +13,6 @@ after the call (or, for a call that never started, just before it).
 
 import collections
 import dis
-import sys
 
 from astroid import nodes as _nodes
 from bytecode import Bytecode, CellVar, FreeVar, Instr, Label, TryBegin, TryEnd
@@ -39,16 +38,11 @@ from ...runtime.trampoline import (
     mark_transformed,
     run_unwound,
 )
+from ...runtime.callbacks import exit_method
 from ...runtime.specials import CROSSING
 from . import comprehensions, exception_table
 from . import flow as dataflow
-
-if sys.version_info[:2] == (3, 11):
-    from . import py311 as ops
-elif sys.version_info[:2] == (3, 13):
-    from . import py313 as ops
-else:  # pragma: no cover - guarded at import
-    raise ImportError("the bytecode backend supports CPython 3.11 and 3.13")
+from .ops import current as ops
 
 UNWIND_LOCAL = ".sx_unwind"
 HANDLED_LOCAL = ".sx_handled"
@@ -99,14 +93,16 @@ def instrument(code, resume_points, function_info, tick=None, switch_arrives=Non
     suspended: the variant the scheduler's watchdog runs."""
     code = comprehensions.inline(code, function_info)
     bc = Bytecode.from_code(code, conserve_exception_block_stackdepth=True)
-    instrs = ops.normalize(bc, list(bc))
+    instrs = list(bc)
+    cleared = ops.cleared_names(instrs)
+    instrs = ops.prepare(instrs, frozenset(bc.argnames) | set(bc.cellvars))
     tick_calls = set()
     if tick is not None:
         instrs = _insert_ticks(instrs, tick, tick_calls)
     sites = _find_call_sites(instrs, resume_points, function_info)
     if not sites and tick is None and not _has_with(instrs):
         return code, []
-    instrs = _make_method_calls_plain(instrs, sites)
+    instrs = _make_method_calls_plain(instrs, sites, function_info)
     flow = dataflow.InstructionFlow(instrs)
     states = dataflow.stack_states(flow, ops)
     sites += _with_sites(instrs, states)
@@ -114,7 +110,7 @@ def instrument(code, resume_points, function_info, tick=None, switch_arrives=Non
     for site in sites:
         site.marks_crossing = code.co_name == "__init__"
     live_in = dataflow.live_variables(flow, ops)
-    bound = dataflow.certainly_bound(flow, ops, bc.argnames)
+    bound = dataflow.certainly_bound(flow, ops, bc.argnames, cleared)
     index_of = {id(ins): i for i, ins in enumerate(instrs)}
     # Zero-argument super() reads the first argument and the __class__ cell
     # without naming them.
@@ -197,9 +193,9 @@ def _insert_ticks(instrs, tick, tick_calls):
 
 
 def _tick_call(tick, loc, tick_calls):
-    instrs, call = ops.tick_call(tick, loc)
-    tick_calls.add(id(call))
-    return instrs
+    call = ops.call(0, loc)
+    tick_calls.add(id(call[-1]))
+    return [*ops.callee(tick, loc), *call, Instr("POP_TOP", location=loc)]
 
 
 def _plain_call_sites(instrs, flow, states, may_unwind_sites, tick_calls):
@@ -214,7 +210,7 @@ def _plain_call_sites(instrs, flow, states, may_unwind_sites, tick_calls):
         if states[i] is None:
             continue
         prefix = states[i][:-ops.call_segment_size(ins)]
-        if any(kind in (ops.METHOD, ops.MIXED) for kind, _, _ in prefix):
+        if any(kind in ops.UNSAVED for kind, _, _ in prefix):
             continue
         if _reevaluable_start(instrs, states, len(prefix), i) is not None:
             # CPython copies a finally body once per exit path: number the
@@ -257,7 +253,7 @@ def _with_sites(instrs, states):
         if ins.name == "CALL" and not _calls_with_exit(instrs, ins, states[i]):
             continue
         site = CallSite(None, 0, ins)
-        if any(kind in (ops.METHOD, ops.MIXED) for kind, _, _ in site.prefix_of(states[i])):
+        if any(kind in ops.UNSAVED for kind, _, _ in site.prefix_of(states[i])):
             continue
         name, site.special = _WITH_KINDS[ins.name]
         loc = ins.location
@@ -270,19 +266,17 @@ def _with_sites(instrs, states):
 
 
 def _calls_with_exit(instrs, call, stack):
-    """Whether a CALL's callable is a with statement's ``__exit__``, as
-    ``BEFORE_WITH`` pushed it."""
-    if len(stack) < ops.call_segment_size(call):
+    """Whether a CALL's callable (in its NULL-or-method slot) is a with
+    statement's ``__exit__``, as ``BEFORE_WITH`` pushed it."""
+    size = ops.call_segment_size(call)
+    if len(stack) < size or stack[-size][1] is None:
         return False
-    callable_item = ops.callable_item(call, stack)
-    if callable_item[1] is None:
-        return False
-    producer = instrs[callable_item[1]]
+    producer = instrs[stack[-size][1]]
     return isinstance(producer, Instr) and producer.name == ops.WITH_ENTER
 
 
-def _make_method_calls_plain(instrs, sites):
-    """Rewrite LOAD_METHOD wherever its NULL-or-method output would sit
+def _make_method_calls_plain(instrs, sites, info):
+    """Rewrite method loads wherever their NULL-or-method output would sit
     beneath or inside a may-unwind call; repeat until none is left."""
     while True:
         flow = dataflow.InstructionFlow(instrs)
@@ -293,6 +287,8 @@ def _make_method_calls_plain(instrs, sites):
             for kind, producer, _ in states[index_of[id(site.call)]]:
                 if kind == ops.METHOD:
                     producers.add(producer)
+                elif kind == ops.SHADOWED:
+                    _refuse_shadowing(instrs[producer], site, info)
                 elif kind == ops.MIXED:
                     raise TransformError("cannot analyse the value stack at a call")
         if not producers:
@@ -304,6 +300,19 @@ def _make_method_calls_plain(instrs, sites):
             else:
                 rewritten.append(ins)
         instrs = rewritten
+
+
+def _refuse_shadowing(clearing, site, info):
+    """A may-unwind call inside an inline comprehension whose variable is
+    also one the function binds outside it: the comprehension keeps the
+    function's value (or NULL) on the value stack, where no record can
+    copy it from."""
+    loc = clearing.location
+    raise TransformError(
+        f"the comprehension at line {loc.lineno} names its variable {clearing.arg!r} "
+        f"as {info.qualname} names one of its own; it runs inline (to suspend at the "
+        f"stackless call at line {site.call.location.lineno}), where they would be one "
+        "variable: rename it", info.filename, loc.lineno, loc.col_offset, "comprehension")
 
 
 def _lay_out(site, index, instrs, flow, states, live_in, bound, info):
@@ -409,7 +418,7 @@ def _add_handlers(instrs, flow, sites, tested):
         site.labels["handler"] = Label()
         guard = TryBegin(site.labels["handler"], False, len(site.prefix))
         site.labels["after"] = Label()
-        body += ops.guard(body, guard, ins)
+        body += ops.guard_call(body, guard, ins)
         if id(ins) in tested:
             site.labels["switched"] = Label()
             body += ops.test_for(SWITCHED, site.labels["switched"], ins.location)
@@ -432,8 +441,8 @@ def _insert_spill(body, site):
     """Spill the callee and arguments right before the call proper."""
     loc = site.call.location
     start = len(body)
-    if site.call.name != "CALL_FUNCTION_EX":
-        start = ops.spill_start(body)
+    if site.call.name == "CALL":
+        start = ops.call_start(body)
     site.labels["call_proper"] = Label()
     body[start:start] = ops.spill(site.spill_names, loc) + [site.labels["call_proper"]]
 
@@ -483,10 +492,10 @@ def _emit_crossing_mark(em):
     recursion limit."""
     no_caller, read = Label(), Label()
     em.op("LOAD_CONST", CROSSING.number, 1).op("LOAD_FAST", UNWIND_LOCAL, 1)
-    em.op("LOAD_ATTR", "__traceback__").op("LOAD_ATTR", "tb_frame")
-    em.op("COPY", 1, 1).op("LOAD_ATTR", "f_back")
+    em.attr("__traceback__").attr("tb_frame")
+    em.op("COPY", 1, 1).attr("f_back")
     entry = TryBegin(no_caller, False, em.depth - 1)
-    em.out += [entry, ops.attribute_read("f_lasti", em.loc), TryEnd(entry)]
+    em.out += [entry, em.attr_instr("f_lasti"), TryEnd(entry)]
     em.op("JUMP_FORWARD", read)
     em.label(no_caller).op("POP_TOP").op("LOAD_CONST", None)
     em.label(read)
@@ -575,7 +584,7 @@ def _to_code(bytecode_obj, sites):
         ordinal = {id(ins): k for k, ins in enumerate(for_iters)}
         ranges = [(for_offsets[ordinal[id(site.call)]], marks[id(site.mark)], len(site.prefix))
                   for site in loops if id(site.call) in ordinal]
-        code = exception_table.add_ranges(code, ranges, ops.FOR_ITER_SIZE)
+        code = exception_table.add_ranges(code, ranges, ops.FOR_ITER_GUARD_SIZE)
     return code.replace(co_stacksize=ops.max_stack_depth(code))
 
 
@@ -684,7 +693,7 @@ def _note_loop_equivalents(sites, loops, instrs):
         loop = heads.get(id(target)) if target is not None else None
         if follows.name == "JUMP_BACKWARD" and loop is not None:
             site.normal.same_as = ("loop", loop.name, False)
-        elif follows.name == "POP_JUMP_BACKWARD_IF_TRUE":
+        elif follows.name == ops.BACKWARD_IF_TRUE:
             loop = _closing_test_of(follows, loops)
             if loop is not None:
                 site.normal.same_as = ("loop", loop.name, True)
@@ -796,16 +805,15 @@ def _deliver_next(em, site, value, error, raise_stub):
     does (the iterator popped, on to the loop's exit), anything else is
     raised there."""
     has_error = Label()
-    em.op("LOAD_FAST", error, 1).op("POP_JUMP_FORWARD_IF_NOT_NONE", has_error, -1)
+    em.op("LOAD_FAST", error, 1).op(em.IF_NOT_NONE, has_error, -1)
     em.op("LOAD_FAST", value, 1).forget(value, error)
     em.op("JUMP_FORWARD", site.labels["after"])
     em.depth -= 1       # the error's way has no value on the stack
     em.label(has_error)
     em.op("LOAD_FAST", error, 1).op("LOAD_CONST", StopIteration, 1)
     em.op("CHECK_EXC_MATCH").op("SWAP", 2).op("POP_TOP", effect=-1)
-    em.op("POP_JUMP_FORWARD_IF_FALSE", raise_stub, -1)
-    em.forget(value, error)
-    ops.leave_exhausted_loop(em, site.call.arg)
+    em.op(em.IF_FALSE, raise_stub, -1)
+    em.forget(value, error).end_for_loop(site.call.arg)
 
 
 def _resume_prologue(site, resume_site, first):
@@ -816,7 +824,7 @@ def _resume_prologue(site, resume_site, first):
     if resume_site.retry:
         # The call never started; an exception handed to the record (one
         # raised asynchronously while it waited) is raised in its place.
-        em.op("LOAD_FAST", error, 1).op("POP_JUMP_FORWARD_IF_NOT_NONE", raise_stub, -1)
+        em.op("LOAD_FAST", error, 1).op(em.IF_NOT_NONE, raise_stub, -1)
         em.forget(value, error)
     if resume_site.retry and site.region_start is not None:
         em.op("JUMP_FORWARD", site.labels["retry"])
@@ -826,6 +834,8 @@ def _resume_prologue(site, resume_site, first):
     elif site.special == FOR_NEXT_KIND:
         _deliver_next(em, site, value, error, raise_stub)
     else:
+        if site.call.name == ops.WITH_ENTER:
+            em.push_exit_of_manager(exit_method)
         em.deliver(value, error, site.labels["after"], raise_stub)
     stub = ops.Emitter(len(site.prefix) + 1, site.call.location)
     stub.label(raise_stub)

@@ -1,9 +1,11 @@
-"""What the bytecode backend knows about CPython 3.11's instruction set.
+"""What the bytecode backend knows about CPython's instruction set, shared
+by every version; each version's module (``py311.py``, ...) defines
+``OPS``, an instance of an ``Ops`` subclass that sets the version's names
+and overrides what differs.
 
-Everything that depends on the interpreter version lives here: how each
-instruction moves the value stack (at the level of detail the backend needs),
-where a call's own stack items start, and the instruction sequences the
-backend emits.  A later CPython gets a sibling module with the same names.
+This is how each instruction moves the value stack (at the level of detail
+the backend needs), where a call's own stack items start, and the
+instruction sequences the backend emits.
 """
 
 import bisect
@@ -14,18 +16,20 @@ import sys
 
 from bytecode import CellVar, FreeVar, Instr, Label, TryBegin, TryEnd
 
-from ...runtime.records import Slot
-from ...runtime.trampoline import RESUME_WITHOUT_CHECK
+from ....runtime.records import Slot
+from ....versions import current as version
 
 # Kinds of value-stack items.  Only NULL (a C NULL the interpreter keeps for
-# calls) and METHOD (a NULL-or-method pushed by LOAD_METHOD) need care: a NULL
-# cannot be copied into a record.  CONST items are pushed again on resume
-# instead of being saved.  EXC_PREV is the exception state an ``except``
-# block restores when it ends.
-NULL, METHOD, CONST, OBJ, EXC_PREV, MIXED = (
-    "null", "method", "const", "obj", "exc_prev", "mixed")
+# calls), METHOD (a NULL-or-method pushed by a method load) and SHADOWED (a
+# NULL-or-value: an inline comprehension's save of a variable it reuses)
+# need care: a NULL cannot be copied into a record.  CONST items are pushed
+# again on resume instead of being saved.  EXC_PREV is the exception state
+# an ``except`` block restores when it ends.
+NULL, METHOD, SHADOWED, CONST, OBJ, EXC_PREV, MIXED = (
+    "null", "method", "shadowed", "const", "obj", "exc_prev", "mixed")
 
-CALL_NAMES = frozenset({"CALL", "CALL_FUNCTION_EX"})
+# Kinds a record cannot hold and a call site must not have beneath it.
+UNSAVED = frozenset({METHOD, SHADOWED, MIXED})
 
 # Code whose frames do not simply end at RETURN_VALUE: a switch cannot pass
 # them by returning.
@@ -47,7 +51,7 @@ REEVALUABLE = frozenset({
     "UNARY_POSITIVE", "COMPARE_OP", "IS_OP", "CONTAINS_OP", "BUILD_TUPLE",
     "BUILD_LIST", "BUILD_SET", "BUILD_MAP", "BUILD_CONST_KEY_MAP",
     "LIST_EXTEND", "LIST_TO_TUPLE", "SET_UPDATE", "DICT_UPDATE", "DICT_MERGE",
-    "BUILD_SLICE", "KW_NAMES", "PRECALL",
+    "BUILD_SLICE",
 })
 
 
@@ -58,81 +62,11 @@ def item(kind, producer=None, value=None):
 def merge_items(a, b):
     if a == b:
         return a
-    if NULL in (a[0], b[0]) or METHOD in (a[0], b[0]) or MIXED in (a[0], b[0]):
+    if NULL in (a[0], b[0]) or {a[0], b[0]} & UNSAVED:
         return item(MIXED)
     if a[0] == EXC_PREV and b[0] == EXC_PREV:
         return item(EXC_PREV)
     return item(OBJ)
-
-
-def callable_item(instr, stack):
-    """The callable's item in ``stack``, the stack at the call ``instr``
-    (beneath the self slot)."""
-    return stack[-2]
-
-
-def normalize(bytecode_obj, instrs):
-    """The instructions as the analyses read them (3.11's need nothing)."""
-    return instrs
-
-
-def binding_change(instr, state):
-    """The certainly bound locals after ``instr`` runs with ``state``."""
-    if instr.name == "STORE_FAST":
-        return state | {instr.arg}
-    if instr.name == "DELETE_FAST":
-        return state - {instr.arg}
-    return state
-
-
-# Bytes of a FOR_ITER with its inline caches.
-FOR_ITER_SIZE = 2
-
-
-def call_segment_size(instr):
-    """Stack items (as the instruction set counts them at the call
-    instruction) that belong to the call itself: NULL/method, callable, and
-    for CALL_FUNCTION_EX the argument tuple and keyword dict."""
-    if instr.name == "CALL":
-        return 2
-    return 3 + (instr.arg & 1)
-
-
-def transfer(instr, index, stack, jump):
-    """The stack after ``instr`` (at ``index``) runs on ``stack``."""
-    name = instr.name
-    stack = list(stack)
-    if name == "LOAD_CONST":
-        stack.append(item(CONST, index, instr.arg))
-    elif name == "PUSH_NULL":
-        stack.append(item(NULL, index))
-    elif name == "LOAD_GLOBAL":
-        if instr.arg[0]:
-            stack.append(item(NULL, index))
-        stack.append(item(OBJ, index))
-    elif name == "LOAD_METHOD":
-        stack.pop()
-        stack += [item(METHOD, index), item(OBJ, index)]
-    elif name == "BEFORE_WITH":
-        stack.pop()
-        stack += [item(OBJ, index), item(OBJ, index)]
-    elif name == "PUSH_EXC_INFO":
-        stack.pop()
-        stack += [item(EXC_PREV, index), item(OBJ, index)]
-    elif name == "FOR_ITER" and not jump:
-        stack.append(item(OBJ, index))      # the iterator stays as GET_ITER made it
-    elif name == "COPY":
-        stack.append(stack[-instr.arg])
-    elif name == "SWAP":
-        stack[-1], stack[-instr.arg] = stack[-instr.arg], stack[-1]
-    else:
-        pre, post = instr.pre_and_post_stack_effect(jump)
-        if pre > 0:
-            post, pre = pre + post, 0
-        if pre:
-            del stack[pre:]
-        stack += [item(OBJ, index)] * post
-    return stack
 
 
 # The exception a handler finds on top of the stack.
@@ -167,22 +101,6 @@ def stack_needs(items, instrs):
     return tuple(needs)
 
 
-def uses_and_defs(instr):
-    """Local names ``instr`` reads and writes; cells are ``('cell', name)``."""
-    arg = instr.arg
-    if isinstance(arg, (CellVar, FreeVar)):
-        return ({("cell", arg.name)}, set())
-    name = instr.name
-    if name == "LOAD_FAST":
-        return ({arg}, set())
-    if name == "STORE_FAST":
-        return (set(), {arg})
-    if name == "DELETE_FAST":
-        # It fails when the local is unbound: it reads the binding.
-        return ({arg}, {arg})
-    return (set(), set())
-
-
 def global_names(instrs):
     """Names the instructions load as globals or builtins."""
     found = set()
@@ -192,25 +110,6 @@ def global_names(instrs):
         elif isinstance(ins, Instr) and ins.name == "LOAD_NAME":
             found.add(ins.arg)
     return found
-
-
-def local_names(bytecode_obj, instrs):
-    """Every local variable of the code: fast locals and cells."""
-    fast = list(bytecode_obj.argnames)
-    fast += [ins.arg for ins in instrs if isinstance(ins, Instr) and
-             ins.name in ("LOAD_FAST", "STORE_FAST", "DELETE_FAST")]
-    cells = [("cell", name) for name in
-             list(bytecode_obj.cellvars) + list(bytecode_obj.freevars)]
-    return frozenset(name for name in fast if name not in bytecode_obj.cellvars) | set(cells)
-
-
-def method_as_attribute(instr):
-    """LOAD_METHOD pushes NULL-or-method; this equivalent always pushes NULL
-    and a bound method, so every stack position has a known kind."""
-    loc = instr.location
-    return [Instr("LOAD_ATTR", instr.arg, location=loc),
-            Instr("PUSH_NULL", location=loc),
-            Instr("SWAP", 2, location=loc)]
 
 
 def spill(names, loc):
@@ -227,76 +126,6 @@ def spill(names, loc):
 def reload_spilled(names, loc):
     return [Instr("PUSH_NULL", location=loc)] + [
         Instr("LOAD_FAST", name, location=loc) for name in names]
-
-
-def spill_start(body):
-    """Where in ``body`` (ending just before the call) a spill goes: before
-    the call's PRECALL (and KW_NAMES)."""
-    start = max(i for i, x in enumerate(body) if isinstance(x, Instr) and x.name == "PRECALL")
-    if isinstance(body[start - 1], Instr) and body[start - 1].name == "KW_NAMES":
-        start -= 1
-    return start
-
-
-def guard(body, guard_entry, call):
-    """The instructions putting ``call`` under ``guard_entry``."""
-    return [guard_entry, call, TryEnd(guard_entry)]
-
-
-def tick_call(tick, loc):
-    """(instructions calling ``tick`` with no argument, the call among them)."""
-    call = Instr("CALL", 0, location=loc)
-    return [Instr("PUSH_NULL", location=loc), Instr("LOAD_CONST", tick, location=loc),
-            Instr("PRECALL", 0, location=loc), call, Instr("POP_TOP", location=loc)], call
-
-
-def callable_of_call(function, loc=None):
-    """The instructions putting constant ``function`` where a call finds it."""
-    return [Instr("PUSH_NULL", location=loc), Instr("LOAD_CONST", function, location=loc)]
-
-
-def call_of(argc, loc=None):
-    """The instructions calling with ``argc`` arguments above the callable."""
-    return [Instr("PRECALL", argc, location=loc), Instr("CALL", argc, location=loc)]
-
-
-def call_with_stack_top(function, loc):
-    """Instructions calling ``function`` with the value on top of the stack."""
-    return [Instr("LOAD_CONST", function, location=loc), Instr("PUSH_NULL", location=loc),
-            Instr("SWAP", 3, location=loc)] + call_of(1, loc)
-
-
-def delegation_call(function, loc):
-    """What replaces a ``yield from`` loop: ``function`` called with the
-    iterator, its result left where the loop leaves the delegation's."""
-    return call_with_stack_top(function, loc)
-
-
-def resumes_after_yield(arg):
-    """Whether RESUME's argument ``arg`` is the one after a ``yield``."""
-    return arg == 1
-
-
-def free_cell(name):
-    """Push the cell of free variable ``name``."""
-    return Instr("LOAD_CLOSURE", FreeVar(name))
-
-
-def attribute_read(name, loc):
-    return Instr("LOAD_ATTR", name, location=loc)
-
-
-def leave_exhausted_loop(em, target):
-    """A ``for`` loop's iterator ran out: [P, iterator] -> FOR_ITER's
-    target, with the iterator popped as FOR_ITER pops it."""
-    em.op("POP_TOP", effect=-1).op("JUMP_FORWARD", target)
-
-
-def spill_count(call_instr):
-    """How many stack items a spill saves: the callable and the arguments."""
-    if call_instr.name == "CALL":
-        return call_instr.arg + 1
-    return 2 + (call_instr.arg & 1)
 
 
 def is_tail_return(instrs, call_index):
@@ -319,7 +148,12 @@ _NO_ARG = object()
 
 
 class Emitter:
-    """Builds instruction sequences while tracking the stack depth."""
+    """Builds instruction sequences while tracking the stack depth.  A
+    version's subclass names its conditional jumps and its checked load,
+    and says how an attribute is loaded and a function called."""
+
+    IF_TRUE = IF_FALSE = IF_NOT_NONE = None
+    CHECKED_LOAD = "LOAD_FAST"    # raises UnboundLocalError for an unbound local
 
     def __init__(self, depth, loc):
         self.out = []
@@ -334,14 +168,43 @@ class Emitter:
         self.depth += effect
         return self
 
-    def attribute(self, name):
-        """The instruction reading attribute ``name`` of the top of stack."""
-        return attribute_read(name, self.loc)
+    def attr_instr(self, name):
+        """The instruction replacing TOS by its attribute ``name``."""
+        raise NotImplementedError
+
+    def attr(self, name):
+        self.out.append(self.attr_instr(name))
+        return self
+
+    def push_callee(self, function):
+        """Push the constant ``function`` and its NULL, as a call finds them."""
+        self.op("PUSH_NULL", effect=1).op("LOAD_CONST", function, 1)
+        return self
 
     def truth(self):
-        """Make the top of stack what a conditional jump tests (3.11's
-        jumps take any object)."""
+        """Make the top of stack what a conditional jump tests (where the
+        jumps take any object, it already is)."""
         return self
+
+    def call(self, argc):
+        """Instructions calling the callable beneath ``argc`` arguments (and
+        a NULL beneath it), leaving the result."""
+        raise NotImplementedError
+
+    def push_exit_of_manager(self, exit_method):
+        """[..., manager] -> [..., manager, its __exit__] where the
+        interpreter's BEFORE_WITH does not keep the exit (a resume entry's
+        work: it calls ``exit_method``)."""
+
+    def end_for_loop(self, target):
+        """[..., iterator] -> goes where the ``for`` loop whose exit label is
+        ``target`` goes when its iterator is exhausted."""
+        self.op("POP_TOP", effect=-1).op("JUMP_FORWARD", target)
+
+    def test_for(self, marker, target):
+        """[R] -> [R], going to ``target`` when R is ``marker``."""
+        self.op("COPY", 1).op("LOAD_CONST", marker).op("IS_OP", 0).op(self.IF_TRUE, target)
+        return self.out
 
     def label(self, label):
         self.out.append(label)
@@ -351,7 +214,7 @@ class Emitter:
         """LOAD_FAST that yields ``unbound`` instead of raising."""
         guard, done = Label(), Label()
         entry = TryBegin(guard, False, self.depth)
-        self.out += [entry, Instr("LOAD_FAST", name, location=self.loc),
+        self.out += [entry, Instr(self.CHECKED_LOAD, name, location=self.loc),
                      TryEnd(entry)]
         self.op("JUMP_FORWARD", done)
         self.label(guard).op("POP_TOP").op("LOAD_CONST", unbound)
@@ -376,30 +239,30 @@ class Emitter:
         check's marker, see runtime/depth.py) is true; anything else goes to
         ``passthrough`` with [P, exc]."""
         self.op("LOAD_CONST", unwind_cls, 1).op("CHECK_EXC_MATCH", effect=0)
-        self.op("POP_JUMP_FORWARD_IF_TRUE", save, -1)
+        self.op(self.IF_TRUE, save, -1)
         self.op("LOAD_CONST", RecursionError, 1).op("CHECK_EXC_MATCH")
         if refused is None:
-            self.op("POP_JUMP_FORWARD_IF_FALSE", passthrough, -1)
+            self.op(self.IF_FALSE, passthrough, -1)
         else:
             refused_call = Label()
-            self.op("POP_JUMP_FORWARD_IF_TRUE", refused_call, -1)
+            self.op(self.IF_TRUE, refused_call, -1)
             self.op("LOAD_CONST", MemoryError, 1).op("CHECK_EXC_MATCH")
-            self.op("POP_JUMP_FORWARD_IF_FALSE", passthrough, -1)
+            self.op(self.IF_FALSE, passthrough, -1)
             self.op("LOAD_CONST", refused, 1).truth()
-            self.op("POP_JUMP_FORWARD_IF_FALSE", passthrough, -1)
+            self.op(self.IF_FALSE, passthrough, -1)
             self.label(refused_call)
-        self.op("COPY", 1, 1).op("LOAD_ATTR", "__traceback__")
-        self.op("LOAD_ATTR", "tb_next")
-        self.op("POP_JUMP_FORWARD_IF_NOT_NONE", passthrough, -1)
+        self.op("COPY", 1, 1).attr("__traceback__")
+        self.attr("tb_next")
+        self.op(self.IF_NOT_NONE, passthrough, -1)
         # The call never started: this frame is the innermost to unwind.
-        self.op("LOAD_ATTR", "__traceback__").op("COPY", 1, 1)
+        self.attr("__traceback__").op("COPY", 1, 1)
         self.load_handed_over(handover, "depth_unwind").op("STORE_ATTR", "__traceback__", -2)
         # Remember the code of the refusing frame's caller (not a frame:
         # frame objects would keep every unwound activation's locals alive).
         no_caller, stored = Label(), Label()
-        self.op("LOAD_ATTR", "tb_frame").op("LOAD_ATTR", "f_back")
+        self.attr("tb_frame").attr("f_back")
         entry = TryBegin(no_caller, False, self.depth - 1)
-        self.out += [entry, self.attribute("f_code"), TryEnd(entry)]
+        self.out += [entry, self.attr_instr("f_code"), TryEnd(entry)]
         self.op("JUMP_FORWARD", stored)
         self.label(no_caller).op("POP_TOP").op("LOAD_CONST", None)
         self.label(stored)
@@ -413,7 +276,7 @@ class Emitter:
         """[P, exc] -> falls through with [P, u] for an Unwind; anything else
         (a RecursionError too) goes to ``passthrough`` with [P, exc]."""
         self.op("LOAD_CONST", unwind_cls, 1).op("CHECK_EXC_MATCH", effect=0)
-        self.op("POP_JUMP_FORWARD_IF_FALSE", passthrough, -1)
+        self.op(self.IF_FALSE, passthrough, -1)
 
     def take_handled_exception(self, name):
         """Store the exception being handled in local ``name``."""
@@ -427,7 +290,7 @@ class Emitter:
     def load_handed_over(self, handover, name):
         """Push this thread's ``handover.name`` (see runtime/records.py):
         an attribute read in C, which calls nothing."""
-        return self.op("LOAD_CONST", handover, 1).op("LOAD_ATTR", name)
+        return self.op("LOAD_CONST", handover, 1).attr(name)
 
     def append_handed_over(self, handover, name):
         """[x] -> []: append x to this thread's ``handover.name``."""
@@ -447,7 +310,7 @@ class Emitter:
         else:
             not_ours = self._load_callers_last_constant(unwind_local)
             self.op("LOAD_CONST", marker, 1).op("IS_OP", 0, -1)
-        self.op("POP_JUMP_FORWARD_IF_FALSE", absorb, -1)
+        self.op(self.IF_FALSE, absorb, -1)
         # Drop the traceback so far: nothing reads it, and freeing it (and
         # the frame objects it holds) now keeps unwinding cheap.
         self.op("LOAD_CONST", None, 1).op("LOAD_FAST", unwind_local, 1)
@@ -464,11 +327,12 @@ class Emitter:
         constants: IndexError), go to the returned label instead, with one
         item pushed."""
         not_ours = Label()
-        self.op("LOAD_FAST", unwind_local, 1).op("LOAD_ATTR", "__traceback__")
-        self.op("LOAD_ATTR", "tb_frame").op("LOAD_ATTR", "f_back")
+        self.op("LOAD_FAST", unwind_local, 1).attr("__traceback__")
+        self.attr("tb_frame").attr("f_back")
         entry = TryBegin(not_ours, False, self.depth - 1)
         self.out += [entry,
-                     self.attribute("f_code"), self.attribute("co_consts"),
+                     self.attr_instr("f_code"),
+                     self.attr_instr("co_consts"),
                      Instr("LOAD_CONST", -1, location=self.loc),
                      Instr("BINARY_SUBSCR", location=self.loc),
                      TryEnd(entry)]
@@ -484,13 +348,15 @@ class Emitter:
         self.out += [entry, Instr("RERAISE", 0, location=self.loc), TryEnd(entry)]
         self.depth = 1
         self.label(absorb_target).op("POP_TOP", effect=-1)
-        self.op("PUSH_NULL", effect=1).op("LOAD_CONST", run_unwound, 1)
+        self.push_callee(run_unwound)
         self.load_handed_over(handover, "chain")
         self.op("COPY", 1, 1).op("LOAD_CONST", None, 1).op("LOAD_CONST", None, 1)
         self.op("BUILD_SLICE", 2, -1).op("BINARY_SUBSCR", effect=-1)
         self.op("SWAP", 2).op("LOAD_CONST", None, 1).op("LOAD_CONST", None, 1)
         self.op("BUILD_SLICE", 2, -1).op("DELETE_SUBSCR", effect=-2)
-        self.op("PRECALL", 1, -1).op("CALL", 1, -1).op("RETURN_VALUE", effect=-1)
+        self.out += self.call(1)
+        self.depth -= 2
+        self.op("RETURN_VALUE", effect=-1)
 
     # -- pieces of the resume entry ------------------------------------
 
@@ -505,7 +371,7 @@ class Emitter:
             return
         skip, done = Label(), Label()
         self.op("COPY", 1, 1).op("LOAD_CONST", unbound, 1).op("IS_OP", 0, -1)
-        self.op("POP_JUMP_FORWARD_IF_TRUE", skip, -1)
+        self.op(self.IF_TRUE, skip, -1)
         self.op("STORE_FAST", name, -1).op("JUMP_FORWARD", done)
         self.depth += 1
         self.label(skip).op("POP_TOP", effect=-1).label(done)
@@ -532,20 +398,13 @@ class Emitter:
         ``raise_delivered`` fills) when there is an exception; both locals
         are unbound on the way."""
         self.op("LOAD_FAST", error_local, 1)
-        self.op("POP_JUMP_FORWARD_IF_NOT_NONE", raise_stub, -1)
+        self.op(self.IF_NOT_NONE, raise_stub, -1)
         self.op("LOAD_FAST", value_local, 1).forget(value_local, error_local)
         self.op("JUMP_FORWARD", after_call)
 
     def raise_delivered(self, value_local, error_local):
         self.op("LOAD_FAST", error_local, 1).forget(value_local, error_local)
         return self.op("RAISE_VARARGS", 1, -1)
-
-
-def test_for(marker, target, loc):
-    """[R] -> [R], going to ``target`` when R is ``marker``."""
-    return [Instr("COPY", 1, location=loc), Instr("LOAD_CONST", marker, location=loc),
-            Instr("IS_OP", 0, location=loc),
-            Instr("POP_JUMP_FORWARD_IF_TRUE", target, location=loc)]
 
 
 def resume_prelude(bytecode_obj, hidden_args):
@@ -581,7 +440,7 @@ def resume_prelude(bytecode_obj, hidden_args):
                      if isinstance(ins, Instr) and ins.name == "RESUME") + 1
     if not bytecode_obj.flags & RESUMABLE_FLAGS:
         # No signal handler runs before the prologue has restored the record.
-        out[resume_at - 1] = Instr("RESUME", RESUME_WITHOUT_CHECK,
+        out[resume_at - 1] = Instr("RESUME", version.RESUME_WITHOUT_CHECK,
                                    location=out[resume_at - 1].location)
     return out, resume_at
 
@@ -596,7 +455,7 @@ class _Scanned:
         self.listing = [
             (offset, dis.opname[op], op,
              code.co_consts[arg] if op == dis.opmap["LOAD_CONST"] else None)
-            for offset, op, arg in dis._unpack_opargs(code.co_code)]
+            for offset, op, arg in version.unpack(code)]
         self.at = {offset: position for position, (offset, *_) in enumerate(self.listing)}
         self.handlers = _Handlers(code)
 
@@ -613,7 +472,7 @@ class _Handlers:
     """The exception table of a code object, by offset."""
 
     def __init__(self, code):
-        self.entries = sorted(dis._parse_exception_table(code), key=lambda e: e.start)
+        self.entries = sorted(version.exception_entries(code), key=lambda e: e.start)
         self.starts = [entry.start for entry in self.entries]
 
     def covering(self, offset):
@@ -638,22 +497,38 @@ def guarded_calls(code, unwind_cls, marker):
     listing = scanned.listing
     guarded, tested = set(), set()
     for position, (offset, name, opcode, _) in enumerate(listing):
-        if name not in CALL_NAMES or not scanned.handler_loads(offset, unwind_cls):
+        if name not in version.CALL_NAMES or not scanned.handler_loads(offset, unwind_cls):
             continue
         # A frame stopped in a call reports the call's last inline cache
         # entry as its last instruction.
-        caches = dis._inline_cache_entries[opcode]
-        start = offset
-        # A builtin is called by the PRECALL before the CALL: a frame
-        # stopped in it reports the PRECALL.
-        if position and listing[position - 1][1] == "PRECALL":
-            start = listing[position - 1][0]
-        offsets = range(start, offset + 2 * caches + 1, 2)
+        offsets = list(version.reported_offsets(offset, opcode))
+        # A builtin is called by the instruction before the CALL, where the
+        # version has one: a frame stopped in it reports that instruction.
+        if position and listing[position - 1][1] == version.PRE_CALL:
+            before = listing[position - 1]
+            offsets += version.reported_offsets(before[0], before[2])
         guarded.update(offsets)
         if [ins[1] for ins in listing[position + 1:position + 3]] == ["COPY", "LOAD_CONST"] \
                 and listing[position + 2][3] is marker:
             tested.update(offsets)
     return frozenset(guarded), frozenset(tested)
+
+
+def keep_managers(instrs):
+    """``instrs`` with a copy of each ``with`` statement's manager kept
+    beneath it, for an interpreter whose BEFORE_WITH drops the manager and
+    its __exit__ when __enter__ fails (an unwinding): a resume finds the
+    __exit__ again from the copy (``Emitter.push_exit_of_manager``)."""
+    out = []
+    for ins in instrs:
+        if isinstance(ins, Instr) and ins.name == "BEFORE_WITH":
+            loc = ins.location
+            # [m] -> [m, m] -> [m, exit, result] -> [exit, result]
+            out += [Instr("COPY", 1, location=loc), ins, Instr("SWAP", 2, location=loc),
+                    Instr("SWAP", 3, location=loc), Instr("POP_TOP", location=loc)]
+        else:
+            out.append(ins)
+    return out
 
 
 # Instructions of a ``with`` statement that call its manager's methods from C,
@@ -663,10 +538,12 @@ WITH_ENTER, WITH_EXIT_ON_ERROR, FOR_NEXT = "BEFORE_WITH", "WITH_EXCEPT_START", "
 
 def with_call_prefix(instr, stack):
     """The stack beneath a ``with`` instruction's call of ``__enter__`` (the
-    manager replaced by its ``__exit__``) or ``__exit__`` (all of it), from the
-    stack before the instruction; None for any other instruction."""
+    manager replaced by its ``__exit__``, or, where the interpreter drops
+    that, a copy of the manager the backend keeps beneath) or ``__exit__``
+    (all of it), from the stack before the instruction; None for any other
+    instruction."""
     if instr.name == WITH_ENTER:
-        return tuple(stack[:-1]) + (item(OBJ),)
+        return tuple(stack[:-1]) + ((item(OBJ),) if version.ENTER_KEEPS_EXIT else ())
     if instr.name in (WITH_EXIT_ON_ERROR, FOR_NEXT):
         return tuple(stack)
     return None
@@ -685,7 +562,7 @@ _JUMPS = frozenset(dis.hasjrel)
 _BACKWARD_JUMPS = frozenset(op for op in dis.hasjrel if "BACKWARD" in dis.opname[op])
 _ENDS_BLOCK = frozenset(dis.opmap[name] for name in (
     "JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT",
-    "RETURN_VALUE", "RAISE_VARARGS", "RERAISE"))
+    "RETURN_VALUE", "RETURN_CONST", "RAISE_VARARGS", "RERAISE") if name in dis.opmap)
 _RETURN_GENERATOR = dis.opmap["RETURN_GENERATOR"]
 
 
@@ -695,7 +572,7 @@ def max_stack_depth(code):
     once an instruction it covers is reached, starts at its table entry's
     depth plus the exception (and, for ``lasti``, the offset) pushed.  What
     the compiler puts in ``co_stacksize``."""
-    listing = list(dis._unpack_opargs(code.co_code))
+    listing = list(version.unpack(code))
     index_at = {offset: index for index, (offset, _, _) in enumerate(listing)}
     handlers = _Handlers(code)
     work = [(0, 0)]
@@ -712,7 +589,8 @@ def max_stack_depth(code):
             if op in _JUMPS:
                 after_jump = depth + dis.stack_effect(op, arg, jump=True)
                 step = -arg if op in _BACKWARD_JUMPS else arg
-                work.append((index_at[offset + 2 + 2 * step], after_jump))
+                after = offset + 2 + 2 * version.cache_entries(op)
+                work.append((index_at[after + 2 * step], after_jump))
                 deepest = max(deepest, after_jump)
             if op in _ENDS_BLOCK:
                 break
@@ -723,3 +601,184 @@ def max_stack_depth(code):
                                  f"offset {offset} ({dis.opname[op]})")
             index += 1
     return deepest
+
+
+class Ops:
+    """The instruction facts of one version, as the backend reads them
+    (``ops.transfer(...)``, ``ops.Emitter(...)``, ``ops.NULL``, ...).  A
+    version's subclass sets ``Emitter``, ``REEVALUABLE``, ``METHOD_LOADS``
+    and ``LOCAL_LOADS``, and overrides the methods whose default is not its
+    behaviour."""
+
+    NULL, METHOD, SHADOWED, CONST, OBJ, EXC_PREV, MIXED = (
+        NULL, METHOD, SHADOWED, CONST, OBJ, EXC_PREV, MIXED)
+    UNSAVED = UNSAVED
+    CALL_NAMES = version.CALL_NAMES
+    RESUMABLE_FLAGS = RESUMABLE_FLAGS
+    RETURN_MAY_LEAVE_STACK = RETURN_MAY_LEAVE_STACK
+    WITH_ENTER, WITH_EXIT_ON_ERROR, FOR_NEXT = WITH_ENTER, WITH_EXIT_ON_ERROR, FOR_NEXT
+    REEVALUABLE = REEVALUABLE
+    Emitter = Emitter
+    # The conditional jump back that ends a while loop's test, if any.
+    BACKWARD_IF_TRUE = None
+    # Bytes an exception-table entry covering a for loop's FOR_ITER spans.
+    FOR_ITER_GUARD_SIZE = 2
+    # Instructions that read a fast local (pushing it) and that unbind one.
+    LOCAL_LOADS = frozenset({"LOAD_FAST"})
+    UNBINDING = frozenset({"DELETE_FAST"})
+
+    item = staticmethod(item)
+    merge_items = staticmethod(merge_items)
+    handler_entry_stack = staticmethod(handler_entry_stack)
+    stack_needs = staticmethod(stack_needs)
+    global_names = staticmethod(global_names)
+    spill = staticmethod(spill)
+    reload_spilled = staticmethod(reload_spilled)
+    is_tail_return = staticmethod(is_tail_return)
+    resume_prelude = staticmethod(resume_prelude)
+    guarded_calls = staticmethod(guarded_calls)
+    with_call_prefix = staticmethod(with_call_prefix)
+    guarded_with_instructions = staticmethod(guarded_with_instructions)
+    max_stack_depth = staticmethod(max_stack_depth)
+
+    # -- the value stack ------------------------------------------------
+
+    def call_segment_size(self, instr):
+        """Stack items (as the ``bytecode`` package counts them at the call
+        instruction) that belong to the call itself: NULL/method, callable,
+        and the arguments it counts there; for CALL_FUNCTION_EX the
+        argument tuple and keyword dict."""
+        if instr.name == "CALL":
+            return 2 + instr.arg
+        return 3 + (instr.arg & 1)
+
+    def spill_count(self, call_instr):
+        """How many stack items a spill saves: the callable and the arguments."""
+        if call_instr.name == "CALL":
+            return call_instr.arg + 1
+        return 2 + (call_instr.arg & 1)
+
+    def transfer(self, instr, index, stack, jump):
+        """The stack after ``instr`` (at ``index``) runs on ``stack``."""
+        name = instr.name
+        stack = list(stack)
+        special = self._transfer_special(instr, index, stack, jump)
+        if special is not None:
+            return special
+        if name == "LOAD_CONST":
+            stack.append(item(CONST, index, instr.arg))
+        elif name == "PUSH_NULL":
+            stack.append(item(NULL, index))
+        elif name == "LOAD_GLOBAL":
+            if instr.arg[0]:
+                stack.append(item(NULL, index))
+            stack.append(item(OBJ, index))
+        elif name == "BEFORE_WITH":
+            stack.pop()
+            stack += [item(OBJ, index), item(OBJ, index)]
+        elif name == "PUSH_EXC_INFO":
+            stack.pop()
+            stack += [item(EXC_PREV, index), item(OBJ, index)]
+        elif name == "FOR_ITER" and not jump:
+            stack.append(item(OBJ, index))      # the iterator stays as GET_ITER made it
+        elif name == "COPY":
+            stack.append(stack[-instr.arg])
+        elif name == "SWAP":
+            stack[-1], stack[-instr.arg] = stack[-instr.arg], stack[-1]
+        else:
+            pre, post = instr.pre_and_post_stack_effect(jump)
+            if pre > 0:
+                post, pre = pre + post, 0
+            if pre:
+                del stack[pre:]
+            stack += [item(OBJ, index)] * post
+        return stack
+
+    def _transfer_special(self, instr, index, stack, jump):
+        """The stack after a version's own instruction, or None."""
+        return None
+
+    # -- locals ---------------------------------------------------------
+
+    def uses_and_defs(self, instr):
+        """Local names ``instr`` reads and writes; cells are ``('cell', name)``."""
+        arg = instr.arg
+        if isinstance(arg, (CellVar, FreeVar)):
+            return ({("cell", arg.name)}, set())
+        name = instr.name
+        if name in self.LOCAL_LOADS:
+            return ({arg}, set())
+        if name == "STORE_FAST":
+            return (set(), {arg})
+        if name in self.UNBINDING:
+            # It fails (or saves the value) when the local is unbound: it
+            # reads the binding.
+            return ({arg}, {arg})
+        return (set(), set())
+
+    def local_names(self, bytecode_obj, instrs):
+        """Every local variable of the code: fast locals and cells."""
+        named = self.LOCAL_LOADS | self.UNBINDING | {"STORE_FAST"}
+        fast = list(bytecode_obj.argnames)
+        fast += [ins.arg for ins in instrs if isinstance(ins, Instr) and ins.name in named]
+        cells = [("cell", name) for name in
+                 list(bytecode_obj.cellvars) + list(bytecode_obj.freevars)]
+        return frozenset(name for name in fast if name not in bytecode_obj.cellvars) | set(cells)
+
+    def prepare(self, instrs, params):
+        """The function's instructions as the analyses read them
+        (``params``: its argument names)."""
+        return instrs
+
+    def cleared_names(self, instrs):
+        """Locals that a store may unbind (it stores a saved NULL), so that
+        no analysis may count them as bound."""
+        return frozenset()
+
+    # -- emitted sequences ----------------------------------------------
+
+    def method_as_attribute(self, instr):
+        """A method load pushes NULL-or-method; the equivalent this returns
+        always pushes NULL and a bound method, so every stack position has
+        a known kind."""
+        raise NotImplementedError
+
+    def call(self, argc, loc):
+        """The instructions of a call of the callable beneath ``argc``
+        arguments (and a NULL beneath it); the last is the call itself."""
+        return self.Emitter(0, loc).call(argc)
+
+    def callee(self, function, loc):
+        """The instructions pushing the constant ``function`` and its NULL,
+        as a call finds them."""
+        return self.Emitter(0, loc).push_callee(function).out
+
+    def call_with_stack_top(self, function, loc):
+        """Instructions calling ``function`` with the value on top of the stack."""
+        return [Instr("LOAD_CONST", function, location=loc), Instr("PUSH_NULL", location=loc),
+                Instr("SWAP", 3, location=loc), *self.call(1, loc)]
+
+    def load_cell(self, cell):
+        """The instruction pushing the cell ``cell`` (a CellVar or FreeVar)."""
+        return Instr("LOAD_CLOSURE", cell)
+
+    def resumes_after_yield(self, arg):
+        """Whether ``RESUME arg`` is the one after a ``yield``."""
+        return arg == 1
+
+    def guard_call(self, body, guard, call):
+        """The instructions appended to ``body`` (which ends just before
+        ``call``) putting ``call`` under the exception-table entry ``guard``."""
+        return [guard, call, TryEnd(guard)]
+
+    def call_start(self, body):
+        """Where in ``body`` (instructions up to a CALL about to be appended)
+        the call proper starts, after its callee and arguments."""
+        start = len(body)
+        if isinstance(body[start - 1], Instr) and body[start - 1].name == "KW_NAMES":
+            start -= 1
+        return start
+
+    def test_for(self, marker, target, loc):
+        """[R] -> [R], going to ``target`` when R is ``marker``."""
+        return self.Emitter(0, loc).test_for(marker, target)
