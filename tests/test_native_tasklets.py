@@ -472,7 +472,9 @@ def test_bytecode_watchdog_records_resume_under_the_native_backend(tmp_path):
     task, other = pickle.loads(blob_path.read_bytes())
     assert _site_kinds(task) == ["NativeSite"] and _site_kinds(other) == ["NativeSite"]
     assert task.frames[0].resume_point.startswith("tick@")
-    assert other.frames[0].slots["$stack0"] is True  # the while test's value
+    # The while test's value, where its closing test jumps back itself
+    # (3.11); 3.12's jumps out when false, then back with nothing stacked.
+    assert other.frames[0].slots.get("$stack0", True) is True
     task.insert()
     other.insert()
     assert sx.run() is None

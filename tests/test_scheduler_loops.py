@@ -47,3 +47,20 @@ def test_channel_programs_run_alike_under_both_loops(monkeypatch, program):
     under_c = run_program(preferences, actors, True, monkeypatch)
     under_python = run_program(preferences, actors, False, monkeypatch)
     assert under_c == under_python
+
+
+def test_the_c_schedule_switches_a_frame_the_c_loop_runs_by_itself(monkeypatch):
+    """A tasklet's only frame, run by the C loop, switches in C without the
+    Python schedule(): its frame returns to the loop's base directly (3.11),
+    or past the shim frame the interpreter puts between them (3.12)."""
+    from stacklessxf.runtime import scheduler
+    checks = []
+    check = scheduler._check_can_switch
+    monkeypatch.setattr(scheduler, "_check_can_switch",
+                        lambda *args: checks.append(args) or check(*args))
+    del cases.LOG[:]
+    sx.tasklet(cases.worker)("a", 50)
+    sx.tasklet(cases.worker)("b", 50)
+    sx.run()
+    assert len(cases.LOG) == 100
+    assert checks == []

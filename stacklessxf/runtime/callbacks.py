@@ -192,6 +192,16 @@ def _first_argument_stays(code):
                    for ins in dis.get_instructions(code))
 
 
+def refuse_inline_callback(frame, back):
+    """``back``, stopped where it cannot be suspended, runs ``frame``: when
+    it does so from one of the instructions that call Python code back
+    (which the interpreter may run in the same evaluation loop, as 3.12
+    runs a Python ``__getitem__`` or property), SwitchError naming it."""
+    opname, _ = _instruction_at(back.f_code, back.f_lasti)
+    if opname in _CALLBACK_OF:
+        _refuse(frame, back, _CALLBACK_OF[opname])
+
+
 def class_call_object(frame, caller_lasti):
     """For an ``__init__`` frame that has unwound (``frame`` was called from
     C code by its caller, then stopped at ``caller_lasti``): ("check", the

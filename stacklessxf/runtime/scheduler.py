@@ -871,6 +871,7 @@ def _check_can_switch(sched, caller_frame):
         return True
     code = frame.f_code
     by_return = True
+    called = None
     while code is not _TRAMPOLINE_CODE and code is not native_loop.BASE_CODE:
         if code is generators.GENERATOR_LOOP_CODE:
             # A stackless generator's body: the walk goes on beneath it.
@@ -880,6 +881,8 @@ def _check_can_switch(sched, caller_frame):
         if code is _PLAIN_CALLER_TRAMPOLINE_CODE or code is native_loop.PLAIN_CALLER_CODE:
             _refuse_plain_caller_of_trampoline(frame)
         if frame.f_lasti not in SUSPENSION_POINTS.get(id(code), ()):
+            if called is not None:
+                callbacks.refuse_inline_callback(called, frame)
             what = ("the function (plain, or stackless with no call that can switch)"
                     if not is_transformed(code) else "the stackless function")
             raise SwitchError(
@@ -906,7 +909,7 @@ def _check_can_switch(sched, caller_frame):
                 by_return = tested and called_from_c(frame) is False
             else:
                 by_return = tested and from_c is False
-        frame, code = back, back.f_code
+        called, frame, code = frame, back, back.f_code
     return by_return
 
 

@@ -74,6 +74,12 @@ class Version:
         """What pickles name the interpreter by: ``cpython-3.11``."""
         return f"{sys.implementation.name}-{sys.version_info[0]}.{sys.version_info[1]}"
 
+    def range_iterator_state(self, iterator):
+        """(next value, stop, step) of a range iterator: 3.11 reduces it to
+        its range and how far it got, 3.12 to the range that is left."""
+        _, (span,), index = iterator.__reduce__()
+        return span.start + (index or 0) * span.step, span.stop, span.step
+
     # -- reading code objects ------------------------------------------
 
     def unpack(self, code):

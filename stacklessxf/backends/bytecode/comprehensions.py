@@ -20,6 +20,7 @@ from bytecode import Bytecode, CellVar, FreeVar, Instr, Label, TryBegin, TryEnd
 from ...errors import TransformError
 from ...frontend.subset import inlined_comprehensions, source_span
 from ...versions import current as version
+from .ops import current as ops
 
 _NAMED = frozenset({"LOAD_FAST", "STORE_FAST", "DELETE_FAST"})
 
@@ -101,7 +102,7 @@ class _Inliner:
             if pending and isinstance(ins, Instr) and ins.name in ("PRECALL", "CALL") \
                     and ins.arg == 0 and _span(ins.location) == pending[-1][0]:
                 if ins.name == "CALL":
-                    out += self._body(pending.pop()[1])
+                    out += self._inlined(pending.pop()[1], ins.location)
                 continue
             out.append(ins)
         return out
@@ -112,6 +113,16 @@ class _Inliner:
                 _span(ins.location) in self.spans:
             return ins.arg
         return None
+
+    def _inlined(self, code, loc):
+        """The comprehension ``code`` run where its function was called at
+        ``loc``, its variables saved around it where the version does
+        that for the comprehensions its compiler inlines."""
+        names = sorted(_local_names(Bytecode.from_code(code)) - {".0"})
+        body = self._body(code)
+        if not ops.SAVES_COMPREHENSION_VARIABLES or not names:
+            return body
+        return ops.saving_variables(names, loc, body)
 
     def _body(self, code):
         """The instructions of the comprehension ``code``, run where its
@@ -166,7 +177,7 @@ class _Inliner:
                 "(which it must, to suspend at the stackless call it makes); use a loop",
                 *where)
         clash = sorted((_local_names(inner) - {".0"}) & self.own)
-        if clash:
+        if clash and not ops.SAVES_COMPREHENSION_VARIABLES:
             raise TransformError(
                 f"the comprehension at line {code.co_firstlineno} names its variable "
                 f"{clash[0]!r} as {self.info.qualname} names one of its own; it runs inline "

@@ -308,6 +308,12 @@ def _refuse_shadowing(clearing, site, info):
     function's value (or NULL) on the value stack, where no record can
     copy it from."""
     loc = clearing.location
+    if clearing.arg in info.original_code.co_cellvars:
+        raise TransformError(
+            f"a function or lambda inside the comprehension at line {loc.lineno} captures "
+            f"its variable {clearing.arg!r}, so it cannot run inline (which it must, to "
+            "suspend at the stackless call it makes); use a loop",
+            info.filename, loc.lineno, loc.col_offset, "comprehension")
     raise TransformError(
         f"the comprehension at line {loc.lineno} names its variable {clearing.arg!r} "
         f"as {info.qualname} names one of its own; it runs inline (to suspend at the "
@@ -693,6 +699,12 @@ def _note_loop_equivalents(sites, loops, instrs):
         loop = heads.get(id(target)) if target is not None else None
         if follows.name == "JUMP_BACKWARD" and loop is not None:
             site.normal.same_as = ("loop", loop.name, False)
+        elif follows.name == "JUMP_BACKWARD":
+            # A while loop whose closing test, true, is followed by a jump
+            # back to its body (3.12): going to the head tests again.
+            loop = _closing_test_of(follows, loops)
+            if loop is not None:
+                site.normal.same_as = ("loop", loop.name, False)
         elif follows.name == ops.BACKWARD_IF_TRUE:
             loop = _closing_test_of(follows, loops)
             if loop is not None:

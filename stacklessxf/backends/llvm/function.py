@@ -28,6 +28,7 @@ from ...ir.model import is_temp, temp_number
 from ...runtime import scheduler
 from ...runtime.records import HANDOVER, UNBOUND, ResumeSite, Slot, Unwind
 from ...runtime.trampoline import SUSPENSION_POINTS
+from ...versions import current as version
 from ..bytecode.instrument import loop_site_name
 from . import codegen, expressions
 from . import engine as rt
@@ -90,8 +91,7 @@ def value_to_words(value, ntype):
     if ntype == CHANNEL:
         return [id(value)]
     if ntype == RANGE_ITER:
-        _, (span,), index = value.__reduce__()
-        return [span.start + index * span.step, span.stop, span.step]
+        return list(version.range_iterator_state(value))
     return [0]
 
 

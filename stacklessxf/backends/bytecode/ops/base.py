@@ -531,6 +531,77 @@ def keep_managers(instrs):
     return out
 
 
+def saving_variables(names, loc, body):
+    """``body`` ([iterator] -> [container]) with the locals ``names`` saved
+    beneath it and restored after it, as a compiler that inlines
+    comprehensions (3.12 on) runs them."""
+    count = len(names)
+    saves = [Instr("LOAD_FAST_AND_CLEAR", name, location=loc) for name in names]
+    restores = [Instr("STORE_FAST", name, location=loc) for name in reversed(names)]
+    return saves + [Instr("SWAP", count + 1, location=loc), *body,
+                    Instr("SWAP", count + 1, location=loc), *restores]
+
+
+def read_unbound_saves_as_null(instrs, params):
+    """``instrs`` with each inline comprehension's LOAD_FAST_AND_CLEAR of a
+    variable that nothing outside it binds (so that it pushes NULL) made
+    PUSH_NULL, which every analysis knows (``params``: the names bound on
+    entry)."""
+    clearing = {}
+    for ins in instrs:
+        if isinstance(ins, Instr) and ins.name == "LOAD_FAST_AND_CLEAR":
+            clearing.setdefault(ins.arg, set()).add(_span(ins.location))
+    if not clearing:
+        return instrs
+    # Where each variable is bound, the comprehensions' own restores of
+    # what they saved (at the comprehension's span) left out.
+    bindings = {name: [] for name in clearing}
+    for ins in instrs:
+        if isinstance(ins, Instr) and ins.name in _BINDING and \
+                _name_of(ins) in bindings and _span(ins.location) not in clearing[_name_of(ins)]:
+            bindings[_name_of(ins)].append(_span(ins.location))
+    out = []
+    for ins in instrs:
+        if isinstance(ins, Instr) and ins.name == "LOAD_FAST_AND_CLEAR" and \
+                ins.arg not in params and \
+                _unbound_at(_span(ins.location), bindings[ins.arg], clearing[ins.arg]):
+            ins = Instr("PUSH_NULL", location=ins.location)
+        out.append(ins)
+    return out
+
+
+def cleared_by_saves(instrs):
+    """Locals an inline comprehension's end may unbind: it stores back what
+    it saved, perhaps NULL."""
+    return frozenset(ins.arg for ins in instrs
+                     if isinstance(ins, Instr) and ins.name == "LOAD_FAST_AND_CLEAR")
+
+
+_BINDING = frozenset({"STORE_FAST", "DELETE_FAST", "MAKE_CELL", "STORE_DEREF"})
+
+
+def _name_of(ins):
+    return getattr(ins.arg, "name", ins.arg)     # a cell's, or a fast local's
+
+
+def _span(location):
+    return (location.lineno, location.col_offset, location.end_lineno, location.end_col_offset)
+
+
+def _inside(inner, outer):
+    return outer[:2] <= inner[:2] and inner[2:] <= outer[2:]
+
+
+def _unbound_at(span, bindings, clearing_spans):
+    """Whether a comprehension at ``span`` clearing a variable finds it
+    unbound: every binding of it lies inside ``span`` or inside another
+    comprehension clearing it that does not contain ``span`` (which
+    restores it when it ends)."""
+    others = [s for s in clearing_spans if s != span and not _inside(span, s)]
+    return all(_inside(use, span) or any(_inside(use, s) for s in others)
+               for use in bindings)
+
+
 # Instructions of a ``with`` statement that call its manager's methods from C,
 # and a ``for`` loop's call of its iterator's __next__.
 WITH_ENTER, WITH_EXIT_ON_ERROR, FOR_NEXT = "BEFORE_WITH", "WITH_EXCEPT_START", "FOR_ITER"
@@ -619,6 +690,9 @@ class Ops:
     WITH_ENTER, WITH_EXIT_ON_ERROR, FOR_NEXT = WITH_ENTER, WITH_EXIT_ON_ERROR, FOR_NEXT
     REEVALUABLE = REEVALUABLE
     Emitter = Emitter
+    # Whether the compiler's inline comprehensions save the variables they
+    # reuse on the value stack (and this backend's inline ones should).
+    SAVES_COMPREHENSION_VARIABLES = False
     # The conditional jump back that ends a while loop's test, if any.
     BACKWARD_IF_TRUE = None
     # Bytes an exception-table entry covering a for loop's FOR_ITER spans.

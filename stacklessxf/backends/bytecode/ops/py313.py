@@ -58,6 +58,7 @@ class Ops(base.Ops):
         "LOAD_FAST_CHECK", "TO_BOOL", "BINARY_SLICE"}
     LOCAL_LOADS = frozenset({"LOAD_FAST", "LOAD_FAST_CHECK"})
     UNBINDING = frozenset({"DELETE_FAST", "LOAD_FAST_AND_CLEAR"})
+    SAVES_COMPREHENSION_VARIABLES = True
     FOR_ITER_GUARD_SIZE = 2 + 2 * version.cache_entries(base.dis.opmap["FOR_ITER"])
 
     def call_segment_size(self, instr):
@@ -107,7 +108,9 @@ class Ops(base.Ops):
     def prepare(self, instrs, params):
         """Superinstructions split into the two they stand for, a cell's
         ``LOAD_FAST`` naming the cell, and a copy of each ``with``
-        statement's manager kept beneath it (see ``base.keep_managers``)."""
+        statement's manager kept beneath it (``base.keep_managers``), and
+        the NULL a comprehension saves read as such
+        (``base.read_unbound_saves_as_null``)."""
         cells = {ins.arg.name for ins in instrs
                  if isinstance(ins, Instr) and ins.name == "MAKE_CELL"}
         out = []
@@ -120,12 +123,13 @@ class Ops(base.Ops):
                     and ins.arg in cells:
                 ins = Instr("LOAD_FAST", CellVar(ins.arg), location=ins.location)
             out.append(ins)
-        return base.keep_managers(out)
+        return base.read_unbound_saves_as_null(base.keep_managers(out), params)
 
     def cleared_names(self, instrs):
-        # A comprehension's end stores back what it saved, perhaps NULL.
-        return frozenset(ins.arg for ins in instrs
-                         if isinstance(ins, Instr) and ins.name == "LOAD_FAST_AND_CLEAR")
+        return base.cleared_by_saves(instrs)
+
+    def saving_variables(self, names, loc, body):
+        return base.saving_variables(names, loc, body)
 
     def callee(self, function, loc):
         return [Instr("LOAD_CONST", function, location=loc), Instr("PUSH_NULL", location=loc)]
