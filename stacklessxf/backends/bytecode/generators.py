@@ -108,10 +108,14 @@ def _without_throw_cleanups(instrs, dropped):
         name = getattr(ins, "name", None)
         if name == "CLEANUP_THROW":
             ins = Instr("RERAISE", 0, location=ins.location)
-        elif name in ("JUMP_BACKWARD", "JUMP_FORWARD") and ins.arg in dropped:
+        elif name in _JUMPS and ins.arg in dropped:
             continue
         out.append(ins)
     return out
+
+
+# How a throw cleanup jumps to the loop's end (3.13: without an interrupt check).
+_JUMPS = frozenset({"JUMP_BACKWARD", "JUMP_FORWARD", "JUMP_BACKWARD_NO_INTERRUPT"})
 
 
 def _without_empty_ranges(instrs):
