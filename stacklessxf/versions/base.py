@@ -80,6 +80,12 @@ class Version:
         _, (span,), index = iterator.__reduce__()
         return span.start + (index or 0) * span.step, span.stop, span.step
 
+    def call_items(self, first, second, empty):
+        """(callable, its self or ``empty``) of a call whose first two
+        value-stack items are ``first`` and ``second`` (``empty`` reads a
+        NULL): NULL and the callable, or a method's function and its self."""
+        return (second, empty) if first is empty else (first, second)
+
     # -- reading code objects ------------------------------------------
 
     def unpack(self, code):

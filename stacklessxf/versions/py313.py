@@ -24,6 +24,10 @@ class Py313(Version):
     REPORTS_INSTRUCTION_ITSELF = True
     HANDLER_AT_UNIT_BEFORE_CALL = True
 
+    def call_items(self, first, second, empty):
+        # The callable, then self or NULL.
+        return first, second
+
     def unpack(self, code):
         return [(offset, op, arg) for offset, _, op, arg in dis._unpack_opargs(code.co_code)]
 
