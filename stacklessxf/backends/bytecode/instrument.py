@@ -736,8 +736,10 @@ def _loop_head_index(node, instrs):
     """Index of the first instruction of the loop ``node``'s head."""
     kind = type(node).__name__
     if kind == "For":
+        # FOR_ITER stands at the ``for`` (3.11, 3.12) or at its iterable (3.13).
+        starts = {(node.lineno, node.col_offset), (node.iter.lineno, node.iter.col_offset)}
         return _first(instrs, lambda ins, loc: ins.name == "FOR_ITER" and
-                      (loc.lineno, loc.col_offset) == (node.lineno, node.col_offset))
+                      (loc.lineno, loc.col_offset) in starts)
     test = node.test
     if type(test).__name__ == "Const" and test.value:  # while True: the body
         return _first(instrs, lambda ins, loc: ins.name == "NOP" and
