@@ -8,7 +8,8 @@ hold for it.  The bytecode backend's instruction sequences live in
 extensions' frame access lives in the version block of
 ``runtime/_cpython.h``.  Adding a version means adding those three.
 
-Required attributes:
+Attributes (``TAG`` and ``FRAME`` have no default; the others default to
+3.12's facts):
 
 - ``TAG``: ``"py311"``, the name of the version's modules;
 - ``FRAME``: a :class:`FrameLayout`, the head of ``_PyInterpreterFrame``
@@ -30,7 +31,17 @@ Required attributes:
   its last inline cache entry;
 - ``HANDLER_AT_UNIT_BEFORE_CALL``: whether the interpreter looks the
   handler of a call whose Python callee failed up at the code unit before
-  the call (3.13), so a call's guard must cover that unit too.
+  the call (3.13), so a call's guard must cover that unit too;
+- ``RESUME_WITHOUT_CHECK``: the ``RESUME`` argument of an entry that does
+  not check for signals.
+
+Methods with a default that a version may override: ``unpack``,
+``cache_entries`` and ``exception_entries`` (reading code objects),
+``reported_offsets`` and ``instruction_table`` (what a frame stopped in an
+instruction reports), ``call_offsets``, ``without_interrupt_checks``,
+``range_iterator_state`` (how a range iterator reduces) and ``call_items``
+(a call's callable and self on the value stack).  The bytecode
+backend's ``ops`` module for the version says what ``ops.base.Ops`` asks.
 """
 
 import ctypes

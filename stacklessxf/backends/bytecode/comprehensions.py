@@ -21,6 +21,7 @@ from ...errors import TransformError
 from ...frontend.subset import inlined_comprehensions, source_span
 from ...versions import current as version
 from .ops import current as ops
+from .ops.base import span_of
 
 _NAMED = frozenset({"LOAD_FAST", "STORE_FAST", "DELETE_FAST"})
 
@@ -75,10 +76,6 @@ def _handler_converts_stop_iteration(instrs, label):
 _INTRINSIC_STOPITERATION_ERROR = 3
 
 
-def _span(location):
-    return (location.lineno, location.col_offset, location.end_lineno, location.end_col_offset)
-
-
 class _Inliner:
     def __init__(self, outer, spans, own, function_info):
         self.outer = outer
@@ -97,10 +94,10 @@ class _Inliner:
                 if ins.arg & 8:          # the closure's cells: LOAD_CLOSURE..., BUILD_TUPLE
                     count = out.pop().arg
                     del out[len(out) - count:]
-                pending.append((_span(ins.location), comprehension))
+                pending.append((span_of(ins.location), comprehension))
                 continue
             if pending and isinstance(ins, Instr) and ins.name in ("PRECALL", "CALL") \
-                    and ins.arg == 0 and _span(ins.location) == pending[-1][0]:
+                    and ins.arg == 0 and span_of(ins.location) == pending[-1][0]:
                 if ins.name == "CALL":
                     out += self._inlined(pending.pop()[1], ins.location)
                 continue
@@ -110,7 +107,7 @@ class _Inliner:
     def _inlined_code(self, ins):
         if isinstance(ins, Instr) and ins.name == "LOAD_CONST" and \
                 inspect.iscode(ins.arg) and ins.arg.co_name in version.COMPREHENSION_FUNCTIONS and \
-                _span(ins.location) in self.spans:
+                span_of(ins.location) in self.spans:
             return ins.arg
         return None
 

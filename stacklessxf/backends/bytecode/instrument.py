@@ -21,6 +21,7 @@ from ...errors import TransformError
 from ...frontend.source import compiles_to_loaded_code
 from ...frontend.subset import compiled_spans, frame_calls, source_span
 from ...ir.model import FRAME_READERS
+from ...runtime.callbacks import exit_method
 from ...runtime.depth import REFUSED
 from ...runtime.records import (
     HANDOVER,
@@ -38,11 +39,11 @@ from ...runtime.trampoline import (
     mark_transformed,
     run_unwound,
 )
-from ...runtime.callbacks import exit_method
 from ...runtime.specials import CROSSING
 from . import comprehensions, exception_table
 from . import flow as dataflow
 from .ops import current as ops
+from .ops.base import span_of
 
 UNWIND_LOCAL = ".sx_unwind"
 HANDLED_LOCAL = ".sx_handled"
@@ -158,9 +159,7 @@ def _find_call_sites(instrs, resume_points, function_info):
     sites = []
     for ins in instrs:
         if isinstance(ins, Instr) and ins.name in ops.CALL_NAMES:
-            loc = ins.location
-            span = (loc.lineno, loc.col_offset, loc.end_lineno, loc.end_col_offset)
-            rp = by_span.get(span)
+            rp = by_span.get(span_of(ins.location))
             if rp is not None:
                 copy = copies.get(rp.id, 0)
                 copies[rp.id] = copy + 1

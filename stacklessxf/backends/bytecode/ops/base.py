@@ -55,6 +55,11 @@ REEVALUABLE = frozenset({
 })
 
 
+def span_of(location):
+    """An instruction's source span: (line, column, end line, end column)."""
+    return (location.lineno, location.col_offset, location.end_lineno, location.end_col_offset)
+
+
 def item(kind, producer=None, value=None):
     return (kind, producer, value)
 
@@ -550,7 +555,7 @@ def read_unbound_saves_as_null(instrs, params):
     clearing = {}
     for ins in instrs:
         if isinstance(ins, Instr) and ins.name == "LOAD_FAST_AND_CLEAR":
-            clearing.setdefault(ins.arg, set()).add(_span(ins.location))
+            clearing.setdefault(ins.arg, set()).add(span_of(ins.location))
     if not clearing:
         return instrs
     # Where each variable is bound, the comprehensions' own restores of
@@ -558,13 +563,13 @@ def read_unbound_saves_as_null(instrs, params):
     bindings = {name: [] for name in clearing}
     for ins in instrs:
         if isinstance(ins, Instr) and ins.name in _BINDING and \
-                _name_of(ins) in bindings and _span(ins.location) not in clearing[_name_of(ins)]:
-            bindings[_name_of(ins)].append(_span(ins.location))
+                _name_of(ins) in bindings and span_of(ins.location) not in clearing[_name_of(ins)]:
+            bindings[_name_of(ins)].append(span_of(ins.location))
     out = []
     for ins in instrs:
         if isinstance(ins, Instr) and ins.name == "LOAD_FAST_AND_CLEAR" and \
                 ins.arg not in params and \
-                _unbound_at(_span(ins.location), bindings[ins.arg], clearing[ins.arg]):
+                _unbound_at(span_of(ins.location), bindings[ins.arg], clearing[ins.arg]):
             ins = Instr("PUSH_NULL", location=ins.location)
         out.append(ins)
     return out
@@ -582,10 +587,6 @@ _BINDING = frozenset({"STORE_FAST", "DELETE_FAST", "MAKE_CELL", "STORE_DEREF"})
 
 def _name_of(ins):
     return getattr(ins.arg, "name", ins.arg)     # a cell's, or a fast local's
-
-
-def _span(location):
-    return (location.lineno, location.col_offset, location.end_lineno, location.end_col_offset)
 
 
 def _inside(inner, outer):
@@ -677,9 +678,14 @@ def max_stack_depth(code):
 class Ops:
     """The instruction facts of one version, as the backend reads them
     (``ops.transfer(...)``, ``ops.Emitter(...)``, ``ops.NULL``, ...).  A
-    version's subclass sets ``Emitter``, ``REEVALUABLE``, ``METHOD_LOADS``
-    and ``LOCAL_LOADS``, and overrides the methods whose default is not its
-    behaviour."""
+    version's module defines ``OPS``, an instance of a subclass that sets
+    ``Emitter`` (a subclass of this module's, naming the version's jumps,
+    attribute loads and calls), ``REEVALUABLE``, ``LOCAL_LOADS``,
+    ``UNBINDING``, ``SAVES_COMPREHENSION_VARIABLES`` and
+    ``BACKWARD_IF_TRUE`` where they differ, defines ``method_as_attribute``,
+    and overrides ``call_segment_size``, ``_transfer_special``, ``prepare``,
+    ``cleared_names``, ``saving_variables`` and ``call_start`` where the
+    defaults (3.12's layout of a call, nothing to prepare) do not hold."""
 
     NULL, METHOD, SHADOWED, CONST, OBJ, EXC_PREV, MIXED = (
         NULL, METHOD, SHADOWED, CONST, OBJ, EXC_PREV, MIXED)
