@@ -685,7 +685,11 @@ class Ops:
     ``BACKWARD_IF_TRUE`` where they differ, defines ``method_as_attribute``,
     and overrides ``call_segment_size``, ``_transfer_special``, ``prepare``,
     ``cleared_names``, ``saving_variables`` and ``call_start`` where the
-    defaults (3.12's layout of a call, nothing to prepare) do not hold."""
+    defaults (3.12's layout of a call, nothing to prepare) do not hold;
+    where a call's NULL follows its callable (3.13), also ``spill_count``,
+    ``spill``, ``reload_spilled``, ``callee`` and ``call_with_stack_top``,
+    and ``load_cell``, ``resumes_after_yield``, ``guard_call`` and
+    ``FOR_ITER_GUARD_SIZE`` where the version's differ."""
 
     NULL, METHOD, SHADOWED, CONST, OBJ, EXC_PREV, MIXED = (
         NULL, METHOD, SHADOWED, CONST, OBJ, EXC_PREV, MIXED)
