@@ -21,6 +21,16 @@
  *                               whether a call instruction whose frame
  *                               allocation fails has already dropped its
  *                               reference to the callee (see _depth.c)
+ *   SX_REFUSED_CALL_IS_CLEAN(opcode)
+ *                               whether such a call releases what it took
+ *                               by itself (nothing to even out); 0 unless
+ *                               a block says so
+ *   SX_IS_CALL(opcode)          a call instruction the depth check may
+ *                               refuse (a base opcode); CALL unless a block
+ *                               says more
+ *   SX_CALL_CALLABLE(items)     the callable among a call's first two stack
+ *                               items; the non-NULL one of NULL-and-callable
+ *                               or method-and-self unless a block says
  */
 #ifndef STACKLESSXF_CPYTHON_H
 #define STACKLESSXF_CPYTHON_H
@@ -29,9 +39,15 @@
 #define Py_BUILD_CORE 1
 #include "internal/pycore_frame.h"
 #ifdef SX_NEED_OPCODE_TABLES
+#if PY_VERSION_HEX >= 0x030D0000
+#define NEED_OPCODE_METADATA
+#include "internal/pycore_opcode_metadata.h"
+#undef NEED_OPCODE_METADATA
+#else
 #define NEED_OPCODE_TABLES
 #include "internal/pycore_opcode.h"
 #undef NEED_OPCODE_TABLES
+#endif
 #endif
 #undef Py_BUILD_CORE
 
@@ -86,8 +102,60 @@ sx_base_opcode(PyCodeObject *code, int index)
 #define SX_BASE_OPCODE(code, index) sx_base_opcode((code), (index))
 #endif
 
+#elif PY_VERSION_HEX >= 0x030D0000 && PY_VERSION_HEX < 0x030E0000
+/* 3.13: the thread state holds the running frame; a frame's code is its
+ * f_executable (None in a shim frame) and it reports the instruction it
+ * runs (the call itself while the call makes its callee's frame). */
+#define SX_CURRENT_FRAME(ts) ((ts)->current_frame)
+#define SX_FRAME_CODE(f) ((PyCodeObject *)(f)->f_executable)
+#define SX_FRAME_INSTR(f) ((f)->instr_ptr)
+#define SX_IS_SHIM(f) ((f)->owner == FRAME_OWNED_BY_CSTACK)
+#define SX_RECURSION_REMAINING(ts) ((ts)->py_recursion_remaining)
+#define SX_RECURSION_LIMIT(ts) ((ts)->py_recursion_limit)
+/* Every call that makes a frame hands the callee and its arguments to the
+ * frame, which releases them when it cannot be made; the specialized ones
+ * never allocate (they fall back to the generic call). */
+#define SX_REFUSED_CALL_KEEPS_CALLEE(opcode) ((void)(opcode), 0)
+#define SX_REFUSED_CALL_IS_CLEAN(opcode) ((void)(opcode), 1)
+#define SX_IS_CALL(opcode) ((opcode) == CALL || (opcode) == CALL_KW)
+/* The callable comes first, then self or NULL. */
+#define SX_CALL_CALLABLE(items) ((items)[0])
+#ifdef SX_NEED_OPCODE_TABLES
+/* Tracing and profiling (sys.monitoring) replace instructions by
+ * instrumented ones, keeping the original where a line or instruction
+ * event wraps it. */
+static inline int
+sx_base_opcode(PyCodeObject *code, int index)
+{
+    int opcode = _Py_OPCODE(_PyCode_CODE(code)[index]);
+    _PyCoMonitoringData *monitoring = code->_co_monitoring;
+    if (opcode == INSTRUMENTED_LINE && monitoring != NULL && monitoring->lines != NULL)
+        opcode = monitoring->lines[index].original_opcode;
+    if (opcode == INSTRUMENTED_INSTRUCTION && monitoring != NULL &&
+            monitoring->per_instruction_opcodes != NULL)
+        opcode = monitoring->per_instruction_opcodes[index];
+    switch (opcode) {
+    case INSTRUMENTED_CALL: return CALL;
+    case INSTRUMENTED_CALL_KW: return CALL_KW;
+    case INSTRUMENTED_CALL_FUNCTION_EX: return CALL_FUNCTION_EX;
+    default: return _PyOpcode_Deopt[opcode];
+    }
+}
+#define SX_BASE_OPCODE(code, index) sx_base_opcode((code), (index))
+#endif
+
 #else
-#error "stacklessxf's C extensions know CPython 3.11 and 3.12 (add a block to _cpython.h)"
+#error "stacklessxf's C extensions know CPython 3.11, 3.12 and 3.13 (add a block to _cpython.h)"
+#endif
+
+#ifndef SX_REFUSED_CALL_IS_CLEAN
+#define SX_REFUSED_CALL_IS_CLEAN(opcode) ((void)(opcode), 0)
+#endif
+#ifndef SX_IS_CALL
+#define SX_IS_CALL(opcode) ((opcode) == CALL)
+#endif
+#ifndef SX_CALL_CALLABLE
+#define SX_CALL_CALLABLE(items) ((items)[0] != NULL ? (items)[0] : (items)[1])
 #endif
 
 /* The frame ``f`` returns to, shims passed. */

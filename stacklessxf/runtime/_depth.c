@@ -140,16 +140,16 @@ refusable_callee(_PyInterpreterFrame *frame)
     if (!is_transformed(code))
         return NULL;
     int index = (int)(SX_FRAME_INSTR(frame) - _PyCode_CODE(code));
-    if (index < 0 || SX_BASE_OPCODE(code, index) != CALL)
+    if (index < 0 || !SX_IS_CALL(SX_BASE_OPCODE(code, index)))
         return NULL;
     int target, depth;
     if (!find_handler(code, index, &target, &depth) || !loads_unwind_type(code, target))
         return NULL;
-    /* The call's own items sit just above the handler's depth: NULL and the
-     * callable, or a function and its self.  They are still in place while
-     * the call makes the callee's frame. */
+    /* The call's own items sit just above the handler's depth: the
+     * callable and NULL, or a function and its self (SX_CALL_CALLABLE).
+     * They are still in place while the call makes the callee's frame. */
     PyObject **items = frame->localsplus + code->co_nlocalsplus + depth;
-    PyObject *callable = items[0] != NULL ? items[0] : items[1];
+    PyObject *callable = SX_CALL_CALLABLE(items);
     if (callable == NULL || !PyFunction_Check(callable))
         return NULL;
     int gain = 0;
@@ -170,6 +170,8 @@ static void
 balance_refused_call(_PyInterpreterFrame *frame, PyObject *callee)
 {
     int opcode = _Py_OPCODE(*SX_FRAME_INSTR(frame));
+    if (SX_REFUSED_CALL_IS_CLEAN(opcode))
+        return;
     if (SX_REFUSED_CALL_KEEPS_CALLEE(opcode))
         Py_INCREF(callee);
     else if (Py_REFCNT(callee) > 1)
@@ -180,7 +182,7 @@ static void *
 chunk_alloc(void *ctx, size_t size)
 {
     PyThreadState *ts = _PyThreadState_GET();
-    if (size <= LARGEST_CHUNK && ts != NULL && ts->cframe != NULL &&
+    if (size <= LARGEST_CHUNK && ts != NULL &&
             SX_RECURSION_REMAINING(ts) * 3 < SX_RECURSION_LIMIT(ts) * 2 &&
             SX_CURRENT_FRAME(ts) != NULL && !collecting_on(ts)) {
         _PyInterpreterFrame *frame = SX_CURRENT_FRAME(ts);

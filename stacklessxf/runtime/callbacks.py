@@ -144,14 +144,13 @@ def check_crossing(frame, back):
         return
     if opname not in version.CALL_NAMES:
         _refuse(frame, back, f"the instruction {opname}")
-    below, callee = stack_item(back, depth), stack_item(back, depth + 1)
-    if opname != "CALL_FUNCTION_EX" and below is not EMPTY:
-        if callee is None and _code_of(_lookup(type(below), "__exit__")) is code:
-            # A with statement's __exit__ at the end of its body: the call
-            # of the bound method keeps its self where the method was while
-            # it runs (the vectorcall convention), and None above it.
-            return
-        callee = below
+    callee, self_ = version.call_items(stack_item(back, depth), stack_item(back, depth + 1),
+                                       EMPTY)
+    if self_ is None and _code_of(_lookup(type(callee), "__exit__")) is code:
+        # A with statement's __exit__ at the end of its body: the call of
+        # the bound method keeps its self where the method was while it
+        # runs (the vectorcall convention), and None above it.
+        return
     if _code_of(callee) is code:
         return
     if isinstance(callee, type) and _calls_init(callee, code) and _marks_crossings(code):

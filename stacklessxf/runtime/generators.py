@@ -25,6 +25,7 @@ import threading
 import types
 
 from ..errors import SwitchError
+from ..versions import current as version
 from . import portable
 from .callbacks import _instruction_at
 from .frames import EMPTY, stack_item
@@ -448,9 +449,11 @@ def _check_driver(frame, generator):
         if stack_item(frame, depth - 1) is generator:
             return
     elif opname == "CALL":
-        below, callee, argument = (stack_item(frame, depth + k) for k in range(3))
-        if below is not EMPTY:       # a method: [function, self, ...]
-            if below in _ENTRY_FUNCTIONS and callee is generator:
+        callee, self_ = version.call_items(stack_item(frame, depth),
+                                           stack_item(frame, depth + 1), EMPTY)
+        argument = stack_item(frame, depth + 2)
+        if self_ is not EMPTY:       # a method: its function and self
+            if callee in _ENTRY_FUNCTIONS and self_ is generator:
                 return
         elif callee is next and argument is generator:
             return

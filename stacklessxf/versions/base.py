@@ -26,14 +26,21 @@ Attributes (``TAG`` and ``FRAME`` have no default; the others default to
 - ``COMPREHENSION_FUNCTIONS``: the names of the comprehensions' code
   objects the compiler makes functions of their own (3.12 puts list, set
   and dict comprehensions in their function's code, PEP 709);
+- ``REPORTS_INSTRUCTION_ITSELF``: whether a frame stopped in an instruction
+  (a call running its callee) reports that instruction (3.13) rather than
+  its last inline cache entry;
+- ``HANDLER_AT_UNIT_BEFORE_CALL``: whether the interpreter looks the
+  handler of a call whose Python callee failed up at the code unit before
+  the call (3.13), so a call's guard must cover that unit too;
 - ``RESUME_WITHOUT_CHECK``: the ``RESUME`` argument of an entry that does
   not check for signals.
 
 Methods with a default that a version may override: ``unpack``,
 ``cache_entries`` and ``exception_entries`` (reading code objects),
 ``reported_offsets`` and ``instruction_table`` (what a frame stopped in an
-instruction reports), ``call_offsets``, ``without_interrupt_checks``, and
-``range_iterator_state`` (how a range iterator reduces).  The bytecode
+instruction reports), ``call_offsets``, ``without_interrupt_checks``,
+``range_iterator_state`` (how a range iterator reduces) and ``call_items``
+(a call's callable and self on the value stack).  The bytecode
 backend's ``ops`` module for the version says what ``ops.base.Ops`` asks.
 """
 
@@ -65,6 +72,8 @@ class Version:
     STAR_CALL_IS_ENTRY = False
     ENTER_KEEPS_EXIT = False
     COMPREHENSION_FUNCTIONS = frozenset({"<genexpr>"})
+    REPORTS_INSTRUCTION_ITSELF = False
+    HANDLER_AT_UNIT_BEFORE_CALL = False
 
     # RESUME's argument for a function's entry that does not check for
     # signals (below 2 it checks; 2 is "after yield from", which only
@@ -82,6 +91,12 @@ class Version:
         _, (span,), index = iterator.__reduce__()
         return span.start + (index or 0) * span.step, span.stop, span.step
 
+    def call_items(self, first, second, empty):
+        """(callable, its self or ``empty``) of a call whose first two
+        value-stack items are ``first`` and ``second`` (``empty`` reads a
+        NULL): NULL and the callable, or a method's function and its self."""
+        return (second, empty) if first is empty else (first, second)
+
     # -- reading code objects ------------------------------------------
 
     def unpack(self, code):
@@ -97,7 +112,10 @@ class Version:
 
     def reported_offsets(self, offset, opcode):
         """What a frame stopped in the instruction at ``offset`` can report
-        as its last instruction: the instruction or one of its caches."""
+        as its last instruction: the instruction or one of its caches (or,
+        with ``REPORTS_INSTRUCTION_ITSELF``, the instruction only)."""
+        if self.REPORTS_INSTRUCTION_ITSELF:
+            return range(offset, offset + 1)
         return range(offset, offset + 2 * self.cache_entries(opcode) + 1, 2)
 
     def instruction_table(self, code):
@@ -122,8 +140,8 @@ class Version:
     def call_offsets(self, code):
         """What a frame of ``code`` reports as its last instruction while
         one of its ``CALL`` instructions runs a Python function (the call's
-        last inline cache entry)."""
-        return frozenset(ins.offset + 2 * self.cache_entries(ins.opcode)
+        last inline cache entry, or the call itself)."""
+        return frozenset(self.reported_offsets(ins.offset, ins.opcode)[-1]
                          for ins in dis.get_instructions(code) if ins.opname == "CALL")
 
     def without_interrupt_checks(self, code):
@@ -134,6 +152,9 @@ class Version:
         interrupted only inside what it calls."""
         resume, jump_back, no_interrupt = (dis.opmap[name] for name in (
             "RESUME", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT"))
+        # Where the checking jump has inline caches the other lacks, its
+        # distance counts from after them (the caches stay, never reached).
+        fewer_caches = self.cache_entries(jump_back) - self.cache_entries(no_interrupt)
         checking = {op for name, op in dis.opmap.items() if name.startswith("POP_JUMP_BACKWARD")}
         raw = bytearray(code.co_code)
         for at in range(0, len(raw), 2):
@@ -141,6 +162,25 @@ class Version:
                 raw[at + 1] = self.RESUME_WITHOUT_CHECK
             elif raw[at] == jump_back:
                 raw[at] = no_interrupt
+                if fewer_caches:
+                    _add_to_argument(raw, at, -fewer_caches)
             elif raw[at] in checking:
                 raise AssertionError(f"{code.co_name} has a conditional backward jump")
         return code.replace(co_code=bytes(raw))
+
+
+def _add_to_argument(raw, at, change):
+    """Change the argument of the instruction at ``at`` of ``raw`` by
+    ``change``, keeping its EXTENDED_ARG prefixes (one may become 0)."""
+    extended = dis.opmap["EXTENDED_ARG"]
+    start = at
+    while start >= 2 and raw[start - 2] == extended:
+        start -= 2
+    positions = range(start + 1, at + 2, 2)
+    value = 0
+    for position in positions:
+        value = value << 8 | raw[position]
+    value += change
+    assert 0 <= value < 1 << (8 * len(positions))
+    for position in reversed(positions):
+        raw[position], value = value & 0xFF, value >> 8

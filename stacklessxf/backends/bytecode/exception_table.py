@@ -28,11 +28,13 @@ class HandlerMark:
 MARK_SIZE = 4       # LOAD_CONST mark, POP_TOP
 
 
-def add_ranges(code, ranges):
+def add_ranges(code, ranges, size=2):
     """``code`` with the exception-table entries ``ranges`` added: each
-    (offset of a one-unit instruction, offset of the mark of its handler,
-    stack depth).  An existing entry covering the instruction is split
-    around it."""
+    (offset of an instruction ``size`` bytes long with its inline caches,
+    offset of the mark of its handler, stack depth).  An existing entry
+    covering the instruction is split around it.  (The whole instruction:
+    CPython 3.13 looks the handler of an instruction that fails up at its
+    last cache unit.)"""
     entries = [(e.start, e.end, e.target, e.depth, e.lasti)
                for e in dis._parse_exception_table(code)]
     for offset, mark, depth in ranges:
@@ -40,11 +42,11 @@ def add_ranges(code, ranges):
         for start, end, target, old_depth, lasti in entries:
             if start <= offset < end:
                 kept += [(start, offset, target, old_depth, lasti),
-                         (offset + 2, end, target, old_depth, lasti)]
+                         (offset + size, end, target, old_depth, lasti)]
             else:
                 kept.append((start, end, target, old_depth, lasti))
         entries = [entry for entry in kept if entry[0] < entry[1]]
-        entries.append((offset, offset + 2, mark + MARK_SIZE, depth, False))
+        entries.append((offset, offset + size, mark + MARK_SIZE, depth, False))
     return code.replace(co_exceptiontable=_encode(sorted(entries)))
 
 

@@ -29,10 +29,7 @@ _KEPT_FLAGS = inspect.CO_OPTIMIZED | inspect.CO_NEWLOCALS | _PARAMETER_FLAGS
 
 def _call_with_stack_top(function, location):
     """Instructions calling ``function`` with the value on top of the stack."""
-    return [Instr("LOAD_CONST", function, location=location),
-            Instr("PUSH_NULL", location=location),
-            Instr("SWAP", 3, location=location),
-            *ops.call(1, location)]
+    return ops.call_with_stack_top(function, location)
 
 
 def body_code(code, yield_, yield_from):
@@ -59,7 +56,8 @@ def body_code(code, yield_, yield_from):
             continue
         if name == "YIELD_VALUE":
             resume = _next_instruction(instrs, index)
-            assert instrs[resume].name == "RESUME" and instrs[resume].arg == 1, instrs[resume]
+            assert instrs[resume].name == "RESUME" and ops.resumes_after_yield(instrs[resume].arg), \
+                instrs[resume]
             out += _call_with_stack_top(yield_, ins.location)
             out += instrs[index + 1:resume]
             index = resume + 1
@@ -110,10 +108,14 @@ def _without_throw_cleanups(instrs, dropped):
         name = getattr(ins, "name", None)
         if name == "CLEANUP_THROW":
             ins = Instr("RERAISE", 0, location=ins.location)
-        elif name in ("JUMP_BACKWARD", "JUMP_FORWARD") and ins.arg in dropped:
+        elif name in _JUMPS and ins.arg in dropped:
             continue
         out.append(ins)
     return out
+
+
+# How a throw cleanup jumps to the loop's end (3.13: without an interrupt check).
+_JUMPS = frozenset({"JUMP_BACKWARD", "JUMP_FORWARD", "JUMP_BACKWARD_NO_INTERRUPT"})
 
 
 def _without_empty_ranges(instrs):
@@ -138,11 +140,10 @@ def factory_code(code, start, info):
     parameters = bc.argnames
     # A function with free variables copies them into its frame first.
     instrs = [Instr("COPY_FREE_VARS", len(bc.freevars))] if bc.freevars else []
-    instrs += [Instr("RESUME", 0), Instr("PUSH_NULL"), Instr("LOAD_CONST", start),
-               Instr("LOAD_CONST", info)]
+    instrs += [Instr("RESUME", 0), *ops.callee(start, None), Instr("LOAD_CONST", info)]
     instrs += [Instr("LOAD_FAST", name) for name in parameters]
     instrs.append(Instr("BUILD_TUPLE", len(parameters)))
-    instrs += [Instr("LOAD_CLOSURE", FreeVar(name)) for name in bc.freevars]
+    instrs += [ops.load_cell(FreeVar(name)) for name in bc.freevars]
     instrs += [Instr("BUILD_TUPLE", len(bc.freevars)), *ops.call(3, None),
                Instr("RETURN_VALUE")]
     for ins in instrs:

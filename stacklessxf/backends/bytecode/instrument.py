@@ -194,8 +194,7 @@ def _insert_ticks(instrs, tick, tick_calls):
 def _tick_call(tick, loc, tick_calls):
     call = ops.call(0, loc)
     tick_calls.add(id(call[-1]))
-    return [Instr("PUSH_NULL", location=loc), Instr("LOAD_CONST", tick, location=loc),
-            *call, Instr("POP_TOP", location=loc)]
+    return [*ops.callee(tick, loc), *call, Instr("POP_TOP", location=loc)]
 
 
 def _plain_call_sites(instrs, flow, states, may_unwind_sites, tick_calls):
@@ -427,7 +426,7 @@ def _add_handlers(instrs, flow, sites, tested):
         site.labels["handler"] = Label()
         guard = TryBegin(site.labels["handler"], False, len(site.prefix))
         site.labels["after"] = Label()
-        body += [guard, ins, TryEnd(guard)]
+        body += ops.guard_call(body, guard, ins)
         if id(ins) in tested:
             site.labels["switched"] = Label()
             body += ops.test_for(SWITCHED, site.labels["switched"], ins.location)
@@ -599,7 +598,7 @@ def _to_code(bytecode_obj, sites):
         ordinal = {id(ins): k for k, ins in enumerate(for_iters)}
         ranges = [(for_offsets[ordinal[id(site.call)]], marks[id(site.mark)], len(site.prefix))
                   for site in loops if id(site.call) in ordinal]
-        code = exception_table.add_ranges(code, ranges)
+        code = exception_table.add_ranges(code, ranges, ops.FOR_ITER_GUARD_SIZE)
     return code.replace(co_stacksize=ops.max_stack_depth(code))
 
 
@@ -745,8 +744,10 @@ def _loop_head_index(node, instrs):
     """Index of the first instruction of the loop ``node``'s head."""
     kind = type(node).__name__
     if kind == "For":
+        # FOR_ITER stands at the ``for`` (3.11, 3.12) or at its iterable (3.13).
+        starts = {(node.lineno, node.col_offset), (node.iter.lineno, node.iter.col_offset)}
         return _first(instrs, lambda ins, loc: ins.name == "FOR_ITER" and
-                      (loc.lineno, loc.col_offset) == (node.lineno, node.col_offset))
+                      (loc.lineno, loc.col_offset) in starts)
     test = node.test
     if type(test).__name__ == "Const" and test.value:  # while True: the body
         return _first(instrs, lambda ins, loc: ins.name == "NOP" and

@@ -181,6 +181,16 @@ class Emitter:
         self.out.append(self.attr_instr(name))
         return self
 
+    def push_callee(self, function):
+        """Push the constant ``function`` and its NULL, as a call finds them."""
+        self.op("PUSH_NULL", effect=1).op("LOAD_CONST", function, 1)
+        return self
+
+    def truth(self):
+        """Make the top of stack what a conditional jump tests (where the
+        jumps take any object, it already is)."""
+        return self
+
     def call(self, argc):
         """Instructions calling the callable beneath ``argc`` arguments (and
         a NULL beneath it), leaving the result."""
@@ -243,7 +253,7 @@ class Emitter:
             self.op(self.IF_TRUE, refused_call, -1)
             self.op("LOAD_CONST", MemoryError, 1).op("CHECK_EXC_MATCH")
             self.op(self.IF_FALSE, passthrough, -1)
-            self.op("LOAD_CONST", refused, 1)
+            self.op("LOAD_CONST", refused, 1).truth()
             self.op(self.IF_FALSE, passthrough, -1)
             self.label(refused_call)
         self.op("COPY", 1, 1).attr("__traceback__")
@@ -343,7 +353,7 @@ class Emitter:
         self.out += [entry, Instr("RERAISE", 0, location=self.loc), TryEnd(entry)]
         self.depth = 1
         self.label(absorb_target).op("POP_TOP", effect=-1)
-        self.op("PUSH_NULL", effect=1).op("LOAD_CONST", run_unwound, 1)
+        self.push_callee(run_unwound)
         self.load_handed_over(handover, "chain")
         self.op("COPY", 1, 1).op("LOAD_CONST", None, 1).op("LOAD_CONST", None, 1)
         self.op("BUILD_SLICE", 2, -1).op("BINARY_SUBSCR", effect=-1)
@@ -509,6 +519,90 @@ def guarded_calls(code, unwind_cls, marker):
     return frozenset(guarded), frozenset(tested)
 
 
+def keep_managers(instrs):
+    """``instrs`` with a copy of each ``with`` statement's manager kept
+    beneath it, for an interpreter whose BEFORE_WITH drops the manager and
+    its __exit__ when __enter__ fails (an unwinding): a resume finds the
+    __exit__ again from the copy (``Emitter.push_exit_of_manager``)."""
+    out = []
+    for ins in instrs:
+        if isinstance(ins, Instr) and ins.name == "BEFORE_WITH":
+            loc = ins.location
+            # [m] -> [m, m] -> [m, exit, result] -> [exit, result]
+            out += [Instr("COPY", 1, location=loc), ins, Instr("SWAP", 2, location=loc),
+                    Instr("SWAP", 3, location=loc), Instr("POP_TOP", location=loc)]
+        else:
+            out.append(ins)
+    return out
+
+
+def saving_variables(names, loc, body):
+    """``body`` ([iterator] -> [container]) with the locals ``names`` saved
+    beneath it and restored after it, as a compiler that inlines
+    comprehensions (3.12 on) runs them."""
+    count = len(names)
+    saves = [Instr("LOAD_FAST_AND_CLEAR", name, location=loc) for name in names]
+    restores = [Instr("STORE_FAST", name, location=loc) for name in reversed(names)]
+    return saves + [Instr("SWAP", count + 1, location=loc), *body,
+                    Instr("SWAP", count + 1, location=loc), *restores]
+
+
+def read_unbound_saves_as_null(instrs, params):
+    """``instrs`` with each inline comprehension's LOAD_FAST_AND_CLEAR of a
+    variable that nothing outside it binds (so that it pushes NULL) made
+    PUSH_NULL, which every analysis knows (``params``: the names bound on
+    entry)."""
+    clearing = {}
+    for ins in instrs:
+        if isinstance(ins, Instr) and ins.name == "LOAD_FAST_AND_CLEAR":
+            clearing.setdefault(ins.arg, set()).add(span_of(ins.location))
+    if not clearing:
+        return instrs
+    # Where each variable is bound, the comprehensions' own restores of
+    # what they saved (at the comprehension's span) left out.
+    bindings = {name: [] for name in clearing}
+    for ins in instrs:
+        if isinstance(ins, Instr) and ins.name in _BINDING and \
+                _name_of(ins) in bindings and span_of(ins.location) not in clearing[_name_of(ins)]:
+            bindings[_name_of(ins)].append(span_of(ins.location))
+    out = []
+    for ins in instrs:
+        if isinstance(ins, Instr) and ins.name == "LOAD_FAST_AND_CLEAR" and \
+                ins.arg not in params and \
+                _unbound_at(span_of(ins.location), bindings[ins.arg], clearing[ins.arg]):
+            ins = Instr("PUSH_NULL", location=ins.location)
+        out.append(ins)
+    return out
+
+
+def cleared_by_saves(instrs):
+    """Locals an inline comprehension's end may unbind: it stores back what
+    it saved, perhaps NULL."""
+    return frozenset(ins.arg for ins in instrs
+                     if isinstance(ins, Instr) and ins.name == "LOAD_FAST_AND_CLEAR")
+
+
+_BINDING = frozenset({"STORE_FAST", "DELETE_FAST", "MAKE_CELL", "STORE_DEREF"})
+
+
+def _name_of(ins):
+    return getattr(ins.arg, "name", ins.arg)     # a cell's, or a fast local's
+
+
+def _inside(inner, outer):
+    return outer[:2] <= inner[:2] and inner[2:] <= outer[2:]
+
+
+def _unbound_at(span, bindings, clearing_spans):
+    """Whether a comprehension at ``span`` clearing a variable finds it
+    unbound: every binding of it lies inside ``span`` or inside another
+    comprehension clearing it that does not contain ``span`` (which
+    restores it when it ends)."""
+    others = [s for s in clearing_spans if s != span and not _inside(span, s)]
+    return all(_inside(use, span) or any(_inside(use, s) for s in others)
+               for use in bindings)
+
+
 # Instructions of a ``with`` statement that call its manager's methods from C,
 # and a ``for`` loop's call of its iterator's __next__.
 WITH_ENTER, WITH_EXIT_ON_ERROR, FOR_NEXT = "BEFORE_WITH", "WITH_EXCEPT_START", "FOR_ITER"
@@ -591,7 +685,11 @@ class Ops:
     ``BACKWARD_IF_TRUE`` where they differ, defines ``method_as_attribute``,
     and overrides ``call_segment_size``, ``_transfer_special``, ``prepare``,
     ``cleared_names``, ``saving_variables`` and ``call_start`` where the
-    defaults (3.12's layout of a call, nothing to prepare) do not hold."""
+    defaults (3.12's layout of a call, nothing to prepare) do not hold;
+    where a call's NULL follows its callable (3.13), also ``spill_count``,
+    ``spill``, ``reload_spilled``, ``callee`` and ``call_with_stack_top``,
+    and ``load_cell``, ``resumes_after_yield``, ``guard_call`` and
+    ``FOR_ITER_GUARD_SIZE`` where the version's differ."""
 
     NULL, METHOD, SHADOWED, CONST, OBJ, EXC_PREV, MIXED = (
         NULL, METHOD, SHADOWED, CONST, OBJ, EXC_PREV, MIXED)
@@ -607,6 +705,8 @@ class Ops:
     SAVES_COMPREHENSION_VARIABLES = False
     # The conditional jump back that ends a while loop's test, if any.
     BACKWARD_IF_TRUE = None
+    # Bytes an exception-table entry covering a for loop's FOR_ITER spans.
+    FOR_ITER_GUARD_SIZE = 2
     # Instructions that read a fast local (pushing it) and that unbind one.
     LOCAL_LOADS = frozenset({"LOAD_FAST"})
     UNBINDING = frozenset({"DELETE_FAST"})
@@ -731,6 +831,29 @@ class Ops:
         """The instructions of a call of the callable beneath ``argc``
         arguments (and a NULL beneath it); the last is the call itself."""
         return self.Emitter(0, loc).call(argc)
+
+    def callee(self, function, loc):
+        """The instructions pushing the constant ``function`` and its NULL,
+        as a call finds them."""
+        return self.Emitter(0, loc).push_callee(function).out
+
+    def call_with_stack_top(self, function, loc):
+        """Instructions calling ``function`` with the value on top of the stack."""
+        return [Instr("LOAD_CONST", function, location=loc), Instr("PUSH_NULL", location=loc),
+                Instr("SWAP", 3, location=loc), *self.call(1, loc)]
+
+    def load_cell(self, cell):
+        """The instruction pushing the cell ``cell`` (a CellVar or FreeVar)."""
+        return Instr("LOAD_CLOSURE", cell)
+
+    def resumes_after_yield(self, arg):
+        """Whether ``RESUME arg`` is the one after a ``yield``."""
+        return arg == 1
+
+    def guard_call(self, body, guard, call):
+        """The instructions appended to ``body`` (which ends just before
+        ``call``) putting ``call`` under the exception-table entry ``guard``."""
+        return [guard, call, TryEnd(guard)]
 
     def call_start(self, body):
         """Where in ``body`` (instructions up to a CALL about to be appended)
