@@ -156,7 +156,11 @@ spec.loader.exec_module(module)
 outcomes = []
 for blob in runs:
     reset_module(module)
-    task, box, args, kwargs, log = pickle_harness.loads(module, blob)
+    try:
+        task, box, args, kwargs, log = pickle_harness.loads(module, blob)
+    except (sx.StaleCodeError, pickle.UnpicklingError) as exc:
+        outcomes.append(("stale", str(exc)))
+        continue
     module.LOG[:] = log
     task.insert()
     sx.run()
@@ -168,7 +172,8 @@ sys.stdout.buffer.write(pickle.dumps(outcomes))
 def resume_in_fresh_process(module, blobs, python=sys.executable):
     """The Outcomes of resuming each pickle of ``blobs`` (made by
     run_pickling_at_every_switch on ``module``) in one new interpreter,
-    ``python``, that loads the module's file under the same name."""
+    ``python``, that loads the module's file under the same name; for a
+    pickle that interpreter refuses as stale, ``("stale", message)``."""
     request = pickle.dumps((module.__file__, module.__name__, blobs), protocol=4)
     done = subprocess.run([python, "-c", CHILD], input=request,
                           capture_output=True, cwd=ROOT, timeout=300)

@@ -13,9 +13,9 @@ resume points.  Changed code is a :class:`StaleCodeError`, never a resume
 into something else.  Nothing in the portable form is particular to one
 Python version: slots are named by the variables they hold and, for values
 pending on the value stack, by their order there, so records saved under one
-supported CPython version resume under another.  Where a version lays out a
-resume point's values otherwise, loading says so (a ``StaleCodeError``
-naming both versions).
+supported CPython version can resume under another.  Loading them is refused
+for now (``ACROSS_VERSIONS``), with a ``StaleCodeError`` naming both
+versions.
 
 ``pickle_records``/``unpickle_records`` pickle a list of records in that
 form, and a tasklet pickles its records with :func:`portable_stack`.  The
@@ -41,10 +41,18 @@ import sys
 import types
 
 from ..errors import StaleCodeError
+from ..versions import current as version
 from . import specials, values
 from .records import SITES, Slot
 
 INTERPRETER = values.INTERPRETER
+
+# Whether records saved under another Python version are loaded.  Their
+# portable form names nothing particular to a version, but some resume
+# points keep other values on other versions (a ``with`` block's manager, a
+# comprehension's captured names), and not every such difference is caught
+# yet: until it is, they are refused.
+ACROSS_VERSIONS = False
 
 _SLOT_WHAT = {
     Slot.LOCAL: "local variable",
@@ -88,10 +96,26 @@ def _compute_fingerprint(info):
     and its resume points (which calls may unwind depends on other
     functions too); not the Python version, which records do not depend on."""
     parts = [str(info.funcdef.fromlineno), _source_text(info.funcdef)]
+    if _has_with(info.funcdef.body) and not version.ENTER_KEEPS_EXIT:
+        # A record inside a ``with`` block holds the manager here, its
+        # ``__exit__`` where the version keeps that: they do not mix.
+        parts.append("with keeps the manager")
     parts += [f"{point.id}@{point.span}" for point in info.analysis.resume_points]
     import hashlib   # here: it takes as long to import as the rest of the runtime
     digest = hashlib.sha256("\n".join(parts).encode("utf-8"))
     return digest.hexdigest()[:16]
+
+
+def _has_with(statements):
+    kinds = ("With", "AsyncWith")
+    pending = list(statements)
+    while pending:
+        node = pending.pop()
+        if type(node).__name__ in kinds:
+            return True
+        if type(node).__name__ not in ("FunctionDef", "AsyncFunctionDef", "ClassDef", "Lambda"):
+            pending.extend(node.get_children())
+    return False
 
 
 def _source_text(funcdef):
@@ -327,9 +351,25 @@ def _table_entry(site):
             info = site.function_info
             if "<locals>" in info.qualname.split("."):
                 values.note_stackless_code(info)
-            entry = (info.module, info.qualname, _layout(info).fingerprint, site.name, names)
+            layout = _layout(info)
+            entry = (info.module, info.qualname, layout.fingerprint,
+                     _portable_site_name(site, layout, names), names)
         _table_entries[site.number] = entry
     return entry
+
+
+def _portable_site_name(site, layout, names):
+    """A site's name, or for a watchdog tick that means "go to the loop's
+    head" the loop's: a tick is named by where its call is, which each
+    Python version puts elsewhere, the loop by where it is in the source.
+    (The scheduler resumes it in the watchdog's variant while that runs.)"""
+    same_as = getattr(site, "same_as", None)
+    if same_as is None or same_as[0] != "loop" or same_as[2]:
+        return site.name
+    head = layout.site_named.get(same_as[1])
+    if head is None or sorted(slot.name for slot in head.slots) != sorted(names):
+        return site.name
+    return head.name
 
 
 _table_entries = {}
@@ -396,6 +436,11 @@ def load_stack(table, rows, interpreter=INTERPRETER):
     if type(table) is not dict or type(rows) is not tuple:
         raise pickle.UnpicklingError("not pickled records: "
                                      f"{type(table).__name__}, {type(rows).__name__}")
+    if interpreter != INTERPRETER and not ACROSS_VERSIONS:
+        raise StaleCodeError(
+            f"records saved by {_named(interpreter)} cannot be resumed by "
+            f"{_named(INTERPRETER)}: resuming records under another Python version is "
+            f"not supported yet; resume them under {_named(interpreter)}")
     try:
         plans = {saved: _plan(entry) for saved, entry in table.items()}
     except StaleCodeError as exc:
@@ -406,7 +451,14 @@ def load_stack(table, rows, interpreter=INTERPRETER):
             f"{_named(INTERPRETER)}: {exc}", exc.module, exc.qualname) from None
     records = _load_plain_rows(plans, rows)
     if records is None:
-        records = _load_rows(table, plans, rows)
+        try:
+            records = _load_rows(table, plans, rows)
+        except pickle.UnpicklingError as exc:
+            if interpreter == INTERPRETER:
+                raise
+            raise pickle.UnpicklingError(
+                f"records saved by {_named(interpreter)} cannot be resumed by "
+                f"{_named(INTERPRETER)}: {exc}") from None
     return CheckedRecords(records)
 
 
