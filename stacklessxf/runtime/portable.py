@@ -351,25 +351,9 @@ def _table_entry(site):
             info = site.function_info
             if "<locals>" in info.qualname.split("."):
                 values.note_stackless_code(info)
-            layout = _layout(info)
-            entry = (info.module, info.qualname, layout.fingerprint,
-                     _portable_site_name(site, layout, names), names)
+            entry = (info.module, info.qualname, _layout(info).fingerprint, site.name, names)
         _table_entries[site.number] = entry
     return entry
-
-
-def _portable_site_name(site, layout, names):
-    """A site's name, or for a watchdog tick that means "go to the loop's
-    head" the loop's: a tick is named by where its call is, which each
-    Python version puts elsewhere, the loop by where it is in the source.
-    (The scheduler resumes it in the watchdog's variant while that runs.)"""
-    same_as = getattr(site, "same_as", None)
-    if same_as is None or same_as[0] != "loop" or same_as[2]:
-        return site.name
-    head = layout.site_named.get(same_as[1])
-    if head is None or sorted(slot.name for slot in head.slots) != sorted(names):
-        return site.name
-    return head.name
 
 
 _table_entries = {}
