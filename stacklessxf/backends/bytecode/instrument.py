@@ -730,6 +730,8 @@ def _closing_test_of(jump, loops):
     """The while loop whose test ``jump`` (a conditional jump back) ends,
     if that test has no call in it."""
     loc = jump.location
+    if loc is None or loc.lineno is None or loc.end_lineno is None:
+        return None     # a jump the compiler placed nowhere closes no test
     for loop in loops:
         test = getattr(loop.node, "test", None)
         if test is None or any(True for _ in test.nodes_of_class(_CALL)):
@@ -750,8 +752,10 @@ def _loop_head_index(node, instrs):
                       (loc.lineno, loc.col_offset) in starts)
     test = node.test
     if type(test).__name__ == "Const" and test.value:  # while True: the body
+        # Its NOP stands at the ``while`` (3.11) or at the ``True`` (3.12).
+        starts = {(node.lineno, node.col_offset), (test.lineno, test.col_offset)}
         return _first(instrs, lambda ins, loc: ins.name == "NOP" and
-                      (loc.lineno, loc.col_offset) == (node.lineno, node.col_offset))
+                      (loc.lineno, loc.col_offset) in starts)
     start, end = (test.lineno, test.col_offset), (test.end_lineno, test.end_col_offset)
     return _first(instrs, lambda ins, loc: loc.lineno is not None and
                   start <= (loc.lineno, loc.col_offset) and
