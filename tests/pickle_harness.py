@@ -142,30 +142,35 @@ def outcome_of(module, box, args, kwargs):
 
 # -- the fresh process ---------------------------------------------------------
 
+def resume_each(module, blobs):
+    """The Outcome of resuming each pickle of ``blobs`` (made by
+    run_pickling_at_every_switch on ``module``) here, each after the module
+    is reset; for a pickle refused as stale, ``("stale", message)``."""
+    outcomes = []
+    for blob in blobs:
+        reset_module(module)
+        try:
+            task, box, args, kwargs, log = loads(module, blob)
+        except (sx.StaleCodeError, pickle.UnpicklingError) as exc:
+            outcomes.append(("stale", str(exc)))
+            continue
+        module.LOG[:] = log
+        task.insert()
+        sx.run()
+        outcomes.append(outcome_of(module, box, args, kwargs))
+    return outcomes
+
+
 CHILD = r"""
 import importlib.util, pickle, sys
 sys.path[:0] = [ROOT, ROOT + "/tests"]
-import stacklessxf as sx
 from tests import pickle_harness
-from differential import reset_module
 path, name, runs = pickle.load(sys.stdin.buffer)
 spec = importlib.util.spec_from_file_location(name, path)
 module = importlib.util.module_from_spec(spec)
 sys.modules[name] = module
 spec.loader.exec_module(module)
-outcomes = []
-for blob in runs:
-    reset_module(module)
-    try:
-        task, box, args, kwargs, log = pickle_harness.loads(module, blob)
-    except (sx.StaleCodeError, pickle.UnpicklingError) as exc:
-        outcomes.append(("stale", str(exc)))
-        continue
-    module.LOG[:] = log
-    task.insert()
-    sx.run()
-    outcomes.append(pickle_harness.outcome_of(module, box, args, kwargs))
-sys.stdout.buffer.write(pickle.dumps(outcomes))
+sys.stdout.buffer.write(pickle.dumps(pickle_harness.resume_each(module, runs)))
 """.replace("ROOT", repr(ROOT), 2)
 
 

@@ -1,18 +1,20 @@
 """Records pickled under one CPython version, loaded by another.
 
-Their portable form names nothing particular to a version, but resuming
-them elsewhere is refused for now (``portable.ACROSS_VERSIONS``): some
-resume points keep other values on other versions.  The corpus's tasklets
-are pickled here at a spread of their switches and loaded, in fresh
-processes, by each other Python version named in
-``STACKLESSXF_OTHER_PYTHONS`` (interpreters with this project installed,
+Their portable form names nothing particular to a version: a call's resume
+point by the call's place in the source, a watchdog tick by what its record
+means (go to a loop's head, or start the function), values by the variables
+they hold.  The corpus's tasklets are pickled here at a spread of their
+switches and resumed, in fresh processes, by each other Python version named
+in ``STACKLESSXF_OTHER_PYTHONS`` (interpreters with this project installed,
 separated by ``os.pathsep``; ``.ci/run`` sets it to every version it tests).
-Every version's run does the same towards the others, so each pair is
-tried both ways: each pickle must be refused, naming both versions.
-Without other versions that part is skipped; the in-process checks below
-run everywhere.
+Every version's run does the same towards the others, so each pair is tried
+both ways.  Each pickle must resume with the plain function's outcome, or be
+refused, naming both versions, for one of the reasons docs/tasklets.md gives.
+Without other versions that part is skipped; the same loading, the way
+another version loads, is also tried here in this process.
 """
 
+import contextlib
 import os
 import pickle
 import subprocess
@@ -25,12 +27,20 @@ import stacklessxf as sx
 from stacklessxf import StaleCodeError
 from stacklessxf.runtime import portable, values
 
-from differential import corpus_paths, iter_corpus, load_corpus_pair, plain_corpus_module
-from tests.pickle_harness import count_ticks, resume_in_fresh_process, run_pickling_at_every_switch
+from differential import corpus_paths, iter_corpus, load_corpus_pair, plain_corpus_module, run_one
+from tests.pickle_harness import (count_ticks, resume_each, resume_in_fresh_process,
+                                  run_pickling_at_every_switch)
 
 from test_pickle_corpus import COPIES_A_DEFAULT, TRACEBACK_LOGGED
 
 THIS_VERSION = sys.version_info[:2]
+
+# What a record saved by another version may be refused for (docs/tasklets.md).
+REASONS = (
+    "has a with block, whose records hold the context manager",
+    "a place this version's code has no counterpart of",
+    "its records come from other code",
+)
 
 
 def _version_of(python):
@@ -60,26 +70,75 @@ def _stateless_modules():
             if not hasattr(plain_corpus_module(path), "reset_state")]
 
 
-@pytest.mark.skipif(not OTHER_PYTHONS, reason="no other Python version named in "
-                    "STACKLESSXF_OTHER_PYTHONS")
-@pytest.mark.parametrize("path", _stateless_modules(), ids=os.path.basename)
-def test_pickles_of_each_case_are_refused_by_every_other_version(path):
-    """Resuming under another version is not supported yet: each pickle is
-    refused with an error naming both versions, and none resumes wrongly."""
-    _, transformed = load_corpus_pair(path)
-    blobs = []
+def _pickles_and_expected(path):
+    """The module's transformed load, its cases' pickles at a spread of
+    ticks, and for each pickle the plain function's outcome."""
+    plain, transformed = load_corpus_pair(path)
+    blobs, expected = [], []
     for case_path, case in iter_corpus():
         if case_path != path or case[0] in COPIES_A_DEFAULT | TRACEBACK_LOGGED:
             continue
         _, chosen, _ = run_pickling_at_every_switch(transformed, case,
                                                     _spread(count_ticks(transformed, case)))
         blobs += chosen
+        expected += [run_one(plain, case)] * len(chosen)
     assert blobs, "no case of the module switched"
+    return transformed, blobs, expected
+
+
+# Modules where every pickle may be refused: each function has a with block.
+ALL_WITH = {"c_with.py"}
+
+
+def _check(path, outcomes, expected, saved_by, resumed_by, with_blocks_differ=True):
+    """Each outcome is the plain one or a refusal naming both versions and
+    a documented reason; some resume."""
+    refused = 0
+    for got, want in zip(outcomes, expected, strict=True):
+        if isinstance(got, tuple) and got[0] == "stale":
+            refused += 1
+            assert f"saved by {saved_by} cannot be resumed by {resumed_by}" in got[1], got[1]
+            assert any(reason in got[1] for reason in REASONS), got[1]
+        else:
+            assert got == want
+    if os.path.basename(path) not in ALL_WITH or not with_blocks_differ:
+        assert refused < len(outcomes), "every pickle was refused"
+
+
+def _named(version):
+    return f"CPython {version[0]}.{version[1]}"
+
+
+@pytest.mark.skipif(not OTHER_PYTHONS, reason="no other Python version named in "
+                    "STACKLESSXF_OTHER_PYTHONS")
+@pytest.mark.parametrize("path", _stateless_modules(), ids=os.path.basename)
+def test_pickles_of_each_case_resume_under_every_other_version(path):
+    transformed, blobs, expected = _pickles_and_expected(path)
     for version, python in sorted(OTHER_PYTHONS.items()):
-        for got in resume_in_fresh_process(transformed, blobs, python):
-            assert isinstance(got, tuple) and got[0] == "stale", got
-            assert f"cannot be resumed by CPython {version[0]}.{version[1]}" in got[1], got[1]
-            assert "not supported yet" in got[1], got[1]
+        _check(path, resume_in_fresh_process(transformed, blobs, python), expected,
+               _named(THIS_VERSION), _named(version))
+
+
+@contextlib.contextmanager
+def _loading_as_another_version():
+    """Loading here takes the way loading by another version takes: ticks
+    by their meaning, functions by value by their source, cells and locals
+    converted where the saving version kept the other."""
+    saved = portable.INTERPRETER, values.INTERPRETER
+    portable.INTERPRETER = values.INTERPRETER = "cpython-3.99"
+    try:
+        yield
+    finally:
+        portable.INTERPRETER, values.INTERPRETER = saved
+
+
+@pytest.mark.parametrize("path", _stateless_modules(), ids=os.path.basename)
+def test_pickles_of_each_case_resume_the_way_another_version_resumes_them(path):
+    transformed, blobs, expected = _pickles_and_expected(path)
+    with _loading_as_another_version():
+        outcomes = resume_each(transformed, blobs)
+    _check(path, outcomes, expected, _named(THIS_VERSION), "CPython 3.99",
+           with_blocks_differ=False)
 
 
 # -- in this process: what a record from another version is checked by ------
@@ -134,8 +193,6 @@ def test_a_resume_point_laid_out_otherwise_names_both_versions():
     task = sx.tasklet(_waits)(ch, 3)
     sx.run()
     state = task.__reduce__()
-    stack = pickle.loads(pickle.dumps(state[2]["_stack"]))  # loads fine here
-    assert stack
     table, rows, interpreter = state[2]["_stack"].__reduce__()[1]
     assert interpreter == values.INTERPRETER
     # The saved record names a value this version does not save there.
@@ -143,16 +200,45 @@ def test_a_resume_point_laid_out_otherwise_names_both_versions():
     renamed = {number: entry[:4] + (entry[4] + ("$stack9",),)}
     rows = tuple(row + (None,) for row in rows)
     with pytest.raises(StaleCodeError, match=r"saved by CPython 3\.99 cannot be resumed by "
-                       rf"CPython {THIS_VERSION[0]}\.{THIS_VERSION[1]}: .*not supported yet"):
-        portable.load_stack(table, rows, "cpython-3.99")
-    portable.ACROSS_VERSIONS = True     # what loading will say once it is supported
-    try:
-        with pytest.raises(StaleCodeError, match=r"saved by CPython 3\.99 cannot be resumed by "
-                           rf"CPython {THIS_VERSION[0]}\.{THIS_VERSION[1]}: .*no resume point"):
-            portable.load_stack(renamed, rows, "cpython-3.99")
-    finally:
-        portable.ACROSS_VERSIONS = False
+                       rf"CPython {THIS_VERSION[0]}\.{THIS_VERSION[1]}: .*no resume point"):
+        portable.load_stack(renamed, rows, "cpython-3.99")
     with pytest.raises(StaleCodeError) as same:
         portable.load_stack(renamed, rows, values.INTERPRETER)
     assert "cannot be resumed by" not in str(same.value)
     task.kill()
+
+
+def test_a_cell_saved_where_this_version_keeps_a_local_is_unwrapped():
+    """3.11 makes a comprehension a function of its own, which captures
+    the variables it reads in cells; 3.12 inlines it, and they are locals."""
+    ch = sx.channel()
+    task = sx.tasklet(_waits)(ch, 3)
+    sx.run()
+    table, rows, _ = task.__reduce__()[2]["_stack"].__reduce__()[1]
+    (number, entry), = table.items()
+    module, qualname, stamp, name, names = entry
+    assert {"ch", "k"} <= set(names)
+    as_cells = {number: (module, qualname, stamp, name + " & cells ch,k", names)}
+    cells = tuple(tuple(types.CellType(value) if slot in ("ch", "k") else value
+                        for slot, value in zip(("",) + names, row)) for row in rows)
+    loaded = portable.load_stack(as_cells, cells, "cpython-3.99")
+    assert loaded == list(rows)
+    with pytest.raises(pickle.UnpicklingError, match="where a closure cell was saved"):
+        portable.load_stack(as_cells, rows, "cpython-3.99")
+    task.kill()
+
+
+def test_every_tick_of_a_loop_says_what_it_means():
+    """A watchdog tick at a loop's jump back means 'go to the loop's head'
+    on every version (3.12 marks a while True loop's head at the True, 3.11
+    at the while): for loops, while loops whose test calls nothing, while
+    True loops left by break, continue or an exception."""
+    path, = [p for p in corpus_paths() if os.path.basename(p) == "c_loops.py"]
+    _, transformed = load_corpus_pair(path)
+    for name in ("while_sum", "while_break_continue", "manual_iterator", "for_continue",
+                 "nested_loops", "while_nested_break"):
+        info = getattr(transformed, name).__stackless__
+        ticks = [site.normal for site in info.ticked()[1]
+                 if site.normal.name.startswith("tick@")]
+        assert ticks and all(tick.same_as is not None for tick in ticks), \
+            (name, [tick.name for tick in ticks if tick.same_as is None])

@@ -12,10 +12,11 @@ from: the same source text at the same place in its file and the same
 resume points.  Changed code is a :class:`StaleCodeError`, never a resume
 into something else.  Nothing in the portable form is particular to one
 Python version: slots are named by the variables they hold and, for values
-pending on the value stack, by their order there, so records saved under one
-supported CPython version can resume under another.  Loading them is refused
-for now (``ACROSS_VERSIONS``), with a ``StaleCodeError`` naming both
-versions.
+pending on the value stack, by their order there; a watchdog tick's record
+is named by what it means too (see _portable_name), so records saved under
+one supported CPython version resume under another.  Where the two versions
+keep different records (see docs/tasklets.md) loading is refused with a
+``StaleCodeError`` naming both versions and the reason.
 
 ``pickle_records``/``unpickle_records`` pickle a list of records in that
 form, and a tasklet pickles its records with :func:`portable_stack`.  The
@@ -43,16 +44,9 @@ import types
 from ..errors import StaleCodeError
 from ..versions import current as version
 from . import specials, values
-from .records import SITES, Slot
+from .records import SITES, UNBOUND, Slot
 
 INTERPRETER = values.INTERPRETER
-
-# Whether records saved under another Python version are loaded.  Their
-# portable form names nothing particular to a version, but some resume
-# points keep other values on other versions (a ``with`` block's manager, a
-# comprehension's captured names), and not every such difference is caught
-# yet: until it is, they are refused.
-ACROSS_VERSIONS = False
 
 _SLOT_WHAT = {
     Slot.LOCAL: "local variable",
@@ -77,6 +71,72 @@ class _Layout:
                 if resume_site is not None:
                     self.site_named.setdefault(resume_site.name, resume_site)
 
+    def site_meaning(self, meaning, names):
+        """The site whose records mean ``meaning`` (see _meaning_of) and can
+        be made from a record saving the slots ``names``, with the order of
+        those slots; None if there is none."""
+        place, _, test = meaning.partition(" ")
+        for site in self._sites_meaning(place):
+            keeps_test = site.same_as is not None and site.same_as[2]
+            own = tuple(slot.name for slot in site.slots)
+            if test and not keeps_test:
+                # Going to the head evaluates the test again: its value,
+                # the last item saved from the value stack, is dropped.
+                test_value = _last_stack_index(names)
+                if test_value is None:
+                    continue
+                wanted = names[:test_value] + names[test_value + 1:]
+            elif keeps_test and not test:
+                continue
+            else:
+                wanted = names
+            if set(own) == set(wanted):
+                return site
+        return None
+
+    def _sites_meaning(self, place):
+        if place != "entry" and place in self.site_named:
+            yield self.site_named[place]          # the loop's own resume site
+        for site in self.site_named.values():
+            if site.same_as is not None and \
+                    (site.same_as[1] or "entry") == place:
+                yield site
+
+
+def _last_stack_index(names):
+    stack = [i for i, name in enumerate(names) if name.startswith("$stack")]
+    return max(stack, key=lambda i: int(names[i][len("$stack"):]), default=None)
+
+
+def _portable_name(site):
+    """A site's name in the portable form: its own name, then, for a
+    watchdog tick that has one, `` = `` its meaning (see _meaning_of), then,
+    where it saves closure cells, `` & cells `` and their names."""
+    name = site.name
+    if site.same_as is not None:
+        name += f" = {_meaning_of(site)}"
+    cells = [slot.name for slot in site.slots if slot.kind == Slot.CELL]
+    if cells:
+        name += " & cells " + ",".join(cells)
+    return name
+
+
+def _parse_name(portable_name):
+    """(own name, meaning or '', names saved as closure cells)."""
+    rest, _, cells = portable_name.partition(" & cells ")
+    own, _, meaning = rest.partition(" = ")
+    return own, meaning, frozenset(cells.split(",")) if cells else frozenset()
+
+
+def _meaning_of(site):
+    """What a record of a watchdog tick means, in words another Python
+    version can resume it by: ``loop@L:C`` (go to that loop's head), with
+    `` +test`` when the record also holds the value of the loop's test
+    just evaluated, or ``entry`` (the function's start).  A tick's own
+    name is the place of an instruction, which versions place differently."""
+    kind, loop, keeps_test = site.same_as
+    return (loop if kind == "loop" else "entry") + (" +test" if keeps_test else "")
+
 
 # FunctionInfo objects live as long as the process (their resume sites are
 # in SITES), so holding them here keeps nothing alive that would not be.
@@ -90,13 +150,17 @@ def _layout(info):
     return layout
 
 
-def _compute_fingerprint(info):
+def _compute_fingerprint(info, enter_keeps_exit=None):
     """Hash of the function's source text, the line it starts at (resume
     points of plain calls are named by their position in the file), its
     and its resume points (which calls may unwind depends on other
-    functions too); not the Python version, which records do not depend on."""
+    functions too); not the Python version, which records do not depend on
+    -- but for a function with a ``with`` block, whether the version keeps
+    the manager's ``__exit__`` (default: this version's way)."""
+    if enter_keeps_exit is None:
+        enter_keeps_exit = version.ENTER_KEEPS_EXIT
     parts = [str(info.funcdef.fromlineno), _source_text(info.funcdef)]
-    if _has_with(info.funcdef.body) and not version.ENTER_KEEPS_EXIT:
+    if not enter_keeps_exit and _has_with(info.funcdef.body):
         # A record inside a ``with`` block holds the manager here, its
         # ``__exit__`` where the version keeps that: they do not mix.
         parts.append("with keeps the manager")
@@ -104,6 +168,13 @@ def _compute_fingerprint(info):
     import hashlib   # here: it takes as long to import as the rest of the runtime
     digest = hashlib.sha256("\n".join(parts).encode("utf-8"))
     return digest.hexdigest()[:16]
+
+
+def _kept_by_other_with_blocks(info, stamp):
+    """Whether ``stamp`` is the fingerprint of ``info``'s code under the
+    versions that keep the other value of a ``with`` block."""
+    return _has_with(info.funcdef.body) and \
+        stamp == _compute_fingerprint(info, not version.ENTER_KEEPS_EXIT)
 
 
 def _has_with(statements):
@@ -152,18 +223,35 @@ def from_portable(portable):
     return record
 
 
-def _site_for(module, qualname, expected, site_name, values_by_name):
+def _site_for(module, qualname, expected, site_name, values_by_name, foreign=False):
+    """The site a record of ``site_name`` saving ``values_by_name`` resumes
+    at; ``foreign`` when it was saved by another Python version, whose
+    watchdog ticks are found by what they mean."""
     info = _find_function_info(module, qualname, expected)
     layout = _layout(info)
     if layout.fingerprint != expected:
+        if foreign and _kept_by_other_with_blocks(info, expected):
+            raise StaleCodeError(
+                f"{module}.{qualname} has a with block, whose records hold the context "
+                "manager under CPython 3.12 and later and its __exit__ under 3.11; they "
+                "do not resume across that line", module, qualname)
         raise _stale(module, qualname)
+    own, meaning, _ = _parse_name(site_name)
+    if foreign and own.startswith("tick@"):
+        site = layout.site_meaning(meaning, tuple(values_by_name)) if meaning else None
+        if site is None:
+            raise StaleCodeError(
+                f"{module}.{qualname} was interrupted by the watchdog at {own}"
+                f"{f' (meaning {meaning})' if meaning else ''}, a place this version's "
+                "code has no counterpart of", module, qualname)
+        return site
     if info.native is not None:
-        site = info.native.site_for_portable(site_name, values_by_name)
+        site = info.native.site_for_portable(own, values_by_name)
     else:
-        site = layout.site_named.get(site_name)
+        site = layout.site_named.get(own)
     if site is None or {slot.name for slot in site.slots} != set(values_by_name):
         raise StaleCodeError(
-            f"{module}.{qualname} has no resume point {site_name} saving "
+            f"{module}.{qualname} has no resume point {own} saving "
             f"{sorted(values_by_name)}; its records come from other code", module, qualname)
     return site
 
@@ -351,7 +439,8 @@ def _table_entry(site):
             info = site.function_info
             if "<locals>" in info.qualname.split("."):
                 values.note_stackless_code(info)
-            entry = (info.module, info.qualname, _layout(info).fingerprint, site.name, names)
+            entry = (info.module, info.qualname, _layout(info).fingerprint,
+                     _portable_name(site), names)
         _table_entries[site.number] = entry
     return entry
 
@@ -420,13 +509,9 @@ def load_stack(table, rows, interpreter=INTERPRETER):
     if type(table) is not dict or type(rows) is not tuple:
         raise pickle.UnpicklingError("not pickled records: "
                                      f"{type(table).__name__}, {type(rows).__name__}")
-    if interpreter != INTERPRETER and not ACROSS_VERSIONS:
-        raise StaleCodeError(
-            f"records saved by {_named(interpreter)} cannot be resumed by "
-            f"{_named(INTERPRETER)}: resuming records under another Python version is "
-            f"not supported yet; resume them under {_named(interpreter)}")
     try:
-        plans = {saved: _plan(entry) for saved, entry in table.items()}
+        foreign = interpreter != INTERPRETER
+        plans = {saved: _plan(entry, foreign) for saved, entry in table.items()}
     except StaleCodeError as exc:
         if interpreter == INTERPRETER:
             raise
@@ -471,7 +556,7 @@ def _load_rows(table, plans, rows):
         plan = plans.get(row[0]) if type(row) is tuple and row else None
         if plan is None:
             raise pickle.UnpicklingError(f"not a pickled record: {row!r:.200}")
-        site, order, length, checked = plan
+        site, order, length, checked, conversions = plan
         if site is None:        # a native function's: the values choose the site
             entry = table[row[0]]
             records.append(from_portable(entry[:4] + (dict(zip(entry[4], row[1:])),)))
@@ -484,6 +569,8 @@ def _load_rows(table, plans, rows):
             row = (site.number, *[row[i] for i in order])
         elif row[0] != site.number:
             row = (site.number, *row[1:])
+        if conversions:
+            row = _converted(row, conversions)
         if checked:
             check_record(row)
         records.append(row)
@@ -495,8 +582,8 @@ def _load_plain_rows(plans, rows):
     found, keeps its slots' order and has no slot to check.  None if it is
     not (the rows are then loaded one by one, with the errors that say
     what is wrong)."""
-    if any(site is None or order is not None or checked
-           for site, order, _, checked in plans.values()):
+    if any(site is None or order is not None or checked or conversions
+           for site, order, _, checked, conversions in plans.values()):
         return None
     lengths = {saved: plan[2] for saved, plan in plans.items()}
     try:
@@ -510,36 +597,38 @@ def _load_plain_rows(plans, rows):
     return [(numbers[row[0]], *row[1:]) for row in rows]
 
 
-def _plan(entry):
-    """How to load the records saved at one table entry's site: (site,
-    order, record length, whether values need checking)."""
-    site, order = _resolved(entry)
+def _plan(entry, foreign):
+    """How to load the records saved at one table entry's site (by another
+    Python version if ``foreign``): (site, order, the saved records' length,
+    whether values need checking, conversions)."""
+    site, order, conversions = _resolved(entry, foreign)
     if site is None:
-        return None, None, None, None
-    length, checked = _shapes.get(site.number) or _shape((site.number,))
-    return site, order, length, bool(checked)
+        return None, None, None, None, None
+    checked = (_shapes.get(site.number) or _shape((site.number,)))[1]
+    return site, order, len(entry[4]) + 1, bool(checked), conversions
 
 
-# entry -> (module, the object its qualified name leads to, (site, order)):
-# a table entry resolves to the same site while both are the same objects.
+# (entry, foreign) -> (module, the object its qualified name leads to,
+# (site, order)): an entry resolves to the same site while both are the same.
 _resolutions = {}
 
 
-def _resolved(entry):
-    """(site, order) for one table entry, order being the positions in a
-    saved record of the site's slots when the two orders differ; (None,
-    None) for a native function, whose site depends on the values."""
+def _resolved(entry, foreign=False):
+    """(site, order, conversions) for one table entry, order being the
+    positions in a saved record of the site's slots when the two orders
+    differ (see _conversions for the last); (None, None, None) for a native
+    function, whose site depends on the values."""
     if type(entry) is not tuple or len(entry) != 5 or type(entry[4]) is not tuple:
         raise pickle.UnpicklingError(f"not a resume point of pickled records: {entry!r:.200}")
     module_name, qualname, stamp, site_name, names = entry
     if module_name is None:
-        return _resolve(entry)
+        return _resolve(entry, foreign)
     module, found = _current_objects(module_name, qualname)
-    cached = _resolutions.get(entry)
+    cached = _resolutions.get((entry, foreign))
     if cached is not None and cached[0] is module and cached[1] is found and found is not None:
         return cached[2]
-    resolution = _resolve(entry)
-    _resolutions[entry] = (module, found, resolution)
+    resolution = _resolve(entry, foreign)
+    _resolutions[entry, foreign] = (module, found, resolution)
     return resolution
 
 
@@ -555,17 +644,51 @@ def _current_objects(module_name, qualname):
     return module, found
 
 
-def _resolve(entry):
+def _resolve(entry, foreign):
     module_name, qualname, stamp, site_name, names = entry
     if module_name is None:
         site = SITES[specials.from_portable(site_name, dict.fromkeys(names))[0]]
     else:
         info = _find_function_info(module_name, qualname, stamp)
         if info.native is not None and _layout(info).fingerprint == stamp:
-            return None, None
-        site = _site_for(module_name, qualname, stamp, site_name, dict.fromkeys(names))
+            return None, None, None
+        site = _site_for(module_name, qualname, stamp, site_name, dict.fromkeys(names),
+                         foreign)
     own = tuple(slot.name for slot in site.slots)
-    return site, (None if own == names else [1 + names.index(name) for name in own])
+    order = None if own == names else [1 + names.index(name) for name in own]
+    if not foreign or module_name is None:
+        return site, order, None
+    return site, order, _conversions(site, _parse_name(site_name)[2])
+
+
+def _conversions(site, saved_cells):
+    """((position, wrap), ...) for the slots of ``site`` that the saving
+    version kept otherwise: a variable a comprehension captures is a
+    closure cell where the comprehension is a function of its own (3.11)
+    and a plain local where it is inlined; None if there is none."""
+    found = tuple((position, slot.kind == Slot.CELL)
+                  for position, slot in enumerate(site.slots, 1)
+                  if slot.kind in (Slot.LOCAL, Slot.CELL) and
+                  (slot.kind == Slot.CELL) != (slot.name in saved_cells))
+    return found or None
+
+
+def _converted(row, conversions):
+    row = list(row)
+    for position, wrap in conversions:
+        value = row[position]
+        if wrap:
+            row[position] = types.CellType() if value is UNBOUND else types.CellType(value)
+        elif type(value) is types.CellType:
+            try:
+                row[position] = value.cell_contents
+            except ValueError:
+                row[position] = UNBOUND
+        else:
+            raise pickle.UnpicklingError(
+                f"a pickled record holds {type(value).__name__} where a closure "
+                "cell was saved")
+    return tuple(row)
 
 
 def _named(interpreter):
