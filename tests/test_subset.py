@@ -80,9 +80,13 @@ REFUSED = [
             g = (sw_send(x) for x in xs)
             return g
     """),
-    ("generator expression", 3, 15, """
+    ("generator expression", 3, 16, """
         def f(xs):
-            return any(s_keep(x) for x in xs)
+            return next(s_keep(x) for x in xs)
+    """),
+    ("generator expression", 3, 16, """
+        def f(xs):
+            return any((s_keep(x) for x in xs), *xs)
     """),
     ("comprehension", 3, 20, """
         def f(xs):

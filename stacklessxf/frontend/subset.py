@@ -62,6 +62,9 @@ REFUSED = (
 _INLINED = set()
 
 CONSUMERS = frozenset({"sum", "max", "min", "sorted", "list", "tuple", "set", "frozenset"})
+# Builtins that consume a generator expression up to the first item that
+# decides their result: run inline, the loops stop there too.
+DECIDING = {"any": True, "all": False}
 INLINABLE = (nodes.ListComp, nodes.SetComp, nodes.DictComp, nodes.GeneratorExp)
 
 
@@ -119,13 +122,26 @@ def _makes_suspending_call(scope, classify):
 
 def _consumed_whole(genexpr, classify):
     """Whether ``genexpr`` is the only positional argument of a call of one
-    of the builtins CONSUMERS."""
+    of the builtins CONSUMERS, or the only argument of one of DECIDING."""
     call = genexpr.parent
     if not isinstance(call, nodes.Call) or call.args != [genexpr] or \
-            not isinstance(call.func, nodes.Name) or call.func.name not in CONSUMERS:
+            not isinstance(call.func, nodes.Name) or \
+            call.func.name not in CONSUMERS and \
+            (call.func.name not in DECIDING or call.keywords):
         return False
     frame, _ = call.func.lookup(call.func.name)
     return frame.name == "builtins" and call.func.name not in getattr(classify, "globals", {})
+
+
+def deciding_item(genexpr):
+    """For an inlined generator expression consumed by ``any`` (True) or
+    ``all`` (False): the truth of the item that decides the call's result,
+    at which the loops stop; None for any other."""
+    call = genexpr.parent
+    if isinstance(genexpr, nodes.GeneratorExp) and genexpr in _INLINED and \
+            isinstance(call.func, nodes.Name):
+        return DECIDING.get(call.func.name)
+    return None
 
 
 # ---------------------------------------------------------------- walking

@@ -29,6 +29,7 @@ from stacklessxf.frontend.subset import (
     NESTED_SCOPES,
     FunctionScope,
     callee_text,
+    deciding_item,
     is_inlined,
     check_subset,
     frame_calls,
@@ -458,14 +459,21 @@ class _Lowering:
 
     def comprehension(self, node, result):
         """An inlined comprehension: loops of the function's own that fill
-        the container (a list for a generator expression)."""
+        the container (a list for a generator expression).  One consumed by
+        ``any`` or ``all`` stops at the first item that decides the call, its
+        list holding that item's truth (``[True]`` for ``any``) or nothing."""
         source = self.operand(node.generators[0].iter)
         iterator = self.prim_value("iter", [source], node.lineno)
         kind = {nodes.SetComp: "set", nodes.DictComp: "dict"}.get(type(node), "list")
         self.prim("container", [Const(kind)], node.lineno, result)
-        self.comprehension_loop(node, 0, iterator, result)
+        deciding = deciding_item(node)
+        stop = None if deciding is None else (deciding, self.new_block(self.handler))
+        self.comprehension_loop(node, 0, iterator, result, stop)
+        if stop is not None:
+            self.jump(stop[1])
+            self.enter(stop[1])
 
-    def comprehension_loop(self, node, index, iterator, container):
+    def comprehension_loop(self, node, index, iterator, container, stop=None):
         generator = node.generators[index]
         head = self.new_block(self.handler)
         self.jump(head)
@@ -483,14 +491,27 @@ class _Lowering:
         if index + 1 < len(node.generators):
             source = self.operand(node.generators[index + 1].iter)
             inner = self.prim_value("iter", [source], node.lineno)
-            self.comprehension_loop(node, index + 1, inner, container)
+            self.comprehension_loop(node, index + 1, inner, container, stop)
+        elif stop is not None:
+            self.decide(node, container, *stop, head)
         elif isinstance(node, nodes.DictComp):
             key = self.value(node.key)
             self.prim("map_add", [container, key, self.operand(node.value)], node.lineno)
         else:
             self.prim("append", [container, self.operand(node.elt)], node.lineno)
-        self.jump(head)
+        if index + 1 < len(node.generators) or stop is None:
+            self.jump(head)
         self.enter(after)
+
+    def decide(self, node, container, deciding, done, head):
+        """The item of a generator expression consumed by ``any`` or ``all``:
+        if its truth is ``deciding``, the list gets it and the loops end."""
+        found = self.new_block(self.handler)
+        cond = self.condition(node.elt)
+        self.terminate(Branch(cond, found, head) if deciding else Branch(cond, head, found))
+        self.enter(found)
+        self.prim("append", [container, Const(deciding)], node.lineno)
+        self.jump(done)
 
     # ------------------------------------------------------------ targets
 

@@ -83,6 +83,26 @@ def size(node):
     return 1 + sum([size(kid) for kid in node.kids])
 
 
+@stackless
+def is_big(x):
+    LOG.append(("is_big", x))
+    return x > 2
+
+
+@stackless
+def deciding(xs):
+    """any and all stop at the item that decides them, as the builtins
+    consumed lazily do: the calls after it are never made."""
+    return (any(is_big(x) for x in xs), all(is_big(x) for x in xs if x != 1),
+            any(is_big(a * b) for a in xs for b in xs if a < b),
+            all(twice(x) for x in xs))
+
+
+@stackless
+def all_leaves_deep(node):
+    return all(all_leaves_deep(kid) for kid in node.kids) and len(node.kids) != 1
+
+
 def chain(n):
     node = Node()
     for _ in range(n):
@@ -98,6 +118,11 @@ def tree_height(n):
 @stackless
 def tree_size(n):
     return size(chain(n))
+
+
+@stackless
+def tree_all_leaves(n):
+    return all_leaves_deep(chain(n))
 
 
 class Table:
@@ -122,10 +147,16 @@ CASES = [
     ("raises_inside", ([1, 2],), {}),
     ("tree_height", (40,), {}),
     ("tree_size", (40,), {}),
+    ("deciding", ([1, 2, 3, 4],), {}),
+    ("deciding", ([0, 3, 1],), {}),
+    ("deciding", ([],), {}),
+    ("deciding", ([5, "x"],), {}),
+    ("tree_all_leaves", (30,), {}),
     ("Table().totals", (), {}),
 ]
 
 DEEP_CASES = [
     ("tree_height", (3000,), {}, 3001),
     ("tree_size", (3000,), {}, 2 * 3000 + 1),
+    ("tree_all_leaves", (3000,), {}, True),
 ]

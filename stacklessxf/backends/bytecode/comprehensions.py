@@ -10,7 +10,8 @@ instructions replace the call of its function, with its iterator and the
 container it fills on the value stack, and its variables become locals of
 the enclosing function.  A generator expression inlined this way (the one
 argument of a builtin that consumes it whole) fills a list instead of
-yielding.
+yielding; one consumed by ``any`` or ``all`` stops at the first item that
+decides the call, and its list holds that item's truth or nothing.
 """
 
 import inspect
@@ -18,7 +19,7 @@ import inspect
 from bytecode import Bytecode, CellVar, FreeVar, Instr, Label, TryBegin, TryEnd
 
 from ...errors import TransformError
-from ...frontend.subset import inlined_comprehensions, source_span
+from ...frontend.subset import deciding_item, inlined_comprehensions, source_span
 from ...versions import current as version
 from .ops import current as ops
 from .ops.base import span_of
@@ -28,7 +29,7 @@ _NAMED = frozenset({"LOAD_FAST", "STORE_FAST", "DELETE_FAST"})
 
 def inline(code, function_info):
     """``code`` with the comprehensions the analysis inlined run inline."""
-    spans = {source_span(node) for node in inlined_comprehensions(function_info.funcdef)}
+    spans = {source_span(node): node for node in inlined_comprehensions(function_info.funcdef)}
     if not spans:
         return code
     bc = Bytecode.from_code(code, conserve_exception_block_stackdepth=True)
@@ -37,6 +38,17 @@ def inline(code, function_info):
     bc.clear()
     bc.extend(instrs)
     return bc.to_code(compute_exception_stack_depths=False)
+
+
+def _decided_list(decided, loops, deciding, loc):
+    """What follows a deciding generator expression's loops (at ``end``,
+    all items seen): [] -> [[]]; and at ``decided``, where an item decided
+    with its ``loops`` iterators beneath: -> [[deciding]]."""
+    done = Label()
+    return [Instr("BUILD_LIST", 0, location=loc), Instr("JUMP_FORWARD", done, location=loc),
+            decided, *[Instr("POP_TOP", location=loc) for _ in range(loops)],
+            Instr("LOAD_CONST", deciding, location=loc), Instr("BUILD_LIST", 1, location=loc),
+            done]
 
 
 def _local_names(instrs):
@@ -90,16 +102,18 @@ class _Inliner:
         for ins in instrs:
             if isinstance(ins, Instr) and ins.name == "MAKE_FUNCTION" and out and \
                     self._inlined_code(out[-1]) is not None:
-                comprehension = out.pop().arg
+                made = out.pop()
+                deciding = deciding_item(self.spans[span_of(made.location)])
                 if ins.arg & 8:          # the closure's cells: LOAD_CLOSURE..., BUILD_TUPLE
                     count = out.pop().arg
                     del out[len(out) - count:]
-                pending.append((span_of(ins.location), comprehension))
+                pending.append((span_of(ins.location), made.arg, deciding))
                 continue
             if pending and isinstance(ins, Instr) and ins.name in ("PRECALL", "CALL") \
                     and ins.arg == 0 and span_of(ins.location) == pending[-1][0]:
                 if ins.name == "CALL":
-                    out += self._inlined(pending.pop()[1], ins.location)
+                    _, code, deciding = pending.pop()
+                    out += self._inlined(code, ins.location, deciding)
                 continue
             out.append(ins)
         return out
@@ -111,24 +125,26 @@ class _Inliner:
             return ins.arg
         return None
 
-    def _inlined(self, code, loc):
+    def _inlined(self, code, loc, deciding):
         """The comprehension ``code`` run where its function was called at
         ``loc``, its variables saved around it where the version does
         that for the comprehensions its compiler inlines."""
         names = sorted(_local_names(Bytecode.from_code(code)) - {".0"})
-        body = self._body(code)
+        body = self._body(code, deciding)
         if not ops.SAVES_COMPREHENSION_VARIABLES or not names:
             return body
         return ops.saving_variables(names, loc, body)
 
-    def _body(self, code):
+    def _body(self, code, deciding=None):
         """The instructions of the comprehension ``code``, run where its
-        function was called: [iterator] -> [container]."""
+        function was called: [iterator] -> [container]; for a generator
+        expression consumed by ``any`` (``deciding`` True) or ``all``
+        (False), the loops stop at an item whose truth is ``deciding``."""
         inner = Bytecode.from_code(code, conserve_exception_block_stackdepth=True)
         self._check(code, inner)
         generator = bool(code.co_flags & inspect.CO_GENERATOR)
         loops = sum(1 for ins in inner if isinstance(ins, Instr) and ins.name == "FOR_ITER")
-        end = Label()
+        end, decided = Label(), Label()
         body = []
         items = [ins for ins in _without_stop_iteration_guard(list(inner))
                  if not (isinstance(ins, Instr) and ins.name in (
@@ -145,8 +161,13 @@ class _Inliner:
                 continue
             loc = ins.location
             if ins.name == "LOAD_FAST" and ins.arg == ".0":
-                body += ([Instr("BUILD_LIST", 0, location=loc)] if generator else [])
-                body.append(Instr("SWAP", 2, location=loc))
+                if deciding is None:    # the iterator goes above the list
+                    body += ([Instr("BUILD_LIST", 0, location=loc)] if generator else [])
+                    body.append(Instr("SWAP", 2, location=loc))
+            elif ins.name == "YIELD_VALUE" and deciding is not None:
+                em = ops.Emitter(0, loc).truth()
+                body += em.op(em.IF_TRUE if deciding else em.IF_FALSE, decided).out
+                skip = 1
             elif ins.name == "YIELD_VALUE":
                 body.append(Instr("LIST_APPEND", loops + 1, location=loc))
                 skip = 1                # the POP_TOP of the value sent in (RESUME is gone)
@@ -163,6 +184,8 @@ class _Inliner:
             else:
                 body.append(ins)
         body.append(end)
+        if deciding is not None:
+            body += _decided_list(decided, loops, deciding, loc)
         return self.run(body)
 
     def _check(self, code, inner):
