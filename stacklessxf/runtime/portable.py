@@ -73,8 +73,8 @@ class _Layout:
 
     def site_meaning(self, meaning, names):
         """The site whose records mean ``meaning`` (see _meaning_of) and can
-        be made from a record saving the slots ``names``, with the order of
-        those slots; None if there is none."""
+        be made from a record saving the slots ``names``; None if there is
+        none."""
         place, _, test = meaning.partition(" ")
         for site in self._sites_meaning(place):
             keeps_test = site.same_as is not None and site.same_as[2]
@@ -609,7 +609,7 @@ def _plan(entry, foreign):
 
 
 # (entry, foreign) -> (module, the object its qualified name leads to,
-# (site, order)): an entry resolves to the same site while both are the same.
+# _resolve's result): an entry resolves the same while both are the same.
 _resolutions = {}
 
 
