@@ -123,7 +123,10 @@ except ImportError:
 #   one an unwinding that starts at the recursion limit raises (reused: it
 #   cannot allocate anything);
 # - ``caller_is_transformed`` (C only): whether the frame reading it returns
-#   to one whose code carries ``TRANSFORMED_MARKER``.
+#   to one whose code carries ``TRANSFORMED_MARKER``;
+# - ``pass_on`` (C only): the same, and when it is true, both Unwind
+#   instances lose the traceback gathered so far (the frame passing one on
+#   would drop it itself otherwise: it holds a frame object per frame).
 #
 # Saving a record must not call anything (it may happen at the recursion
 # limit, and a call lets other threads in), so the handlers reach these as
