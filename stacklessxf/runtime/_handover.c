@@ -147,9 +147,9 @@ set_current(HandOver *self, Level *level)
 }
 
 static Level *
-current_level(HandOver *self)
+current_level_of(HandOver *self, PyThreadState *ts)
 {
-    uint64_t thread = PyThreadState_GetID(PyThreadState_Get());
+    uint64_t thread = PyThreadState_GetID(ts);
     if (cache.level != NULL && cache.owner == (PyObject *)self && cache.thread == thread)
         return cache.level;
     PyObject *dict = PyThreadState_GetDict();
@@ -166,6 +166,12 @@ current_level(HandOver *self)
     int failed = level == NULL || set_current(self, level) < 0;
     Py_XDECREF(level);      /* the thread's dict holds it */
     return failed ? NULL : cache.level;
+}
+
+static Level *
+current_level(HandOver *self)
+{
+    return current_level_of(self, PyThreadState_Get());
 }
 
 Unwinding *
@@ -200,9 +206,9 @@ attribute_index(PyObject *name)
 /* Whether the frame running now returns to one whose code carries the
  * marker (the frame Python's f_back names: incomplete frames skipped). */
 static PyObject *
-caller_is_transformed(HandOver *self)
+caller_is_transformed_on(HandOver *self, PyThreadState *ts)
 {
-    _PyInterpreterFrame *frame = SX_CURRENT_FRAME(PyThreadState_Get());
+    _PyInterpreterFrame *frame = SX_CURRENT_FRAME(ts);
     _PyInterpreterFrame *caller = frame == NULL ? NULL : frame->previous;
     while (caller != NULL && _PyFrame_IsIncomplete(caller))
         caller = caller->previous;
@@ -211,6 +217,12 @@ caller_is_transformed(HandOver *self)
     PyObject *consts = SX_FRAME_CODE(caller)->co_consts;
     Py_ssize_t n = PyTuple_GET_SIZE(consts);
     return PyBool_FromLong(n > 0 && PyTuple_GET_ITEM(consts, n - 1) == self->marker);
+}
+
+static PyObject *
+caller_is_transformed(HandOver *self)
+{
+    return caller_is_transformed_on(self, PyThreadState_Get());
 }
 
 /* Drop the traceback ``unwind`` has gathered so far. */
@@ -230,10 +242,11 @@ drop_traceback(PyObject *unwind)
 static PyObject *
 pass_on(HandOver *self)
 {
-    PyObject *result = caller_is_transformed(self);
+    PyThreadState *ts = PyThreadState_Get();
+    PyObject *result = caller_is_transformed_on(self, ts);
     if (result != Py_True)
         return result;
-    Level *level = current_level(self);
+    Level *level = current_level_of(self, ts);
     if (level == NULL) {
         Py_DECREF(result);
         return NULL;
@@ -246,6 +259,9 @@ pass_on(HandOver *self)
 static PyObject *
 handover_getattro(HandOver *self, PyObject *name)
 {
+    /* The one read of every frame an unwinding passes, first. */
+    if (name == attribute_strings[A_PASS_ON])
+        return pass_on(self);
     int index = attribute_index(name);
     if (index < 0)
         return PyObject_GenericGetAttr((PyObject *)self, name);
