@@ -327,11 +327,13 @@ next_task(loop_state *state, int until_main, PyObject **stack, PyObject **value,
  * exception raised before (by a signal handler, say) goes to it, unless
  * making the entry failed for it already (``*failed``, at the recursion
  * limit, say): then it is dropped. */
-/* The resume entries of sites whose ``function`` is set (it is set once,
- * when the entry is first built, and never changes), by site number: a
- * deep recursion resumes a million records of a few sites, and reading the
- * attribute costs more than the rest of taking a record.  Direct-mapped;
- * the entries are strong references, the sites live as long as SITES. */
+/* The resume entries of sites whose ``function`` is set, by site number:
+ * a deep recursion resumes a million records of a few sites, and reading
+ * the attribute costs more than the rest of taking a record.  A resume
+ * site's ``function`` is set once, when its entry is first built, and
+ * setting it forgets the cache (forget_resume_entries); other sites set it
+ * when they are made.  Direct-mapped; the entries are strong references,
+ * the sites live as long as SITES. */
 #define RESUME_CACHE_SIZE 256
 static struct {
     PyObject *site;             /* compared, never dereferenced */
@@ -358,6 +360,16 @@ resume_function_of(PyObject *site, Py_ssize_t number, PyObject *record)
         resume_cache[slot].site = site;
     }
     return resume;
+}
+
+static PyObject *
+forget_resume_entries(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    for (int i = 0; i < RESUME_CACHE_SIZE; i++) {
+        resume_cache[i].site = NULL;
+        Py_CLEAR(resume_cache[i].function);
+    }
+    Py_RETURN_NONE;
 }
 
 /* Drop the last item of ``stack`` (a list), which the caller holds a
@@ -970,6 +982,8 @@ static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS, NULL},
     {"run", (PyCFunction)(void (*)(void))run, METH_FASTCALL, NULL},
     {"resume_plain", (PyCFunction)(void (*)(void))resume_plain, METH_FASTCALL, NULL},
+    {"forget_resume_entries", forget_resume_entries, METH_NOARGS,
+     "Forget the resume entries the loops know by site (a site's function changed)."},
     {"schedule", (PyCFunction)(void (*)(void))schedule, METH_FASTCALL | METH_KEYWORDS,
      schedule_doc},
     {"configure_channels", configure_channels, METH_VARARGS, NULL},

@@ -108,9 +108,12 @@ def _count_sites(numbers, counts):
 
 
 try:
-    from _stacklessxf_switch import HandOver, count_sites
+    from _stacklessxf_switch import HandOver, count_sites, forget_resume_entries
 except ImportError:
     HandOver, count_sites = _SharedHandOver, _count_sites
+
+    def forget_resume_entries():
+        pass
 
 # Where the frames of an unwinding leave their records for the code that
 # catches it, with the current thread's attributes:
@@ -231,6 +234,16 @@ class ResumeSite:
         # For a watchdog tick: the place its record means the same as, for
         # another backend to resume at (see instrument._note_loop_equivalents).
         self.same_as = None
+
+    @property
+    def function(self):
+        return self._function
+
+    @function.setter
+    def function(self, function):
+        self._function = function
+        # The C loops know the entries by site.
+        forget_resume_entries()
 
     @property
     def name(self):
