@@ -16,8 +16,10 @@
  *
  * Only such calls are refused: a callee called from C code (a sort key, a
  * property), a finalizer the garbage collector runs in the middle of such a
- * call, or any other allocation goes through, since failing there would
- * lose work already done.
+ * call, a trace or profile function called while the frame is stopped at
+ * one (the interpreter would drop the function that failed), or any other
+ * allocation goes through, since failing there would lose work already
+ * done.
  */
 #define PY_SSIZE_T_CLEAN
 #define SX_NEED_OPCODE_TABLES
@@ -184,7 +186,7 @@ chunk_alloc(void *ctx, size_t size)
     PyThreadState *ts = _PyThreadState_GET();
     if (size <= LARGEST_CHUNK && ts != NULL &&
             SX_RECURSION_REMAINING(ts) * 3 < SX_RECURSION_LIMIT(ts) * 2 &&
-            SX_CURRENT_FRAME(ts) != NULL && !collecting_on(ts)) {
+            SX_CURRENT_FRAME(ts) != NULL && !collecting_on(ts) && !ts->tracing) {
         _PyInterpreterFrame *frame = SX_CURRENT_FRAME(ts);
         PyObject *callee = refusable_callee(frame);
         if (callee != NULL) {

@@ -147,9 +147,9 @@ set_current(HandOver *self, Level *level)
 }
 
 static Level *
-current_level(HandOver *self)
+current_level_of(HandOver *self, PyThreadState *ts)
 {
-    uint64_t thread = PyThreadState_GetID(PyThreadState_Get());
+    uint64_t thread = PyThreadState_GetID(ts);
     if (cache.level != NULL && cache.owner == (PyObject *)self && cache.thread == thread)
         return cache.level;
     PyObject *dict = PyThreadState_GetDict();
@@ -168,6 +168,12 @@ current_level(HandOver *self)
     return failed ? NULL : cache.level;
 }
 
+static Level *
+current_level(HandOver *self)
+{
+    return current_level_of(self, PyThreadState_Get());
+}
+
 Unwinding *
 handover_current(PyObject *handover)
 {
@@ -177,9 +183,10 @@ handover_current(PyObject *handover)
 /* -- the HandOver type ----------------------------------------------- */
 
 enum { A_CHAIN, A_TAILS, A_CROSSED, A_SWITCH_UNWIND, A_DEPTH_UNWIND, A_CALLER_IS_TRANSFORMED,
-       ATTRIBUTE_COUNT };
+       A_PASS_ON, ATTRIBUTE_COUNT };
 static const char *const attribute_names[ATTRIBUTE_COUNT] = {
-    "chain", "tails", "crossed", "switch_unwind", "depth_unwind", "caller_is_transformed"};
+    "chain", "tails", "crossed", "switch_unwind", "depth_unwind", "caller_is_transformed",
+    "pass_on"};
 static PyObject *attribute_strings[ATTRIBUTE_COUNT];
 
 static int
@@ -199,9 +206,9 @@ attribute_index(PyObject *name)
 /* Whether the frame running now returns to one whose code carries the
  * marker (the frame Python's f_back names: incomplete frames skipped). */
 static PyObject *
-caller_is_transformed(HandOver *self)
+caller_is_transformed_on(HandOver *self, PyThreadState *ts)
 {
-    _PyInterpreterFrame *frame = SX_CURRENT_FRAME(PyThreadState_Get());
+    _PyInterpreterFrame *frame = SX_CURRENT_FRAME(ts);
     _PyInterpreterFrame *caller = frame == NULL ? NULL : frame->previous;
     while (caller != NULL && _PyFrame_IsIncomplete(caller))
         caller = caller->previous;
@@ -213,13 +220,55 @@ caller_is_transformed(HandOver *self)
 }
 
 static PyObject *
+caller_is_transformed(HandOver *self)
+{
+    return caller_is_transformed_on(self, PyThreadState_Get());
+}
+
+/* Drop the traceback ``unwind`` has gathered so far. */
+static void
+drop_traceback(PyObject *unwind)
+{
+    if (unwind != NULL && ((PyBaseExceptionObject *)unwind)->traceback != NULL &&
+            ((PyBaseExceptionObject *)unwind)->traceback != Py_None)
+        PyException_SetTraceback(unwind, Py_None);
+}
+
+/* pass_on: caller_is_transformed, and when it is true, the thread's two
+ * Unwind instances (one of which passes now) lose the traceback gathered
+ * so far, as the frame re-raising it would otherwise drop it itself:
+ * nothing reads it, and freeing it (and the frame objects it holds) now
+ * keeps unwinding cheap. */
+static PyObject *
+pass_on(HandOver *self)
+{
+    PyThreadState *ts = PyThreadState_Get();
+    PyObject *result = caller_is_transformed_on(self, ts);
+    if (result != Py_True)
+        return result;
+    Level *level = current_level_of(self, ts);
+    if (level == NULL) {
+        Py_DECREF(result);
+        return NULL;
+    }
+    drop_traceback(level->base.depth_unwind);
+    drop_traceback(level->base.switch_unwind);
+    return result;
+}
+
+static PyObject *
 handover_getattro(HandOver *self, PyObject *name)
 {
+    /* The one read of every frame an unwinding passes, first. */
+    if (name == attribute_strings[A_PASS_ON])
+        return pass_on(self);
     int index = attribute_index(name);
     if (index < 0)
         return PyObject_GenericGetAttr((PyObject *)self, name);
     if (index == A_CALLER_IS_TRANSFORMED)
         return caller_is_transformed(self);
+    if (index == A_PASS_ON)
+        return pass_on(self);
     Level *level = current_level(self);
     if (level == NULL)
         return NULL;
@@ -363,7 +412,8 @@ PyTypeObject HandOver_Type = {
               "Its attributes chain, tails, crossed, switch_unwind and depth_unwind are\n"
               "the current thread's: where the frames of an unwinding leave their records.\n"
               "caller_is_transformed: whether the frame reading it returns to one whose\n"
-              "code's last constant is the marker.",
+              "code's last constant is the marker.  pass_on: the same, and when true, the\n"
+              "thread's Unwind instances lose the traceback gathered so far.",
     .tp_basicsize = sizeof(HandOver),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_new = handover_new,

@@ -327,25 +327,81 @@ next_task(loop_state *state, int until_main, PyObject **stack, PyObject **value,
  * exception raised before (by a signal handler, say) goes to it, unless
  * making the entry failed for it already (``*failed``, at the recursion
  * limit, say): then it is dropped. */
+/* The resume entries of sites whose ``function`` is set, by site number:
+ * a deep recursion resumes a million records of a few sites, and reading
+ * the attribute costs more than the rest of taking a record.  A resume
+ * site's ``function`` is set once, when its entry is first built, and
+ * setting it forgets the cache (forget_resume_entries); other sites set it
+ * when they are made.  Direct-mapped; the entries are strong references,
+ * the sites live as long as SITES. */
+#define RESUME_CACHE_SIZE 256
+static struct {
+    PyObject *site;             /* compared, never dereferenced */
+    PyObject *function;
+} resume_cache[RESUME_CACHE_SIZE];
+
+/* The function that resumes a record of site ``site`` (number ``number``),
+ * built for ``record`` if need be (new reference; NULL with an exception). */
+static PyObject *
+resume_function_of(PyObject *site, Py_ssize_t number, PyObject *record)
+{
+    size_t slot = (size_t)number % RESUME_CACHE_SIZE;
+    if (resume_cache[slot].site == site)
+        return Py_NewRef(resume_cache[slot].function);
+    PyObject *resume = PyObject_GetAttr(site, s_function);
+    if (resume == Py_None) {
+        /* Built now; a site whose entry needs the record's cells gets a new
+         * function per record and keeps None. */
+        Py_DECREF(resume);
+        return PyObject_CallMethodOneArg(site, s_resume_function, record);
+    }
+    if (resume != NULL) {
+        Py_XSETREF(resume_cache[slot].function, Py_NewRef(resume));
+        resume_cache[slot].site = site;
+    }
+    return resume;
+}
+
+static PyObject *
+forget_resume_entries(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    for (int i = 0; i < RESUME_CACHE_SIZE; i++) {
+        resume_cache[i].site = NULL;
+        Py_CLEAR(resume_cache[i].function);
+    }
+    Py_RETURN_NONE;
+}
+
+/* Drop the last item of ``stack`` (a list), which the caller holds a
+ * reference to: no slice assignment, no resizing (the stack of a deep
+ * recursion grows back soon). */
+static void
+drop_last(PyObject *stack)
+{
+    Py_ssize_t n = PyList_GET_SIZE(stack);
+    PyObject *last = PyList_GET_ITEM(stack, n - 1);
+    PyList_SET_ITEM(stack, n - 1, NULL);
+    Py_SET_SIZE(stack, n - 1);
+    Py_DECREF(last);
+}
+
 static PyObject *
 resume_innermost(PyObject *stack, PyObject *value, PyObject *error, PyObject **failed)
 {
     PyObject *record = Py_NewRef(PyList_GET_ITEM(stack, PyList_GET_SIZE(stack) - 1));
     PyObject *result = NULL, *resume = NULL;
     Py_ssize_t number = site_number(record);
-    if (number >= 0) {
-        PyObject *site = PyList_GET_ITEM(rt.sites, number);
-        resume = PyObject_GetAttr(site, s_function);
-        if (resume == Py_None) {
-            Py_DECREF(resume);
-            resume = PyObject_CallMethodOneArg(site, s_resume_function, record);
-        }
-    }
+    if (number >= 0)
+        resume = resume_function_of(PyList_GET_ITEM(rt.sites, number), number, record);
     Py_ssize_t n = PyList_GET_SIZE(stack);
     int drop = resume != NULL || record == *failed;
     *failed = resume == NULL && !drop ? record : NULL;
-    if (drop && PyList_SetSlice(stack, n - 1, n, NULL) < 0)
-        Py_CLEAR(resume);
+    if (drop) {
+        if (n > 0 && PyList_GET_ITEM(stack, n - 1) == record)
+            drop_last(stack);
+        else if (PyList_SetSlice(stack, n - 1, n, NULL) < 0)
+            Py_CLEAR(resume);
+    }
     if (resume != NULL) {
         /* The first argument stands for the function's own first argument,
          * which the resume entry restores from the record. */
@@ -561,6 +617,11 @@ resume_plain(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                                             args[2], loop_code, NULL),
                &value, &error);
     untrack_records(stack);
+    /* The stack itself too: only this loop and its caller's frame refer to
+     * it, and a full collection would otherwise visit every record of a
+     * deep recursion. */
+    if (PyObject_GC_IsTracked(stack))
+        PyObject_GC_UnTrack(stack);
     while (PyList_GET_SIZE(stack) > 0) {
         PyObject *result = resume_innermost(stack, value, error, &failed);
         if (result != NULL && result != rt.switched) {
@@ -921,6 +982,8 @@ static PyMethodDef methods[] = {
     {"configure", configure, METH_VARARGS, NULL},
     {"run", (PyCFunction)(void (*)(void))run, METH_FASTCALL, NULL},
     {"resume_plain", (PyCFunction)(void (*)(void))resume_plain, METH_FASTCALL, NULL},
+    {"forget_resume_entries", forget_resume_entries, METH_NOARGS,
+     "Forget the resume entries the loops know by site (a site's function changed)."},
     {"schedule", (PyCFunction)(void (*)(void))schedule, METH_FASTCALL | METH_KEYWORDS,
      schedule_doc},
     {"configure_channels", configure_channels, METH_VARARGS, NULL},

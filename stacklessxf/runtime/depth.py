@@ -18,7 +18,9 @@ starts, and the guarding handler, which tests ``REFUSED`` to tell that
 MemoryError from a real one, treats it as a call the recursion limit
 refused: it saves a retry record and unwinds.  (Nothing is refused while
 the collector runs on the thread: its finalizers start from wherever it
-was triggered, perhaps such a call.)  Stackless frames thus stay
+was triggered, perhaps such a call; nor while a trace or profile function
+runs, which is called, for an opcode event, while the frame is stopped at
+such a call.)  Stackless frames thus stay
 in the lower part of the limit (a third, plus at most one chunk of frames),
 and whatever they call has about half of the limit or more to itself.
 

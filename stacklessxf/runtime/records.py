@@ -108,9 +108,12 @@ def _count_sites(numbers, counts):
 
 
 try:
-    from _stacklessxf_switch import HandOver, count_sites
+    from _stacklessxf_switch import HandOver, count_sites, forget_resume_entries
 except ImportError:
     HandOver, count_sites = _SharedHandOver, _count_sites
+
+    def forget_resume_entries():
+        pass
 
 # Where the frames of an unwinding leave their records for the code that
 # catches it, with the current thread's attributes:
@@ -123,7 +126,10 @@ except ImportError:
 #   one an unwinding that starts at the recursion limit raises (reused: it
 #   cannot allocate anything);
 # - ``caller_is_transformed`` (C only): whether the frame reading it returns
-#   to one whose code carries ``TRANSFORMED_MARKER``.
+#   to one whose code carries ``TRANSFORMED_MARKER``;
+# - ``pass_on`` (C only): the same, and when it is true, both Unwind
+#   instances lose the traceback gathered so far (the frame passing one on
+#   would drop it itself otherwise: it holds a frame object per frame).
 #
 # Saving a record must not call anything (it may happen at the recursion
 # limit, and a call lets other threads in), so the handlers reach these as
@@ -228,6 +234,16 @@ class ResumeSite:
         # For a watchdog tick: the place its record means the same as, for
         # another backend to resume at (see instrument._note_loop_equivalents).
         self.same_as = None
+
+    @property
+    def function(self):
+        return self._function
+
+    @function.setter
+    def function(self, function):
+        self._function = function
+        # The C loops know the entries by site.
+        forget_resume_entries()
 
     @property
     def name(self):

@@ -543,6 +543,8 @@ def _emit_save(em, site, resume_site):
     """Append ``resume_site``'s record to the unwinding chain; [P] -> [P]."""
     if any(s.kind == Slot.HANDLED for s in resume_site.slots):
         em.take_handled_exception(HANDLED_LOCAL)
+    # The chain first, so that the record goes onto it without a SWAP.
+    em.load_handed_over(HANDOVER, "chain")
     if not resume_site.slots:
         em.op("LOAD_CONST", resume_site.shared_record, 1)
     else:
@@ -550,7 +552,7 @@ def _emit_save(em, site, resume_site):
         for slot in resume_site.slots:
             _emit_slot_load(em, site, slot)
         em.op("BUILD_TUPLE", len(resume_site.slots) + 1, -len(resume_site.slots))
-    em.append_handed_over(HANDOVER, "chain")
+    em.op("LIST_APPEND", 1, -1).op("POP_TOP", effect=-1)
 
 
 def _emit_slot_load(em, site, slot):

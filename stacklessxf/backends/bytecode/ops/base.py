@@ -308,18 +308,19 @@ class Emitter:
         go to ``absorb``, where the trampoline runs in this frame.  Nothing
         in here calls anything, so it works at the recursion limit.  With a
         ``handover`` that has it (see runtime/records.py), the test is its
-        ``caller_is_transformed``, made in C."""
+        ``pass_on``, made in C, which also drops the traceback."""
         not_ours = None
         if handover is not None:
-            self.load_handed_over(handover, "caller_is_transformed")
+            self.load_handed_over(handover, "pass_on")
+            self.op(self.IF_FALSE, absorb, -1)
         else:
             not_ours = self._load_callers_last_constant(unwind_local)
             self.op("LOAD_CONST", marker, 1).op("IS_OP", 0, -1)
-        self.op(self.IF_FALSE, absorb, -1)
-        # Drop the traceback so far: nothing reads it, and freeing it (and
-        # the frame objects it holds) now keeps unwinding cheap.
-        self.op("LOAD_CONST", None, 1).op("LOAD_FAST", unwind_local, 1)
-        self.op("STORE_ATTR", "__traceback__", -2)
+            self.op(self.IF_FALSE, absorb, -1)
+            # Drop the traceback so far: nothing reads it, and freeing it
+            # (and the frame objects it holds) now keeps unwinding cheap.
+            self.op("LOAD_CONST", None, 1).op("LOAD_FAST", unwind_local, 1)
+            self.op("STORE_ATTR", "__traceback__", -2)
         self.op("LOAD_FAST", unwind_local, 1).op("RERAISE", 0, -1)
         if not_ours is not None:
             self.depth += 1
