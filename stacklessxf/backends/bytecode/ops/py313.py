@@ -60,6 +60,9 @@ class Ops(base.Ops):
     UNBINDING = frozenset({"DELETE_FAST", "LOAD_FAST_AND_CLEAR"})
     SAVES_COMPREHENSION_VARIABLES = True
     FOR_ITER_GUARD_SIZE = 2 + 2 * version.cache_entries(base.dis.opmap["FOR_ITER"])
+    # The compiler counts the stack before it makes a constant's load and
+    # the return after it one RETURN_CONST: ``def f(): pass`` needs 1.
+    STACK_PEAKS = {base.dis.opmap["RETURN_CONST"]: 1}
 
     def call_segment_size(self, instr):
         """Callable, self-or-NULL, the arguments (and ``CALL_KW``'s names),
