@@ -33,10 +33,9 @@ from ...runtime.records import (
     Unwind,
 )
 from ...runtime.trampoline import (
-    SUSPENSION_POINTS,
-    TESTED_CALLS,
     TRANSFORMED_MARKER,
     mark_transformed,
+    register_suspension_points,
     run_unwound,
 )
 from ...runtime.specials import CROSSING
@@ -611,8 +610,8 @@ def _to_code(bytecode_obj, sites):
 def _finish(code):
     code = mark_transformed(code)
     guarded, tested = ops.guarded_calls(code, Unwind, SWITCHED)
-    SUSPENSION_POINTS[id(code)] = guarded | ops.guarded_with_instructions(code, Unwind)
-    TESTED_CALLS.update(id(code) + offset for offset in tested)
+    register_suspension_points(code, guarded | ops.guarded_with_instructions(code, Unwind),
+                               tested)
     return code
 
 
