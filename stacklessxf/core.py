@@ -18,6 +18,7 @@ from .frontend.source import has_stackless_decorator, locate
 from .ir.lower import lower
 from .ir.verify import verify
 from .runtime import registry
+from .runtime.records import set_code
 from .runtime.registry import all_functions, registered_functions
 
 BACKENDS = ("bytecode", "native")
@@ -121,7 +122,7 @@ def stackless(function=None, *, backend="bytecode"):
     # In place, so that every reference to the function (its own recursive
     # call, default arguments, dispatch tables, partials, bound methods)
     # reaches the stackless code, whenever the decorator was applied.
-    function.__code__ = info.code
+    set_code(function, info.code)
     function.__stackless__ = info
     info.function = function
     registry.register(info)

@@ -6,6 +6,7 @@ import pytest
 from astroid import nodes
 
 import stacklessxf
+from stacklessxf.backends.bytecode.instrument import CallSite
 from stacklessxf.runtime.records import Slot
 from stacklessxf.versions import current as version
 from tests.differential import corpus_paths, load_module
@@ -82,3 +83,14 @@ def test_calls_in_dead_code_are_dropped():
         elif info.qualname == "dead_branches":
             assert callees == ["shout", "shout"]
         assert "the compiler dropped the call" in info.explain() or not info.dropped
+
+
+def test_every_call_instruction_is_one_site():
+    # A with statement's exit call carries its manager expression's span on
+    # 3.13; it is the with statement's site only, not another copy of the
+    # manager's call (whose second site would never be guarded).
+    for info in FUNCTIONS:
+        sites = [site for site in info.sites if isinstance(site, CallSite)]
+        calls = [id(site.call) for site in sites]
+        assert len(calls) == len(set(calls)), info.qualname
+        assert all("after" in site.labels for site in sites), info.qualname

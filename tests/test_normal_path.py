@@ -10,6 +10,7 @@ benchmark run.
 """
 
 import collections
+import dis
 import sys
 
 from stacklessxf import schedule, stackless
@@ -105,3 +106,30 @@ def test_calls_that_may_switch_are_tested():
     fib or the walk); fib's cannot switch."""
     assert pausing_sum.__stackless__.switch_arrives == {0, 1}
     assert sfib.__stackless__.switch_arrives == frozenset()
+
+
+def specialized(function, *args):
+    """The instructions of ``function``'s code, as the interpreter has
+    specialized them after it ran ``function(*args)`` many times."""
+    for _ in range(200):
+        function(*args)
+    return [ins.opname for ins in dis.get_instructions(function, adaptive=True)]
+
+
+def test_the_interpreter_specializes_transformed_calls_as_it_does_plain_ones():
+    # The same count of instructions is not the same cost: where the
+    # function's calls stay generic (3.13 gives a function whose code was
+    # set no version, and calls of it are not specialized without one),
+    # each call takes the interpreter's slow path.
+    node = tree(6)
+    for plain, transformed, arg in ((fib, sfib, 10), (walk, swalk, node)):
+        expected = specialized(plain, arg)
+        assert specialized(transformed, arg)[:len(expected)] == expected, transformed.__name__
+
+
+def test_the_watchdog_variant_and_back_keeps_calls_specialized():
+    from stacklessxf.runtime.scheduler import _use_ticked_code
+    expected = specialized(fib, 10)
+    _use_ticked_code(True)
+    _use_ticked_code(False)
+    assert specialized(sfib, 10)[:len(expected)] == expected

@@ -169,3 +169,18 @@ def test_each_tested_call_has_its_own_number():
                if isinstance(points, frozenset) for offset in points]
     assert numbers and len(set(numbers)) == len(numbers)
     assert TESTED_CALLS and TESTED_CALLS <= set(numbers)
+
+
+def test_a_dead_code_objects_calls_are_forgotten():
+    # A code object made later at a dead one's address must not find its
+    # suspension points or its tested calls.
+    import gc
+    from stacklessxf.runtime.trampoline import (SUSPENSION_POINTS, TESTED_CALLS,
+                                                register_suspension_points)
+    code = compile("f(x)", "<test>", "eval").replace(co_name="dies")
+    key = id(code)
+    register_suspension_points(code, frozenset({4}), {4})
+    assert SUSPENSION_POINTS[key] == {4} and key + 4 in TESTED_CALLS
+    del code
+    gc.collect()
+    assert key not in SUSPENSION_POINTS and key + 4 not in TESTED_CALLS

@@ -4,6 +4,7 @@ found for a function."""
 
 import dis
 import importlib
+import sys
 import types
 
 import pytest
@@ -106,7 +107,7 @@ def guarded_calls_by_dis(code, unwind, marker):
     at = {ins.offset: ins for ins in listing}
     guarded, tested = set(), set()
     for position, ins in enumerate(listing):
-        if ins.opname not in ("CALL", "CALL_FUNCTION_EX"):
+        if ins.opname not in ("CALL", "CALL_KW", "CALL_FUNCTION_EX"):
             continue
         entry = next((e for e in dis._parse_exception_table(code)
                       if e.start <= ins.offset < e.end), None)
@@ -115,7 +116,11 @@ def guarded_calls_by_dis(code, unwind, marker):
             continue
         start = listing[position - 1].offset if listing[position - 1].opname == "PRECALL" \
             else ins.offset
-        offsets = range(start, ins.offset + 2 * dis._inline_cache_entries[ins.opcode] + 1, 2)
+        # A frame stopped in a call reports its last cache entry; on 3.13,
+        # the call itself.
+        end = ins.offset if sys.version_info >= (3, 13) else \
+            ins.offset + 2 * dis._inline_cache_entries[ins.opcode]
+        offsets = range(start, end + 1, 2)
         guarded.update(offsets)
         after = listing[position + 1:position + 3]
         if [i.opname for i in after] == ["COPY", "LOAD_CONST"] and after[1].argval is marker:

@@ -31,6 +31,12 @@
  *   SX_CALL_CALLABLE(items)     the callable among a call's first two stack
  *                               items; the non-NULL one of NULL-and-callable
  *                               or method-and-self unless a block says
+ *   SX_GIVE_CODE_VERSION(func)  give a function whose __code__ was just set
+ *                               the version a new function of that code
+ *                               would have, where setting the code leaves
+ *                               none (calls of a function without one are
+ *                               never specialized); nothing unless a block
+ *                               says
  */
 #ifndef STACKLESSXF_CPYTHON_H
 #define STACKLESSXF_CPYTHON_H
@@ -38,6 +44,9 @@
 #include <Python.h>
 #define Py_BUILD_CORE 1
 #include "internal/pycore_frame.h"
+#if PY_VERSION_HEX >= 0x030D0000
+#include "internal/pycore_function.h"
+#endif
 #ifdef SX_NEED_OPCODE_TABLES
 #if PY_VERSION_HEX >= 0x030D0000
 #define NEED_OPCODE_METADATA
@@ -120,6 +129,11 @@ sx_base_opcode(PyCodeObject *code, int index)
 #define SX_IS_CALL(opcode) ((opcode) == CALL || (opcode) == CALL_KW)
 /* The callable comes first, then self or NULL. */
 #define SX_CALL_CALLABLE(items) ((items)[0])
+/* Setting __code__ zeroes the function's version, and nothing assigns
+ * one later (3.12 did, when a call was first specialized): a new function
+ * takes its code's. */
+#define SX_GIVE_CODE_VERSION(func) \
+    _PyFunction_SetVersion((func), ((PyCodeObject *)(func)->func_code)->co_version)
 #ifdef SX_NEED_OPCODE_TABLES
 /* Tracing and profiling (sys.monitoring) replace instructions by
  * instrumented ones, keeping the original where a line or instruction
@@ -153,6 +167,9 @@ sx_base_opcode(PyCodeObject *code, int index)
 #endif
 #ifndef SX_IS_CALL
 #define SX_IS_CALL(opcode) ((opcode) == CALL)
+#endif
+#ifndef SX_GIVE_CODE_VERSION
+#define SX_GIVE_CODE_VERSION(func) ((void)(func))
 #endif
 #ifndef SX_CALL_CALLABLE
 #define SX_CALL_CALLABLE(items) ((items)[0] != NULL ? (items)[0] : (items)[1])

@@ -973,6 +973,18 @@ set_python_only(PyObject *module, PyObject *flag)
     Py_RETURN_NONE;
 }
 
+/* give_code_version(function): see SX_GIVE_CODE_VERSION. */
+static PyObject *
+give_code_version(PyObject *module, PyObject *function)
+{
+    if (!PyFunction_Check(function)) {
+        PyErr_SetString(PyExc_TypeError, "give_code_version() takes a function");
+        return NULL;
+    }
+    SX_GIVE_CODE_VERSION((PyFunctionObject *)function);
+    Py_RETURN_NONE;
+}
+
 PyDoc_STRVAR(schedule_doc,
 "schedule(retval=current)\n--\n\n"
 "Let the other runnable tasklets run; the current one goes to the end\n"
@@ -988,6 +1000,7 @@ static PyMethodDef methods[] = {
      schedule_doc},
     {"configure_channels", configure_channels, METH_VARARGS, NULL},
     {"set_python_only", set_python_only, METH_O, NULL},
+    {"give_code_version", give_code_version, METH_O, NULL},
     {"channel_send", (PyCFunction)(void (*)(void))channel_send, METH_FASTCALL | METH_KEYWORDS,
      "channel_send(self, value)\n--\n\nSend value to a receiver, waiting for one if none waits."},
     {"channel_receive", (PyCFunction)(void (*)(void))channel_receive,

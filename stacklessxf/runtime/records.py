@@ -115,6 +115,21 @@ except ImportError:
     def forget_resume_entries():
         pass
 
+try:
+    from _stacklessxf_switch import give_code_version
+except ImportError:
+    give_code_version = None
+
+
+def set_code(function, code):
+    """Give ``function`` the code ``code``, in place.  Where setting a
+    function's code leaves it without the version its calls are specialized
+    by (3.13), every call of it would take the interpreter's slow path: the
+    extension gives it the version a new function of ``code`` would have."""
+    function.__code__ = code
+    if give_code_version is not None:
+        give_code_version(function)
+
 # Where the frames of an unwinding leave their records for the code that
 # catches it, with the current thread's attributes:
 #

@@ -30,7 +30,7 @@ import weakref
 from ..errors import SwitchError
 from . import callbacks, generators, native_loop, portable, registry
 from .frames import called_from_c, calls_run_inline
-from .records import HANDOVER, SITES, SWITCHED
+from .records import HANDOVER, SITES, SWITCHED, set_code
 from .trampoline import (RESUMING_OFFSETS, SUSPENSION_POINTS, TESTED_CALLS, is_transformed,
                          resume_for_plain_caller, resume_records, run_unwound)
 
@@ -1054,7 +1054,7 @@ def _use_ticked_code(on):
     back (so the watchdog costs nothing when it is not running)."""
     for info in registry.all_functions():
         if info.native is None and info.function is not None and info.code is not None:
-            info.function.__code__ = info.ticked()[0] if on else info.code
+            set_code(info.function, info.ticked()[0] if on else info.code)
         elif info.native is not None:
             info.native.watchdog_running(on)
 

@@ -1,6 +1,7 @@
 """The trampoline: resumes records innermost-first until none is left."""
 
 import types
+import weakref
 
 from ..versions import current as version
 
@@ -10,11 +11,10 @@ from .records import (HANDOVER, SITE_COUNTS, SITES, SWITCHED, TRANSFORMED_MARKER
 
 
 
-# For every transformed code object (by id: hashing a code object hashes all
-# its constants, and transformed code objects live as long as the process):
-# the offsets of the calls at which its frames can be suspended (the calls
-# its handlers guard).  A switch checks that every frame it would unwind is
-# stopped at one of them.
+# For every live transformed code object (by id: hashing a code object
+# hashes all its constants): the offsets of the calls at which its frames
+# can be suspended (the calls its handlers guard).  A switch checks that
+# every frame it would unwind is stopped at one of them.
 SUSPENSION_POINTS = {}
 
 # Those of the calls whose result is tested for SWITCHED, each as one
@@ -23,6 +23,31 @@ SUSPENSION_POINTS = {}
 # and no two live code objects share one.  One set lookup is the cheapest
 # test a switch can make of the frame that called it.
 TESTED_CALLS = set()
+
+# A weak reference to each code object of SUSPENSION_POINTS, whose callback
+# takes the code's entries out when it dies: a code object made later at
+# the same address must not find the dead one's suspension points or
+# tested calls (most transformed code lives as long as the process, but
+# not all: a function whose transform failed after its code was made, a
+# resume entry's code made again).
+_REGISTERED = {}
+
+
+def register_suspension_points(code, points, tested):
+    """Note the suspension points (offsets) of ``code`` and the offsets of
+    those of its calls that test for SWITCHED, for as long as it lives."""
+    key = id(code)
+    numbers = frozenset(key + offset for offset in tested)
+    SUSPENSION_POINTS[key] = points
+    TESTED_CALLS.update(numbers)
+    _REGISTERED[key] = weakref.ref(
+        code, lambda _, key=key, numbers=numbers: _forget(key, numbers))
+
+
+def _forget(key, numbers):
+    SUSPENSION_POINTS.pop(key, None)
+    TESTED_CALLS.difference_update(numbers)
+    _REGISTERED.pop(key, None)
 
 
 def mark_transformed(code):

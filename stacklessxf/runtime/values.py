@@ -31,6 +31,7 @@ import types
 
 from ..errors import StaleCodeError
 from ..versions import current as version
+from .records import set_code
 
 INTERPRETER = version.INTERPRETER
 
@@ -346,7 +347,7 @@ def make_function(address, closure):
     function = types.FunctionType(code, module.__dict__, code.co_name, None, closure)
     if stackless:
         info = stackless_info_for_code(code, module_name)
-        function.__code__ = info.code
+        set_code(function, info.code)
         function.__stackless__ = info
     return function
 

@@ -33,13 +33,13 @@ from ...runtime.records import (
     Unwind,
 )
 from ...runtime.trampoline import (
-    SUSPENSION_POINTS,
-    TESTED_CALLS,
     TRANSFORMED_MARKER,
     mark_transformed,
+    register_suspension_points,
     run_unwound,
 )
 from ...runtime.specials import CROSSING
+from ...versions import current as version
 from . import comprehensions, exception_table
 from . import flow as dataflow
 from .ops import current as ops
@@ -106,7 +106,11 @@ def instrument(code, resume_points, function_info, tick=None, switch_arrives=Non
     instrs = _make_method_calls_plain(instrs, sites, function_info)
     flow = dataflow.InstructionFlow(instrs)
     states = dataflow.stack_states(flow, ops)
-    sites += _with_sites(instrs, states)
+    # A with statement's exit call may carry the span of its manager's
+    # expression (3.13): it is the with statement's site, not that call's.
+    with_sites = _with_sites(instrs, states)
+    claimed = {id(site.call) for site in with_sites}
+    sites = [site for site in sites if id(site.call) not in claimed] + with_sites
     sites += _plain_call_sites(instrs, flow, states, sites, tick_calls)
     for site in sites:
         site.marks_crossing = code.co_name == "__init__"
@@ -591,8 +595,9 @@ def _to_code(bytecode_obj, sites):
     code = bytecode_obj.to_code(stacksize=0, compute_exception_stack_depths=False)
     if loops:
         # Raw decoding: dis.get_instructions describes every instruction in
-        # full (names, values, positions), far more than is read here.
-        listing = list(dis._unpack_opargs(code.co_code))
+        # full (names, values, positions), far more than is read here; the
+        # version says how (3.13's raw decoding gives one more field).
+        listing = list(version.unpack(code))
         for_offsets = [offset for offset, op, _ in listing if op == _FOR_ITER]
         marks = {id(code.co_consts[arg]): offset for offset, op, arg in listing
                  if op == _LOAD_CONST and
@@ -607,8 +612,8 @@ def _to_code(bytecode_obj, sites):
 def _finish(code):
     code = mark_transformed(code)
     guarded, tested = ops.guarded_calls(code, Unwind, SWITCHED)
-    SUSPENSION_POINTS[id(code)] = guarded | ops.guarded_with_instructions(code, Unwind)
-    TESTED_CALLS.update(id(code) + offset for offset in tested)
+    register_suspension_points(code, guarded | ops.guarded_with_instructions(code, Unwind),
+                               tested)
     return code
 
 

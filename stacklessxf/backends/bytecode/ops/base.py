@@ -639,12 +639,15 @@ _ENDS_BLOCK = frozenset(dis.opmap[name] for name in (
 _RETURN_GENERATOR = dis.opmap["RETURN_GENERATOR"]
 
 
-def max_stack_depth(code):
+def max_stack_depth(code, peaks=None):
     """The deepest the value stack of ``code`` gets, by the interpreter's
     own stack effects over every path from the start; an exception handler,
     once an instruction it covers is reached, starts at its table entry's
     depth plus the exception (and, for ``lasti``, the offset) pushed.  What
-    the compiler puts in ``co_stacksize``."""
+    the compiler puts in ``co_stacksize``.  ``peaks`` maps an opcode to how
+    far above the depth before it the compiler counts the stack there (an
+    instruction it forms from a push and a pop after counting)."""
+    peaks = peaks or {}
     listing = list(version.unpack(code))
     index_at = {offset: index for index, (offset, _, _) in enumerate(listing)}
     handlers = _Handlers(code)
@@ -665,6 +668,8 @@ def max_stack_depth(code):
                 after = offset + 2 + 2 * version.cache_entries(op)
                 work.append((index_at[after + 2 * step], after_jump))
                 deepest = max(deepest, after_jump)
+            if op in peaks:
+                deepest = max(deepest, depth + peaks[op])
             if op in _ENDS_BLOCK:
                 break
             # A generator's first resumption finds the value sent pushed.
@@ -689,8 +694,8 @@ class Ops:
     defaults (3.12's layout of a call, nothing to prepare) do not hold;
     where a call's NULL follows its callable (3.13), also ``spill_count``,
     ``spill``, ``reload_spilled``, ``callee`` and ``call_with_stack_top``,
-    and ``load_cell``, ``resumes_after_yield``, ``guard_call`` and
-    ``FOR_ITER_GUARD_SIZE`` where the version's differ."""
+    and ``load_cell``, ``resumes_after_yield``, ``guard_call``,
+    ``FOR_ITER_GUARD_SIZE`` and ``STACK_PEAKS`` where the version's differ."""
 
     NULL, METHOD, SHADOWED, CONST, OBJ, EXC_PREV, MIXED = (
         NULL, METHOD, SHADOWED, CONST, OBJ, EXC_PREV, MIXED)
@@ -724,9 +729,15 @@ class Ops:
     guarded_calls = staticmethod(guarded_calls)
     with_call_prefix = staticmethod(with_call_prefix)
     guarded_with_instructions = staticmethod(guarded_with_instructions)
-    max_stack_depth = staticmethod(max_stack_depth)
+    # Opcodes whose stack effect hides a push the compiler counts when it
+    # computes ``co_stacksize`` (see ``max_stack_depth``), by how much.
+    STACK_PEAKS = {}
 
     # -- the value stack ------------------------------------------------
+
+    def max_stack_depth(self, code):
+        """See the module's ``max_stack_depth``."""
+        return max_stack_depth(code, self.STACK_PEAKS)
 
     def call_segment_size(self, instr):
         """Stack items (as the ``bytecode`` package counts them at the call

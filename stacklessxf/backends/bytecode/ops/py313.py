@@ -60,6 +60,9 @@ class Ops(base.Ops):
     UNBINDING = frozenset({"DELETE_FAST", "LOAD_FAST_AND_CLEAR"})
     SAVES_COMPREHENSION_VARIABLES = True
     FOR_ITER_GUARD_SIZE = 2 + 2 * version.cache_entries(base.dis.opmap["FOR_ITER"])
+    # The compiler counts the stack before it makes a constant's load and
+    # the return after it one RETURN_CONST: ``def f(): pass`` needs 1.
+    STACK_PEAKS = {base.dis.opmap["RETURN_CONST"]: 1}
 
     def call_segment_size(self, instr):
         """Callable, self-or-NULL, the arguments (and ``CALL_KW``'s names),
@@ -151,7 +154,12 @@ class Ops(base.Ops):
         interpreter looks the handler of a failed Python callee up: the
         instruction before the call where it directly precedes it (an
         exception that instruction raises passes through the handler, which
-        re-raises it to the one the instruction had), or else a NOP."""
+        re-raises it to the one the instruction had), or else a NOP.  An
+        instruction that calls from C (a ``with`` statement's call of
+        ``__enter__`` or ``__exit__``) fails at itself: its guard is the
+        base's."""
+        if call.name not in self.CALL_NAMES:
+            return super().guard_call(body, guard, call)
         closing = []
         at = len(body) - 1
         if at >= 0 and isinstance(body[at], TryEnd):    # the enclosing range, closed
