@@ -115,6 +115,7 @@ except ImportError:
     def forget_resume_entries():
         pass
 
+
 try:
     from _stacklessxf_switch import give_code_version
 except ImportError:
@@ -129,6 +130,7 @@ def set_code(function, code):
     function.__code__ = code
     if give_code_version is not None:
         give_code_version(function)
+
 
 # Where the frames of an unwinding leave their records for the code that
 # catches it, with the current thread's attributes:
