@@ -40,6 +40,13 @@ def inline(code, function_info):
     return bc.to_code(compute_exception_stack_depths=False)
 
 
+def _drop_closure(out):
+    """Remove the closure tuple (its cells' loads and BUILD_TUPLE) that
+    ends ``out``: an inlined comprehension reads the cells themselves."""
+    count = out.pop().arg
+    del out[len(out) - count:]
+
+
 def _decided_list(decided, loops, deciding, loc):
     """What follows a deciding generator expression's loops (at ``end``,
     all items seen): [] -> [[]]; and at ``decided``, where an item decided
@@ -99,15 +106,21 @@ class _Inliner:
         """``instrs`` with each call of an inlined comprehension's function
         replaced by its body (the function's making dropped)."""
         out, pending = [], []
+        made_here = False
         for ins in instrs:
+            if made_here and isinstance(ins, Instr) and ins.name == "SET_FUNCTION_ATTRIBUTE":
+                if ins.arg & 8:          # 3.13: the closure, made before the code's load
+                    _drop_closure(out)
+                continue
+            made_here = False
             if isinstance(ins, Instr) and ins.name == "MAKE_FUNCTION" and out and \
                     self._inlined_code(out[-1]) is not None:
                 made = out.pop()
                 deciding = deciding_item(self.spans[span_of(made.location)])
-                if ins.arg & 8:          # the closure's cells: LOAD_CLOSURE..., BUILD_TUPLE
-                    count = out.pop().arg
-                    del out[len(out) - count:]
+                if isinstance(ins.arg, int) and ins.arg & 8:    # the closure (3.11, 3.12)
+                    _drop_closure(out)
                 pending.append((span_of(ins.location), made.arg, deciding))
+                made_here = True
                 continue
             if pending and isinstance(ins, Instr) and ins.name in ("PRECALL", "CALL") \
                     and ins.arg == 0 and span_of(ins.location) == pending[-1][0]:
