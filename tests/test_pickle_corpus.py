@@ -9,7 +9,8 @@ import pytest
 
 from differential import (corpus_paths, iter_corpus, load_corpus_pair, plain_corpus_module,
                           run_one)
-from tests.pickle_harness import count_ticks, resume_in_fresh_process, run_pickling_at_every_switch
+from tests.pickle_harness import (count_ticks, resume_each, resume_in_fresh_process,
+                                  run_pickling_at_every_switch)
 
 from test_differential import CASE_IDS, CASES
 
@@ -96,3 +97,19 @@ def test_a_pickle_of_each_case_resumes_in_a_fresh_process(path):
     outcomes = resume_in_fresh_process(transformed, blobs)
     for got, want, case in zip(outcomes, expected, cases):
         assert got == want, case
+
+
+def test_a_second_load_of_a_file_resumes_its_nested_functions_with_its_own_globals():
+    """Code objects compare equal by their contents, so a file loaded twice
+    (a reload) has equal nested functions; the records of each load's
+    nested stackless function must resume with that load's globals (here:
+    its own LOG)."""
+    path, = [p for p in corpus_paths() if os.path.basename(p) == "c_values.py"]
+    case = ("nested_stackless_closure", (7, 2), {})
+    for _ in range(2):
+        plain, transformed = load_corpus_pair(path)
+        ticks = count_ticks(transformed, case)
+        _, blobs, _ = run_pickling_at_every_switch(transformed, case, {0, ticks // 2})
+        assert blobs
+        want = run_one(plain, case)
+        assert all(got == want for got in resume_each(transformed, blobs))

@@ -361,25 +361,30 @@ def _set_function_state(function, state):
 # -- stackless functions defined inside other functions --------------------
 
 # A FunctionInfo for each nested stackless function's code seen in this
-# process, so that the transform runs once per code, not once per value.
+# process, so that the transform runs once per code, not once per value:
+# id(code) -> (code, info).  By identity: code objects compare equal by their
+# contents, so the same file loaded twice (a reload) would find the other
+# load's function, which runs with the other module's globals.
 _infos_by_code = {}
 
 
 def note_stackless_code(info):
-    _infos_by_code.setdefault(info.original_code, info)
+    _infos_by_code.setdefault(id(info.original_code), (info.original_code, info))
 
 
 def stackless_info_for_code(code, module_name):
     """A FunctionInfo for ``code`` (CPython's code of a stackless function
     defined inside another function), transforming it in this process if
     none is known yet."""
-    info = _infos_by_code.get(code)
-    if info is None:
-        module = sys.modules[module_name]
-        stand_in = types.FunctionType(code, module.__dict__, code.co_name, None,
-                                      tuple(types.CellType() for _ in code.co_freevars))
-        stand_in.__qualname__ = code.co_qualname
-        info = _infos_by_code[code] = _transform(stand_in)
+    known = _infos_by_code.get(id(code))
+    if known is not None and known[0] is code:
+        return known[1]
+    module = sys.modules[module_name]
+    stand_in = types.FunctionType(code, module.__dict__, code.co_name, None,
+                                  tuple(types.CellType() for _ in code.co_freevars))
+    stand_in.__qualname__ = code.co_qualname
+    info = _transform(stand_in)
+    _infos_by_code[id(code)] = (code, info)
     return info
 
 
