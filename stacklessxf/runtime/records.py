@@ -108,18 +108,13 @@ def _count_sites(numbers, counts):
 
 
 try:
-    from _stacklessxf_switch import HandOver, count_sites, forget_resume_entries
+    from _stacklessxf_switch import HandOver, count_sites, forget_resume_entries, \
+        give_code_version
 except ImportError:
-    HandOver, count_sites = _SharedHandOver, _count_sites
+    HandOver, count_sites, give_code_version = _SharedHandOver, _count_sites, None
 
     def forget_resume_entries():
         pass
-
-
-try:
-    from _stacklessxf_switch import give_code_version
-except ImportError:
-    give_code_version = None
 
 
 def set_code(function, code):
