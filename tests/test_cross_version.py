@@ -242,3 +242,35 @@ def test_every_tick_of_a_loop_says_what_it_means():
                  if site.normal.name.startswith("tick@")]
         assert ticks and all(tick.same_as is not None for tick in ticks), \
             (name, [tick.name for tick in ticks if tick.same_as is None])
+
+
+@sx.stackless
+def _waits_in_finally(ch):
+    try:
+        got = 0
+    finally:
+        got = ch.receive()
+    return got
+
+
+def test_a_record_in_a_copy_of_code_resumes_where_the_copies_are_as_many():
+    """The compiler copies a finally body once per way out of the try; how
+    many copies, and which is which, is each version's own choice (3.12
+    and 3.13 copy a comprehension's code differently): a record saved in
+    one of them resumes under another version only where that one makes
+    as many."""
+    ch = sx.channel()
+    task = sx.tasklet(_waits_in_finally)(ch)
+    sx.run()
+    table, rows, _ = task.__reduce__()[2]["_stack"].__reduce__()[1]
+    (number, entry), = table.items()
+    module, qualname, stamp, name, names = entry
+    assert " & copies " in name, name
+    assert portable.load_stack(table, rows, "cpython-3.99") == list(rows)
+    copies = int(name.split(" & copies ")[1].split()[0])
+    renamed = {number: (module, qualname, stamp,
+                        name.replace(f" & copies {copies}", f" & copies {copies + 1}"), names)}
+    with pytest.raises(StaleCodeError, match=rf"one of {copies + 1} copies the compiler made "
+                       rf"of that call's code, and this version makes {copies}"):
+        portable.load_stack(renamed, rows, "cpython-3.99")
+    task.kill()

@@ -66,10 +66,14 @@ class _Layout:
     def __init__(self, info):
         self.fingerprint = _compute_fingerprint(info)
         self.site_named = {}
+        # How many copies of each call's code the compiler made.
+        self.copies = {}
         for call_site in info.all_sites():
             for resume_site in (call_site.normal, call_site.retry):
                 if resume_site is not None:
                     self.site_named.setdefault(resume_site.name, resume_site)
+                    self.copies[resume_site.site_name] = max(
+                        self.copies.get(resume_site.site_name, 1), resume_site.copy + 1)
 
     def site_meaning(self, meaning, names):
         """The site whose records mean ``meaning`` (see _meaning_of) and can
@@ -108,13 +112,17 @@ def _last_stack_index(names):
     return max(stack, key=lambda i: int(names[i][len("$stack"):]), default=None)
 
 
-def _portable_name(site):
+def _portable_name(site, copies):
     """A site's name in the portable form: its own name, then, for a
     watchdog tick that has one, `` = `` its meaning (see _meaning_of), then,
-    where it saves closure cells, `` & cells `` and their names."""
+    where the compiler made ``copies`` copies of its call's code (a
+    ``finally`` body, a comprehension), `` & copies `` and that number,
+    then, where it saves closure cells, `` & cells `` and their names."""
     name = site.name
     if site.same_as is not None:
         name += f" = {_meaning_of(site)}"
+    if copies > 1:
+        name += f" & copies {copies}"
     cells = [slot.name for slot in site.slots if slot.kind == Slot.CELL]
     if cells:
         name += " & cells " + ",".join(cells)
@@ -122,10 +130,13 @@ def _portable_name(site):
 
 
 def _parse_name(portable_name):
-    """(own name, meaning or '', names saved as closure cells)."""
+    """(own name, meaning or '', the number of copies of its call's code,
+    names saved as closure cells)."""
     rest, _, cells = portable_name.partition(" & cells ")
+    rest, _, copies = rest.partition(" & copies ")
     own, _, meaning = rest.partition(" = ")
-    return own, meaning, frozenset(cells.split(",")) if cells else frozenset()
+    return (own, meaning, int(copies) if copies.isdigit() else 1,
+            frozenset(cells.split(",")) if cells else frozenset())
 
 
 def _meaning_of(site):
@@ -236,7 +247,7 @@ def _site_for(module, qualname, expected, site_name, values_by_name, foreign=Fal
                 "manager under CPython 3.12 and later and its __exit__ under 3.11; they "
                 "do not resume across that line", module, qualname)
         raise _stale(module, qualname)
-    own, meaning, _ = _parse_name(site_name)
+    own, meaning, copies, _ = _parse_name(site_name)
     if foreign and own.startswith("tick@"):
         site = layout.site_meaning(meaning, tuple(values_by_name)) if meaning else None
         if site is None:
@@ -253,6 +264,13 @@ def _site_for(module, qualname, expected, site_name, values_by_name, foreign=Fal
         raise StaleCodeError(
             f"{module}.{qualname} has no resume point {own} saving "
             f"{sorted(values_by_name)}; its records come from other code", module, qualname)
+    copies_here = layout.copies.get(site.site_name, 1)
+    if foreign and copies != copies_here:
+        # Which copy is which is the compiler's choice.
+        raise StaleCodeError(
+            f"{module}.{qualname} was saved at {own}, in one of {copies} copies the "
+            f"compiler made of that call's code, and this version makes {copies_here}: "
+            "a place this version's code has no counterpart of", module, qualname)
     return site
 
 
@@ -439,8 +457,9 @@ def _table_entry(site):
             info = site.function_info
             if "<locals>" in info.qualname.split("."):
                 values.note_stackless_code(info)
-            entry = (info.module, info.qualname, _layout(info).fingerprint,
-                     _portable_name(site), names)
+            layout = _layout(info)
+            entry = (info.module, info.qualname, layout.fingerprint,
+                     _portable_name(site, layout.copies.get(site.site_name, 1)), names)
         _table_entries[site.number] = entry
     return entry
 
@@ -658,7 +677,7 @@ def _resolve(entry, foreign):
     order = None if own == names else [1 + names.index(name) for name in own]
     if not foreign or module_name is None:
         return site, order, None
-    return site, order, _conversions(site, _parse_name(site_name)[2])
+    return site, order, _conversions(site, _parse_name(site_name)[3])
 
 
 def _conversions(site, saved_cells):
