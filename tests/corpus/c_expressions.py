@@ -260,6 +260,17 @@ def sets_and_frozensets(xs):
     return sorted(s), sorted(f)
 
 
+@stackless
+def many_locals(a0, a1):
+    # Past sixteen locals, two loaded together are two instructions (the
+    # pair's instruction numbers each local with four bits).
+    a2, a3, a4, a5, a6, a7, a8, a9 = a0 + 1, a1 + 1, a0 + 2, a1 + 2, a0 + 3, a1 + 3, a0 + 4, a1 + 4
+    a10, a11, a12, a13, a14, a15, a16, a17 = a2 * 2, a3 * 2, a4 * 2, a5 * 2, a6, a7, a8, a9
+    a18 = echo(a16 - a17)
+    a19 = echo(a0 - a17)
+    return a17 - a16, a15 - a0, a18, a19, a1 * a17, echo(a14 + a13) + a16 - a12 + a19
+
+
 CASES = [
     ("unpack_tuple", (1,), {}),
     ("unpack_wrong_length", (1,), {}),
@@ -294,4 +305,5 @@ CASES = [
     ("type_error_in_expression", (1,), {}),
     ("conditional_import", (3.7,), {}),
     ("sets_and_frozensets", ([1, 2, 3, 7],), {}),
+    ("many_locals", (3, 10), {}),
 ]

@@ -590,6 +590,7 @@ def _to_code(bytecode_obj, sites):
     from the code itself: the bytecode package computes it over a
     control-flow graph it builds and converts back, which took most of a
     function's transform time, and it would not see those handlers."""
+    ops.fuse(bytecode_obj)
     loops = [site for site in sites if site.special == FOR_NEXT_KIND]
     for_iters = [ins for ins in bytecode_obj if isinstance(ins, Instr) and ins.name == "FOR_ITER"]
     code = bytecode_obj.to_code(stacksize=0, compute_exception_stack_depths=False)

@@ -826,6 +826,10 @@ class Ops:
         (``params``: its argument names)."""
         return instrs
 
+    def fuse(self, bytecode_obj):
+        """Put back, in the instructions about to be assembled, the
+        superinstructions ``prepare`` split."""
+
     def cleared_names(self, instrs):
         """Locals that a store may unbind (it stores a saved NULL), so that
         no analysis may count them as bound."""

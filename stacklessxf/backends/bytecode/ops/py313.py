@@ -52,6 +52,37 @@ _PAIRS = {"LOAD_FAST_LOAD_FAST": ("LOAD_FAST", "LOAD_FAST"),
           "STORE_FAST_STORE_FAST": ("STORE_FAST", "STORE_FAST")}
 
 
+_FUSED = {pair: name for name, pair in _PAIRS.items()}
+
+
+def _pair_at(instrs, k):
+    """(superinstruction, second instruction) for a pair of ``_PAIRS`` of
+    plain locals at ``k``, on one line; else None."""
+    if k + 1 >= len(instrs):
+        return None
+    first, second = instrs[k], instrs[k + 1]
+    if not (isinstance(first, Instr) and isinstance(second, Instr)) or \
+            type(first.arg) is not str or type(second.arg) is not str:
+        return None
+    name = _FUSED.get((first.name, second.name))
+    lines = (first.location and first.location.lineno, second.location and second.location.lineno)
+    if name is None or (None not in lines and lines[0] != lines[1]):
+        return None
+    return name, second
+
+
+def _numbered_below_16(numbers, names):
+    """Whether the assembler numbers each of ``names`` below 16, the ones
+    not in ``numbers`` next (they are then added to it)."""
+    fresh = [name for name in dict.fromkeys(names) if name not in numbers]
+    if len(numbers) + len(fresh) > 16 or \
+            any(numbers[name] >= 16 for name in names if name in numbers):
+        return False
+    for name in fresh:
+        numbers[name] = len(numbers)
+    return True
+
+
 class Ops(base.Ops):
     Emitter = Emitter
     REEVALUABLE = (base.REEVALUABLE - {"LOAD_CLASSDEREF"}) | {
@@ -127,6 +158,24 @@ class Ops(base.Ops):
                 ins = Instr("LOAD_FAST", CellVar(ins.arg), location=ins.location)
             out.append(ins)
         return base.read_unbound_saves_as_null(base.keep_managers(out), params)
+
+    def fuse(self, bytecode_obj):
+        """Each pair of ``_PAIRS`` on one line, nothing between them, becomes
+        its superinstruction again, as the compiler makes them: where both
+        locals' numbers are below 16.  The assembler numbers the arguments
+        first, then the locals of superinstructions in order."""
+        numbers = {name: k for k, name in enumerate(bytecode_obj.argnames)}
+        fused, k = [], 0
+        while k < len(bytecode_obj):
+            first = bytecode_obj[k]
+            pair = _pair_at(bytecode_obj, k)
+            if pair is not None and _numbered_below_16(numbers, (first.arg, pair[1].arg)):
+                fused.append(Instr(pair[0], (first.arg, pair[1].arg), location=first.location))
+                k += 2
+                continue
+            fused.append(first)
+            k += 1
+        bytecode_obj[:] = fused
 
     def cleared_names(self, instrs):
         return base.cleared_by_saves(instrs)
