@@ -15,4 +15,7 @@ setup(ext_modules=[
     # limit (see stacklessxf/runtime/depth.py).
     Extension("_stacklessxf_depth", ["stacklessxf/runtime/_depth.c"],
               depends=["stacklessxf/runtime/_cpython.h"], optional=True),
+    # Takes the parsed trees the transform keeps out of the cyclic garbage
+    # collector's walks (see stacklessxf/frontend/settle.py).
+    Extension("_stacklessxf_settle", ["stacklessxf/frontend/_settle.c"], optional=True),
 ])

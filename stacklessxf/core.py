@@ -14,6 +14,7 @@ from .backends.bytecode import instrument
 from .backends.bytecode import generators
 from .errors import TransformError
 from .frontend.calls import Classifier
+from .frontend.settle import settle
 from .frontend.source import has_stackless_decorator, locate
 from .ir.lower import lower
 from .ir.verify import verify
@@ -211,7 +212,10 @@ def _refuse_suspending_function(function, kind, construct):
 def transform(function):
     """Run the pipeline on ``function``; returns its FunctionInfo."""
     with _collector_paused():
-        return _transform(function)
+        try:
+            return _transform(function)
+        finally:
+            settle()
 
 
 @contextlib.contextmanager

@@ -39,6 +39,12 @@ def _module_node(filename, module_globals, qualname):
     return module
 
 
+def parsed_trees():
+    """The module trees parsed so far (kept for good: a function transformed
+    later may be in any of them)."""
+    return list(_parsed_modules.values())
+
+
 def _first_line(node):
     if node.decorators is not None and node.decorators.nodes:
         return node.decorators.nodes[0].lineno
