@@ -100,3 +100,11 @@ def test_untrack_reachable_checks_its_arguments():
     with pytest.raises(TypeError):
         settle.untrack_reachable([], "NodeNG", astroid.nodes.EmptyNode)
     assert settle.untrack_reachable(5, astroid.nodes.NodeNG, astroid.nodes.EmptyNode) == 0
+
+
+def test_astroid_keeps_the_first_tree_cached_under_a_name():
+    """What settling every cached tree relies on: a cached tree is never
+    replaced, so none of them becomes garbage the collector should find."""
+    first = astroid.parse("x = 1", module_name="sx_settle_probe")
+    astroid.parse("x = 2", module_name="sx_settle_probe")
+    assert astroid.MANAGER.astroid_cache["sx_settle_probe"] is first
