@@ -56,19 +56,18 @@ _FUSED = {pair: name for name, pair in _PAIRS.items()}
 
 
 def _pair_at(instrs, k):
-    """(superinstruction, second instruction) for a pair of ``_PAIRS`` of
-    plain locals at ``k``, on one line; else None."""
+    """The superinstruction that the pair of plain locals' instructions at
+    ``k`` and ``k + 1``, on one line, stands for; else None."""
     if k + 1 >= len(instrs):
         return None
     first, second = instrs[k], instrs[k + 1]
     if not (isinstance(first, Instr) and isinstance(second, Instr)) or \
             type(first.arg) is not str or type(second.arg) is not str:
         return None
-    name = _FUSED.get((first.name, second.name))
     lines = (first.location and first.location.lineno, second.location and second.location.lineno)
-    if name is None or (None not in lines and lines[0] != lines[1]):
+    if None not in lines and lines[0] != lines[1]:
         return None
-    return name, second
+    return _FUSED.get((first.name, second.name))
 
 
 def _numbered_below_16(numbers, names):
@@ -168,11 +167,13 @@ class Ops(base.Ops):
         fused, k = [], 0
         while k < len(bytecode_obj):
             first = bytecode_obj[k]
-            pair = _pair_at(bytecode_obj, k)
-            if pair is not None and _numbered_below_16(numbers, (first.arg, pair[1].arg)):
-                fused.append(Instr(pair[0], (first.arg, pair[1].arg), location=first.location))
-                k += 2
-                continue
+            name = _pair_at(bytecode_obj, k)
+            if name is not None:
+                names = (first.arg, bytecode_obj[k + 1].arg)
+                if _numbered_below_16(numbers, names):
+                    fused.append(Instr(name, names, location=first.location))
+                    k += 2
+                    continue
             fused.append(first)
             k += 1
         bytecode_obj[:] = fused
