@@ -75,6 +75,10 @@ class _Layout:
                     self.copies[resume_site.site_name] = max(
                         self.copies.get(resume_site.site_name, 1), resume_site.copy + 1)
 
+    def copies_of(self, site):
+        """How many copies of ``site``'s call the compiler made."""
+        return self.copies.get(site.site_name, 1)
+
     def site_meaning(self, meaning, names):
         """The site whose records mean ``meaning`` (see _meaning_of) and can
         be made from a record saving the slots ``names``; None if there is
@@ -264,7 +268,7 @@ def _site_for(module, qualname, expected, site_name, values_by_name, foreign=Fal
         raise StaleCodeError(
             f"{module}.{qualname} has no resume point {own} saving "
             f"{sorted(values_by_name)}; its records come from other code", module, qualname)
-    copies_here = layout.copies.get(site.site_name, 1)
+    copies_here = layout.copies_of(site)
     if foreign and copies != copies_here:
         # Which copy is which is the compiler's choice.
         raise StaleCodeError(
@@ -459,7 +463,7 @@ def _table_entry(site):
                 values.note_stackless_code(info)
             layout = _layout(info)
             entry = (info.module, info.qualname, layout.fingerprint,
-                     _portable_name(site, layout.copies.get(site.site_name, 1)), names)
+                     _portable_name(site, layout.copies_of(site)), names)
         _table_entries[site.number] = entry
     return entry
 
