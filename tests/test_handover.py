@@ -85,3 +85,65 @@ def test_push_sets_the_unwinding_aside_and_pop_brings_it_back():
     assert HANDOVER.chain is chain
     with pytest.raises(RuntimeError, match="without a push"):
         HANDOVER.pop()
+
+
+def test_chain_taken_hands_the_records_over_in_a_new_list_and_empties_the_chain():
+    HANDOVER.push()
+    try:
+        chain = HANDOVER.chain
+        chain += [(1, "a"), (2, "b")]
+        taken = HANDOVER.chain_taken
+        assert taken == [(1, "a"), (2, "b")] and taken is not chain
+        assert HANDOVER.chain is chain and chain == []
+        assert HANDOVER.chain_taken == []
+    finally:
+        HANDOVER.pop()
+
+
+def _raised_here(exception):
+    try:
+        raise exception
+    except BaseException as caught:
+        return caught
+
+
+def _raised_one_frame_down(exception):
+    def below():
+        raise exception
+    try:
+        below()
+    except BaseException as caught:
+        return caught
+
+
+def test_a_refusal_of_the_asking_frames_own_call_starts_a_depth_unwinding():
+    HANDOVER.push()
+    try:
+        HANDOVER.chain.append((1, "stale"))
+        HANDOVER.tails.append(7)
+        refusal = _raised_here(RecursionError("limit"))
+        unwind = HANDOVER[refusal]
+        assert unwind is HANDOVER.depth_unwind
+        assert unwind.__traceback__ is refusal.__traceback__
+        # The code of the frame that called the one whose call was refused.
+        assert unwind.origin is sys._getframe().f_code
+        assert HANDOVER.chain == [] and HANDOVER.tails == []
+    finally:
+        HANDOVER.pop()
+
+
+@pytest.mark.parametrize("exception", [
+    _raised_one_frame_down(RecursionError("in a callee")),   # refused further in
+    _raised_here(ValueError("not a refusal")),
+    _raised_here(MemoryError("a real one")),                 # the depth check refused nothing
+    RecursionError("never raised"),                          # no traceback
+    "not an exception",
+], ids=["deeper", "other-type", "real-memory-error", "no-traceback", "not-an-exception"])
+def test_anything_else_starts_nothing(exception):
+    HANDOVER.push()
+    try:
+        HANDOVER.chain.append((1, "kept"))
+        assert HANDOVER[exception] is None
+        assert HANDOVER.chain == [(1, "kept")] and HANDOVER.depth_unwind.origin is None
+    finally:
+        HANDOVER.pop()

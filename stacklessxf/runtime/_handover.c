@@ -28,6 +28,7 @@ typedef struct {
     PyObject_HEAD
     PyObject *unwind_type;      /* the Unwind class */
     PyObject *marker;           /* the last constant of every transformed code */
+    PyObject *refused;          /* true once a call was refused (runtime/depth.py), or NULL */
 } HandOver;
 
 /* An Unwinding with the one set aside beneath it. */
@@ -183,10 +184,10 @@ handover_current(PyObject *handover)
 /* -- the HandOver type ----------------------------------------------- */
 
 enum { A_CHAIN, A_TAILS, A_CROSSED, A_SWITCH_UNWIND, A_DEPTH_UNWIND, A_CALLER_IS_TRANSFORMED,
-       A_PASS_ON, ATTRIBUTE_COUNT };
+       A_PASS_ON, A_CHAIN_TAKEN, ATTRIBUTE_COUNT };
 static const char *const attribute_names[ATTRIBUTE_COUNT] = {
     "chain", "tails", "crossed", "switch_unwind", "depth_unwind", "caller_is_transformed",
-    "pass_on"};
+    "pass_on", "chain_taken"};
 static PyObject *attribute_strings[ATTRIBUTE_COUNT];
 
 static int
@@ -256,6 +257,22 @@ pass_on(HandOver *self)
     return result;
 }
 
+/* chain_taken: the records of the thread's chain in a new list, the chain
+ * left empty: what the frame that catches an unwinding hands to the
+ * trampoline, taken before it calls anything. */
+static PyObject *
+chain_taken(HandOver *self)
+{
+    Level *level = current_level(self);
+    if (level == NULL)
+        return NULL;
+    PyObject *chain = level->base.chain;
+    PyObject *records = PyList_GetSlice(chain, 0, PyList_GET_SIZE(chain));
+    if (records != NULL && PyList_SetSlice(chain, 0, PyList_GET_SIZE(chain), NULL) < 0)
+        Py_CLEAR(records);
+    return records;
+}
+
 static PyObject *
 handover_getattro(HandOver *self, PyObject *name)
 {
@@ -269,6 +286,8 @@ handover_getattro(HandOver *self, PyObject *name)
         return caller_is_transformed(self);
     if (index == A_PASS_ON)
         return pass_on(self);
+    if (index == A_CHAIN_TAKEN)
+        return chain_taken(self);
     Level *level = current_level(self);
     if (level == NULL)
         return NULL;
@@ -276,6 +295,66 @@ handover_getattro(HandOver *self, PyObject *name)
     PyObject *values[A_CALLER_IS_TRANSFORMED] = {u->chain, u->tails, u->crossed,
                                                  u->switch_unwind, u->depth_unwind};
     return Py_NewRef(values[index]);
+}
+
+/* Whether ``exc``, which reached the handler of a call, says the call was
+ * refused: a RecursionError, or the MemoryError of a refused call (the
+ * depth check's marker is true, once, right after it refused one); -1 on
+ * failure. */
+static int
+is_refusal(HandOver *self, PyObject *exc)
+{
+    if (PyErr_GivenExceptionMatches(exc, PyExc_RecursionError))
+        return 1;
+    if (self->refused == NULL || !PyErr_GivenExceptionMatches(exc, PyExc_MemoryError))
+        return 0;
+    return PyObject_IsTrue(self->refused);
+}
+
+/* handover[exc]: the thread's depth Unwind when ``exc`` is a refusal of the
+ * very call whose handler asks (its traceback has one entry: the frame
+ * that made it); None otherwise.  A depth unwinding then starts: the Unwind
+ * takes that traceback and, as its origin, the code of the refusing frame's
+ * caller (not a frame: frame objects would keep every unwound activation's
+ * locals alive), and the chain and tails are emptied.  Calls nothing, as
+ * it runs at the limit. */
+static PyObject *
+handover_start_depth_unwind(HandOver *self, PyObject *exc)
+{
+    int refusal = PyExceptionInstance_Check(exc) ? is_refusal(self, exc) : 0;
+    if (refusal < 0)
+        return NULL;
+    PyObject *tb = refusal ? PyException_GetTraceback(exc) : NULL;
+    if (tb == NULL || !PyTraceBack_Check(tb) || ((PyTracebackObject *)tb)->tb_next != NULL) {
+        Py_XDECREF(tb);
+        Py_RETURN_NONE;
+    }
+    Level *level = current_level(self);
+    PyFrameObject *caller = level == NULL ? NULL
+        : PyFrame_GetBack(((PyTracebackObject *)tb)->tb_frame);
+    PyObject *origin = caller == NULL ? Py_NewRef(Py_None) : (PyObject *)PyFrame_GetCode(caller);
+    Py_XDECREF(caller);
+    PyObject *unwind = level == NULL ? NULL : level->base.depth_unwind;
+    int failed = unwind == NULL || PyException_SetTraceback(unwind, tb) < 0 ||
+        PyObject_SetAttrString(unwind, "origin", origin) < 0 ||
+        PyList_SetSlice(level->base.chain, 0, PY_SSIZE_T_MAX, NULL) < 0 ||
+        PyList_SetSlice(level->base.tails, 0, PY_SSIZE_T_MAX, NULL) < 0;
+    Py_DECREF(origin);
+    Py_DECREF(tb);
+    return failed ? NULL : Py_NewRef(unwind);
+}
+
+static PyMappingMethods handover_as_mapping = {
+    .mp_subscript = (binaryfunc)handover_start_depth_unwind,
+};
+
+/* watch_refusals(refused): the depth check's marker (runtime/depth.py),
+ * which handover[exc] asks about a MemoryError. */
+static PyObject *
+handover_watch_refusals(HandOver *self, PyObject *refused)
+{
+    Py_XSETREF(self->refused, Py_NewRef(refused));
+    Py_RETURN_NONE;
 }
 
 static PyObject *
@@ -295,6 +374,7 @@ handover_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     if (self != NULL) {
         self->unwind_type = Py_NewRef(unwind_type);
         self->marker = Py_NewRef(marker);
+        self->refused = NULL;
     }
     return (PyObject *)self;
 }
@@ -306,6 +386,7 @@ handover_dealloc(HandOver *self)
         cache.level = NULL;
     Py_XDECREF(self->unwind_type);
     Py_XDECREF(self->marker);
+    Py_XDECREF(self->refused);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -396,6 +477,10 @@ static PyMethodDef handover_methods[] = {
      "Set this thread's unwinding aside and start a fresh one."},
     {"pop", (PyCFunction)handover_pop, METH_NOARGS,
      "Bring back the unwinding the last push() set aside."},
+    {"watch_refusals", (PyCFunction)handover_watch_refusals, METH_O,
+     "watch_refusals(refused)\n--\n\n"
+     "The depth check's marker, true once right after it refused a call:\n"
+     "handover[exc] then takes a MemoryError for a refusal."},
     {"levels_set_aside", (PyCFunction)handover_depth, METH_NOARGS,
      "How many of this thread's unwindings are set aside."},
     {"collecting", (PyCFunction)(void (*)(void))handover_collecting, METH_FASTCALL,
@@ -413,12 +498,16 @@ PyTypeObject HandOver_Type = {
               "the current thread's: where the frames of an unwinding leave their records.\n"
               "caller_is_transformed: whether the frame reading it returns to one whose\n"
               "code's last constant is the marker.  pass_on: the same, and when true, the\n"
-              "thread's Unwind instances lose the traceback gathered so far.",
+              "thread's Unwind instances lose the traceback gathered so far.  chain_taken:\n"
+              "the chain's records in a new list, the chain emptied.  handover[exc]: the\n"
+              "depth Unwind, started, when exc is a refusal of the asking frame's call;\n"
+              "else None.",
     .tp_basicsize = sizeof(HandOver),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_new = handover_new,
     .tp_dealloc = (destructor)handover_dealloc,
     .tp_getattro = (getattrofunc)handover_getattro,
+    .tp_as_mapping = &handover_as_mapping,
     .tp_methods = handover_methods,
 };
 

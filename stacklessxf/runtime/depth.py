@@ -31,7 +31,7 @@ starts only at a stackless function's own call refused by the limit.
 import gc
 
 from .native_loop import BASE_CODE, PLAIN_CALLER_CODE
-from .records import Unwind
+from .records import HANDOVER, PER_THREAD_HANDOVER, Unwind
 from .trampoline import TRANSFORMED_MARKER, resume_for_plain_caller, resume_records
 
 try:
@@ -45,6 +45,8 @@ if _depth is not None:
                      (resume_records.__code__, resume_for_plain_caller.__code__, BASE_CODE,
                       PLAIN_CALLER_CODE))
     REFUSED = _depth.REFUSED
+    if PER_THREAD_HANDOVER:
+        HANDOVER.watch_refusals(REFUSED)
     # A finalizer the collector runs in the middle of a refusable call must
     # not be refused in its place.
     gc.callbacks.append(_depth.collection)

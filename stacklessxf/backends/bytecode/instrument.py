@@ -476,8 +476,11 @@ def _handler(site):
     if site.retry is None:
         em.dispatch_unwind(Unwind, passthrough)
     else:
-        em.dispatch_exception(Unwind, save, passthrough, HANDOVER, REFUSED)
-        em.load_handed_over(HANDOVER, "depth_unwind").op("STORE_FAST", UNWIND_LOCAL, -1)
+        if PER_THREAD_HANDOVER:
+            em.dispatch_exception_in_c(Unwind, save, passthrough, HANDOVER, UNWIND_LOCAL)
+        else:
+            em.dispatch_exception(Unwind, save, passthrough, HANDOVER, REFUSED)
+            em.load_handed_over(HANDOVER, "depth_unwind").op("STORE_FAST", UNWIND_LOCAL, -1)
         _emit_save(em, site, site.retry)
         em.op("JUMP_FORWARD", saved)
         em.depth = p + 1
@@ -490,7 +493,8 @@ def _handler(site):
     em.propagate_or_absorb(UNWIND_LOCAL, TRANSFORMED_MARKER, absorb,
                            HANDOVER if PER_THREAD_HANDOVER else None)
     em.label(absorb)
-    em.clear_and_run_trampoline(UNWIND_LOCAL, HANDOVER, run_unwound, Label())
+    em.clear_and_run_trampoline(UNWIND_LOCAL, HANDOVER, run_unwound, Label(),
+                                in_c=PER_THREAD_HANDOVER)
     em.depth = p + 1
     em.label(passthrough)
     em.covered(site.cover, [Instr("RERAISE", 0, location=site.call.location)])

@@ -277,6 +277,20 @@ class Emitter:
             self.op("LOAD_CONST", None, 1).op("LOAD_CONST", None, 1)
             self.op("BUILD_SLICE", 2, -1).op("DELETE_SUBSCR", effect=-2)
 
+    def dispatch_exception_in_c(self, unwind_cls, save, passthrough, handover, unwind_local):
+        """``dispatch_exception`` where the hand-over is the C extension's:
+        ``handover[exc]`` makes the tests after the Unwind's and starts the
+        depth unwinding, which falls through with [P] and ``unwind_local``
+        holding its Unwind."""
+        started = Label()
+        self.op("LOAD_CONST", unwind_cls, 1).op("CHECK_EXC_MATCH", effect=0)
+        self.op(self.IF_TRUE, save, -1)
+        self.op("LOAD_CONST", handover, 1).op("COPY", 2, 1).op("BINARY_SUBSCR", effect=-1)
+        self.op("COPY", 1, 1).op(self.IF_NOT_NONE, started, -1)
+        self.op("POP_TOP", effect=-1).op("JUMP_FORWARD", passthrough)
+        self.depth += 1
+        self.label(started).op("STORE_FAST", unwind_local, -1).op("POP_TOP", effect=-1)
+
     def dispatch_unwind(self, unwind_cls, passthrough):
         """[P, exc] -> falls through with [P, u] for an Unwind; anything else
         (a RecursionError too) goes to ``passthrough`` with [P, exc]."""
@@ -344,22 +358,27 @@ class Emitter:
                      TryEnd(entry)]
         return not_ours
 
-    def clear_and_run_trampoline(self, unwind_local, handover, run_unwound, absorb_target):
+    def clear_and_run_trampoline(self, unwind_local, handover, run_unwound, absorb_target,
+                                 in_c=False):
         """Drop the whole value stack (by re-raising into a handler whose
         depth is zero), take the records out of ``chain`` before anything is
         called (another thread may unwind as soon as a call is made), then
-        return what the trampoline returns for them."""
+        return what the trampoline returns for them.  With ``in_c``, the
+        hand-over is the C extension's, whose ``chain_taken`` takes them."""
         self.op("LOAD_FAST", unwind_local, 1)
         entry = TryBegin(absorb_target, False, 0)
         self.out += [entry, Instr("RERAISE", 0, location=self.loc), TryEnd(entry)]
         self.depth = 1
         self.label(absorb_target).op("POP_TOP", effect=-1)
         self.push_callee(run_unwound)
-        self.load_handed_over(handover, "chain")
-        self.op("COPY", 1, 1).op("LOAD_CONST", None, 1).op("LOAD_CONST", None, 1)
-        self.op("BUILD_SLICE", 2, -1).op("BINARY_SUBSCR", effect=-1)
-        self.op("SWAP", 2).op("LOAD_CONST", None, 1).op("LOAD_CONST", None, 1)
-        self.op("BUILD_SLICE", 2, -1).op("DELETE_SUBSCR", effect=-2)
+        if in_c:
+            self.load_handed_over(handover, "chain_taken")
+        else:
+            self.load_handed_over(handover, "chain")
+            self.op("COPY", 1, 1).op("LOAD_CONST", None, 1).op("LOAD_CONST", None, 1)
+            self.op("BUILD_SLICE", 2, -1).op("BINARY_SUBSCR", effect=-1)
+            self.op("SWAP", 2).op("LOAD_CONST", None, 1).op("LOAD_CONST", None, 1)
+            self.op("BUILD_SLICE", 2, -1).op("DELETE_SUBSCR", effect=-2)
         self.out += self.call(1)
         self.depth -= 2
         self.op("RETURN_VALUE", effect=-1)
