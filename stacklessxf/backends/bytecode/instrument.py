@@ -40,7 +40,7 @@ from ...runtime.trampoline import (
 )
 from ...runtime.specials import CROSSING
 from ...versions import current as version
-from . import comprehensions, exception_table
+from . import assemble, comprehensions, exception_table
 from . import flow as dataflow
 from .ops import current as ops
 from .ops.base import span_of
@@ -597,7 +597,7 @@ def _to_code(bytecode_obj, sites):
     ops.fuse(bytecode_obj)
     loops = [site for site in sites if site.special == FOR_NEXT_KIND]
     for_iters = [ins for ins in bytecode_obj if isinstance(ins, Instr) and ins.name == "FOR_ITER"]
-    code = bytecode_obj.to_code(stacksize=0, compute_exception_stack_depths=False)
+    code = assemble.to_code(bytecode_obj)
     if loops:
         # Raw decoding: dis.get_instructions describes every instruction in
         # full (names, values, positions), far more than is read here; the

@@ -845,6 +845,10 @@ class Ops:
         (``params``: its argument names)."""
         return instrs
 
+    def compare_arg(self, compare):
+        """The raw argument of ``COMPARE_OP`` for a ``bytecode.Compare``."""
+        return compare.value
+
     def fuse(self, bytecode_obj):
         """Put back, in the instructions about to be assembled, the
         superinstructions ``prepare`` split."""

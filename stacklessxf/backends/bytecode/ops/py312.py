@@ -38,6 +38,11 @@ class Ops(base.Ops):
     UNBINDING = frozenset({"DELETE_FAST", "LOAD_FAST_AND_CLEAR"})
     SAVES_COMPREHENSION_VARIABLES = True
 
+    def compare_arg(self, compare):
+        # The low four bits say which outcomes are true (the specialized
+        # forms read them), as the compiler sets them.
+        return compare._get_mask() + (compare.value << 4)
+
     def saving_variables(self, names, loc, body):
         return base.saving_variables(names, loc, body)
 

@@ -94,6 +94,10 @@ class Ops(base.Ops):
     # the return after it one RETURN_CONST: ``def f(): pass`` needs 1.
     STACK_PEAKS = {base.dis.opmap["RETURN_CONST"]: 1}
 
+    def compare_arg(self, compare):
+        # Four bits of outcomes, a fifth asking for a bool result.
+        return compare._get_mask() + ((compare.value & 0b1111) << 5) + (compare.value & 16)
+
     def call_segment_size(self, instr):
         """Callable, self-or-NULL, the arguments (and ``CALL_KW``'s names),
         or for ``CALL_FUNCTION_EX`` callable, NULL, argument tuple and
