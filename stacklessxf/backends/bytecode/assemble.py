@@ -1,8 +1,8 @@
 """Assembly of an instruction list into a code object.
 
 The bytecode package's ``to_code`` makes an object per instruction and per
-inline cache entry and checks each, which took most of a function's
-transform time: the instrumented code is several times the size of
+inline cache entry and checks each, which took the largest part of a
+function's transform time: the instrumented code is several times the size of
 CPython's.  ``to_code`` here makes the same code object (the same
 instructions, constants, names, positions and exception table:
 tests/test_assemble.py compares them over the corpus and the standard
