@@ -11,6 +11,7 @@ import pytest
 from bytecode import Bytecode
 
 from stacklessxf import registered_functions
+from stacklessxf.versions import current as version
 from tests import differential
 
 assemble = importlib.import_module("stacklessxf.backends.bytecode.assemble")
@@ -102,3 +103,28 @@ def test_far_jumps_take_extended_arguments():
     assert differences(bytecode_obj) == []
     assert any(ins.opname == "EXTENDED_ARG"
                for ins in dis.get_instructions(assemble.to_code(bytecode_obj)))
+
+
+@pytest.mark.parametrize("module_name", STDLIB_MODULES)
+def test_the_versions_decoding_of_code_is_what_dis_reads(module_name):
+    # The scans after assembly (stack size, guarded calls, handler ranges)
+    # read code through the version's own decoding, not dis's.
+    module = importlib.import_module(module_name)
+    source_code = compile(inspect.getsource(module), module.__file__, "exec")
+    for code in code_objects(source_code):
+        expected = [(offset, op, arg) for offset, *_, op, arg in dis._unpack_opargs(code.co_code)]
+        assert list(version.unpack(code)) == expected, code.co_qualname
+        assert list(version.exception_entries(code)) == dis._parse_exception_table(code)
+
+
+def test_the_decoding_keeps_extended_arguments_apart():
+    source = "def wide(x):\n    return (" + ", ".join(f"x + {i}" for i in range(300)) + ")\n"
+    namespace = {}
+    exec(compile(source, "<wide>", "exec"), namespace)
+    code = namespace["wide"].__code__
+    listing = version.unpack(code)
+    extended = [k for k, (_, op, _) in enumerate(listing) if op == dis.opmap["EXTENDED_ARG"]]
+    assert extended
+    assert listing[extended[0] + 1][2] > 0xFF
+    assert list(listing) == [(offset, op, arg) for offset, *_, op, arg
+                             in dis._unpack_opargs(code.co_code)]

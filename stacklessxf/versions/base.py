@@ -35,8 +35,8 @@ Attributes (``TAG`` and ``FRAME`` have no default; the others default to
 - ``RESUME_WITHOUT_CHECK``: the ``RESUME`` argument of an entry that does
   not check for signals.
 
-Methods with a default that a version may override: ``unpack``,
-``cache_entries`` and ``exception_entries`` (reading code objects),
+Methods with a default that a version may override: ``cache_entries``
+and ``takes_argument`` (decoding code objects),
 ``reported_offsets`` and ``instruction_table`` (what a frame stopped in an
 instruction reports), ``call_offsets``, ``without_interrupt_checks``,
 ``range_iterator_state`` (how a range iterator reduces) and ``call_items``
@@ -46,7 +46,9 @@ backend's ``ops`` module for the version says what ``ops.base.Ops`` asks.
 
 import ctypes
 import dis
+import functools
 import sys
+import types
 
 
 class FrameLayout:
@@ -100,15 +102,34 @@ class Version:
     # -- reading code objects ------------------------------------------
 
     def unpack(self, code):
-        """(offset, opcode, argument) of every instruction of ``code``."""
-        return dis._unpack_opargs(code.co_code)
+        """(offset, opcode, argument) of every instruction of ``code``, as
+        ``dis`` decodes them (an EXTENDED_ARG is an instruction of its own,
+        an instruction without argument has None).  Several scans of the
+        transform read one code object, so the last few decodings are kept."""
+        return _decoded(code.co_code, self._decoder_tables())
 
     def cache_entries(self, opcode):
         """How many inline cache units follow the instruction ``opcode``."""
         return dis._inline_cache_entries[opcode]
 
+    def takes_argument(self, opcode):
+        return opcode in dis.hasarg
+
     def exception_entries(self, code):
-        return dis._parse_exception_table(code)
+        """The exception table of ``code`` as ``dis`` parses it (kept for
+        the last few tables, like ``unpack``'s decodings)."""
+        return _parsed_exception_table(code.co_exceptiontable)
+
+    @functools.cache
+    def _decoder_tables(self):
+        # Per opcode: the units it spans with its caches, whether it takes
+        # an argument (for its unspecialised form, which co_code holds).
+        spans, takes = [], []
+        for op in range(256):
+            plain = dis._deoptop(op)
+            spans.append(2 + 2 * self.cache_entries(plain))
+            takes.append(self.takes_argument(plain))
+        return tuple(spans), tuple(takes)
 
     def reported_offsets(self, offset, opcode):
         """What a frame stopped in the instruction at ``offset`` can report
@@ -184,3 +205,28 @@ def _add_to_argument(raw, at, change):
     assert 0 <= value < 1 << (8 * len(positions))
     for position in reversed(positions):
         raw[position], value = value & 0xFF, value >> 8
+
+
+@functools.lru_cache(maxsize=8)
+def _decoded(raw, tables):
+    spans, takes = tables
+    listing, extended, offset, end = [], 0, 0, len(raw)
+    while offset < end:
+        op = raw[offset]
+        if takes[op]:
+            arg = raw[offset + 1] | extended
+            extended = arg << 8 if op == _EXTENDED_ARG else 0
+        else:
+            arg, extended = None, 0
+        listing.append((offset, op, arg))
+        offset += spans[op]
+    return tuple(listing)
+
+
+_EXTENDED_ARG = dis.opmap["EXTENDED_ARG"]
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_exception_table(raw):
+    # The parser reads nothing of the code object but its table.
+    return tuple(dis._parse_exception_table(types.SimpleNamespace(co_exceptiontable=raw)))

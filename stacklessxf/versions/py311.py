@@ -1,6 +1,7 @@
 """CPython 3.11."""
 
 import ctypes
+import dis
 
 from .base import FrameLayout, Version
 
@@ -18,6 +19,9 @@ class Py311(Version):
     STAR_CALL_IS_ENTRY = True
     ENTER_KEEPS_EXIT = True
     COMPREHENSION_FUNCTIONS = frozenset({"<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>"})
+
+    def takes_argument(self, opcode):
+        return opcode >= dis.HAVE_ARGUMENT
 
 
 VERSION = Py311()

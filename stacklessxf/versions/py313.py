@@ -28,9 +28,6 @@ class Py313(Version):
         # The callable, then self or NULL.
         return first, second
 
-    def unpack(self, code):
-        return [(offset, op, arg) for offset, _, op, arg in dis._unpack_opargs(code.co_code)]
-
     def cache_entries(self, opcode):
         return dis._inline_cache_entries.get(dis.opname[opcode], 0)
 

@@ -103,9 +103,7 @@ def instrument(code, resume_points, function_info, tick=None, switch_arrives=Non
     sites = _find_call_sites(instrs, resume_points, function_info)
     if not sites and tick is None and not _has_with(instrs):
         return code, []
-    instrs = _make_method_calls_plain(instrs, sites, function_info)
-    flow = dataflow.InstructionFlow(instrs)
-    states = dataflow.stack_states(flow, ops)
+    instrs, flow, states = _make_method_calls_plain(instrs, sites, function_info)
     # A with statement's exit call may carry the span of its manager's
     # expression (3.13): it is the with statement's site, not that call's.
     with_sites = _with_sites(instrs, states)
@@ -280,7 +278,8 @@ def _calls_with_exit(instrs, call, stack):
 
 def _make_method_calls_plain(instrs, sites, info):
     """Rewrite method loads wherever their NULL-or-method output would sit
-    beneath or inside a may-unwind call; repeat until none is left."""
+    beneath or inside a may-unwind call; repeat until none is left.  Returns
+    the instructions, their flow and their value-stack states."""
     while True:
         flow = dataflow.InstructionFlow(instrs)
         states = dataflow.stack_states(flow, ops)
@@ -295,7 +294,7 @@ def _make_method_calls_plain(instrs, sites, info):
                 elif kind == ops.MIXED:
                     raise TransformError("cannot analyse the value stack at a call")
         if not producers:
-            return instrs
+            return instrs, flow, states
         rewritten = []
         for i, ins in enumerate(instrs):
             if i in producers:
@@ -594,9 +593,12 @@ def _to_code(bytecode_obj, sites):
     from the code itself: the bytecode package computes it over a
     control-flow graph it builds and converts back, which took most of a
     function's transform time, and it would not see those handlers."""
-    ops.fuse(bytecode_obj)
+    instrs = list(bytecode_obj)
+    fused = ops.fuse(instrs, bytecode_obj.argnames)
+    if fused is not instrs:
+        bytecode_obj[:] = instrs = fused
     loops = [site for site in sites if site.special == FOR_NEXT_KIND]
-    for_iters = [ins for ins in bytecode_obj if isinstance(ins, Instr) and ins.name == "FOR_ITER"]
+    for_iters = [ins for ins in instrs if isinstance(ins, Instr) and ins.name == "FOR_ITER"]
     code = assemble.to_code(bytecode_obj)
     if loops:
         # Raw decoding: dis.get_instructions describes every instruction in

@@ -666,38 +666,57 @@ def max_stack_depth(code, peaks=None):
     the compiler puts in ``co_stacksize``.  ``peaks`` maps an opcode to how
     far above the depth before it the compiler counts the stack there (an
     instruction it forms from a push and a pop after counting)."""
-    peaks = peaks or {}
-    listing = list(version.unpack(code))
-    index_at = {offset: index for index, (offset, _, _) in enumerate(listing)}
-    handlers = _Handlers(code)
+    steps = _stack_steps(code, peaks or {})
     work = [(0, 0)]
-    deepest, depth_at = 0, {}
+    deepest, depth_at = 0, [-1] * len(steps)
     while work:
         index, depth = work.pop()
-        while depth_at.get(index, -1) < depth:
+        while depth_at[index] < depth:
             depth_at[index] = depth
-            deepest = max(deepest, depth)
-            offset, op, arg = listing[index]
-            entry = handlers.covering(offset)
-            if entry is not None:
-                work.append((index_at[entry.target], entry.depth + entry.lasti + 1))
-            if op in _JUMPS:
-                after_jump = depth + dis.stack_effect(op, arg, jump=True)
-                step = -arg if op in _BACKWARD_JUMPS else arg
-                after = offset + 2 + 2 * version.cache_entries(op)
-                work.append((index_at[after + 2 * step], after_jump))
-                deepest = max(deepest, after_jump)
-            if op in peaks:
-                deepest = max(deepest, depth + peaks[op])
-            if op in _ENDS_BLOCK:
+            effect, jump, handler, peak, ends_block = steps[index]
+            deepest = max(deepest, depth + peak)
+            if handler is not None:
+                work.append(handler)
+            if jump is not None:
+                work.append((jump[0], depth + jump[1]))
+            if ends_block:
                 break
-            # A generator's first resumption finds the value sent pushed.
-            depth += 1 if op == _RETURN_GENERATOR else dis.stack_effect(op, arg, jump=False)
+            depth += effect
             if depth < 0:
+                offset, op, _ = version.unpack(code)[index]
                 raise ValueError(f"{code.co_qualname}: the value stack underflows at "
                                  f"offset {offset} ({dis.opname[op]})")
             index += 1
     return deepest
+
+
+def _stack_steps(code, peaks):
+    """Per instruction of ``code``: (its stack effect when it does not jump,
+    (index, stack effect) of its jump or None, (index, depth) of the
+    handler covering it or None, how far above the depth before it the
+    stack gets, whether it ends its block)."""
+    listing = version.unpack(code)
+    index_at = {offset: index for index, (offset, _, _) in enumerate(listing)}
+    entries = iter(sorted(version.exception_entries(code), key=lambda e: e.start))
+    entry = next(entries, None)
+    steps = []
+    for offset, op, arg in listing:
+        while entry is not None and offset >= entry.end:
+            entry = next(entries, None)
+        handler = None
+        if entry is not None and entry.start <= offset:
+            handler = (index_at[entry.target], entry.depth + entry.lasti + 1)
+        jump, peak = None, peaks.get(op, 0)
+        if op in _JUMPS:
+            after_jump = dis.stack_effect(op, arg, jump=True)
+            step = -arg if op in _BACKWARD_JUMPS else arg
+            after = offset + 2 + 2 * version.cache_entries(op)
+            jump = (index_at[after + 2 * step], after_jump)
+            peak = max(peak, after_jump)
+        # A generator's first resumption finds the value sent pushed.
+        effect = 1 if op == _RETURN_GENERATOR else dis.stack_effect(op, arg, jump=False)
+        steps.append((effect, jump, handler, peak, op in _ENDS_BLOCK))
+    return steps
 
 
 class Ops:
@@ -849,9 +868,11 @@ class Ops:
         """The raw argument of ``COMPARE_OP`` for a ``bytecode.Compare``."""
         return compare.value
 
-    def fuse(self, bytecode_obj):
-        """Put back, in the instructions about to be assembled, the
-        superinstructions ``prepare`` split."""
+    def fuse(self, instrs, argnames):
+        """The instructions about to be assembled (a list) with the
+        superinstructions ``prepare`` split put back (``argnames``: the code's
+        arguments); ``instrs`` itself where there are none."""
+        return instrs
 
     def cleared_names(self, instrs):
         """Locals that a store may unbind (it stores a saved NULL), so that

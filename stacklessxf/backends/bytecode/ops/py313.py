@@ -162,25 +162,25 @@ class Ops(base.Ops):
             out.append(ins)
         return base.read_unbound_saves_as_null(base.keep_managers(out), params)
 
-    def fuse(self, bytecode_obj):
+    def fuse(self, instrs, argnames):
         """Each pair of ``_PAIRS`` on one line, nothing between them, becomes
         its superinstruction again, as the compiler makes them: where both
         locals' numbers are below 16.  The assembler numbers the arguments
         first, then the locals of superinstructions in order."""
-        numbers = {name: k for k, name in enumerate(bytecode_obj.argnames)}
+        numbers = {name: k for k, name in enumerate(argnames)}
         fused, k = [], 0
-        while k < len(bytecode_obj):
-            first = bytecode_obj[k]
-            name = _pair_at(bytecode_obj, k)
+        while k < len(instrs):
+            first = instrs[k]
+            name = _pair_at(instrs, k)
             if name is not None:
-                names = (first.arg, bytecode_obj[k + 1].arg)
+                names = (first.arg, instrs[k + 1].arg)
                 if _numbered_below_16(numbers, names):
                     fused.append(Instr(name, names, location=first.location))
                     k += 2
                     continue
             fused.append(first)
             k += 1
-        bytecode_obj[:] = fused
+        return fused
 
     def cleared_names(self, instrs):
         return base.cleared_by_saves(instrs)
