@@ -16,6 +16,9 @@ as wall time and as the process' CPU time (which the machine's other load
 does not inflate), the mean, the maximum, how many functions the subset
 refused (they stay plain, and count too), and the CPU time of the whole
 module's transform (what happens between the functions included).
+With ``--repeat N`` each module is measured in N fresh processes and each
+function counts with its least time: the machine's other load only ever
+adds time.
 """
 
 import argparse
@@ -105,6 +108,16 @@ def measure_in_fresh_process(module_name):
     return json.loads(result.stdout)
 
 
+def least_of(runs):
+    """One measurement of runs of the same transforms in the same order:
+    per function (and for the whole), the least time any run took."""
+    least = dict(runs[0])
+    least["times"] = [[min(times) for times in zip(*per_run)]
+                      for per_run in zip(*(run["times"] for run in runs))]
+    least["total_cpu"] = min(run["total_cpu"] for run in runs)
+    return least
+
+
 def report(module_name, measured):
     wall = [w * 1e3 for w, _ in measured["times"]]
     cpu = [c * 1e3 for _, c in measured["times"]]
@@ -119,16 +132,23 @@ def report(module_name, measured):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("modules", nargs="*", default=MODULES, metavar="MODULE")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="measure each module in N fresh processes, keep each "
+                             "function's least time (default 1)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         name = args.modules[0]
         print(json.dumps(transform_corpus() if name == CORPUS else transform_copy(name)))
         return
-    print(f"Python {sys.version.split()[0]}; each module in a fresh process")
+    runs = "a fresh process" if args.repeat == 1 else \
+        f"{args.repeat} fresh processes, each function's least time"
+    print(f"Python {sys.version.split()[0]}; each module in {runs}")
     all_wall, all_cpu = [], []
     for module_name in args.modules:
-        wall, cpu = report(module_name, measure_in_fresh_process(module_name))
+        measured = least_of([measure_in_fresh_process(module_name)
+                             for _ in range(max(1, args.repeat))])
+        wall, cpu = report(module_name, measured)
         all_wall += wall
         all_cpu += cpu
     if len(args.modules) > 1:

@@ -128,3 +128,19 @@ def test_the_decoding_keeps_extended_arguments_apart():
     assert listing[extended[0] + 1][2] > 0xFF
     assert list(listing) == [(offset, op, arg) for offset, *_, op, arg
                              in dis._unpack_opargs(code.co_code)]
+
+
+def test_the_emitters_instructions_are_the_packages_checked_ones():
+    from bytecode import Instr, Label
+    from bytecode.instr import InstrLocation
+
+    base = importlib.import_module("stacklessxf.backends.bytecode.ops.base")
+    location = InstrLocation(3, 3, 1, 4)
+    for name, arg in [("POP_TOP", base._NO_ARG), ("PUSH_NULL", base._NO_ARG),
+                      ("LOAD_FAST", "x"), ("LOAD_CONST", 5), ("JUMP_FORWARD", Label()),
+                      ("RESUME", 0), ("RERAISE", 0), ("COPY", 2)]:
+        ours = base._instr(name, arg, location)
+        checked = Instr(name, location=location) if arg is base._NO_ARG else \
+            Instr(name, arg, location=location)
+        assert (ours.name, ours.opcode, ours.arg, ours.location, ours.has_jump()) == \
+            (checked.name, checked.opcode, checked.arg, checked.location, checked.has_jump())

@@ -151,6 +151,28 @@ def is_tail_return(instrs, call_index):
 
 _NO_ARG = object()
 
+# Instr() checks its name and argument, a third of the time the handlers
+# take to emit; the package's own decoder builds instructions it knows to
+# be good through a constructor without the checks, which the emitter uses
+# where the package has it.  A wrong argument still fails: the assembler
+# hands what it does not know to the package, which checks it.
+_UNCHECKED = getattr(Instr, "_from_trusted", None)
+try:
+    from bytecode.instr import UNSET as _UNSET
+    from bytecode.instr import CACHE_ONLY_ARG_OPCODES as _ZERO_WITHOUT_ARG
+except ImportError:     # pragma: no cover - depends on the package's version
+    _UNCHECKED = None
+
+
+def _instr(name, arg, location):
+    if _UNCHECKED is None:
+        return Instr(name, location=location) if arg is _NO_ARG else \
+            Instr(name, arg, location=location)
+    opcode = dis.opmap[name]
+    if arg is _NO_ARG:
+        arg = 0 if opcode in _ZERO_WITHOUT_ARG else _UNSET
+    return _UNCHECKED(name, opcode, arg, location)
+
 
 class Emitter:
     """Builds instruction sequences while tracking the stack depth.  A
@@ -166,10 +188,7 @@ class Emitter:
         self.loc = loc
 
     def op(self, name, arg=_NO_ARG, effect=0):
-        if arg is _NO_ARG:
-            self.out.append(Instr(name, location=self.loc))
-        else:
-            self.out.append(Instr(name, arg, location=self.loc))
+        self.out.append(_instr(name, arg, self.loc))
         self.depth += effect
         return self
 
