@@ -3,6 +3,7 @@ the slower ways gave: the stack size, the guarded calls, the definition
 found for a function."""
 
 import dis
+import functools
 import importlib
 import statistics
 import sys
@@ -303,6 +304,42 @@ def test_the_collector_waits_during_a_transform_and_only_then(monkeypatch):
 
 def _refuse(ir):
     raise TransformError("refused for the test", None, None, None, "test")
+
+
+def test_the_scans_of_the_assembled_code_share_one_decoding(monkeypatch):
+    # Stack size, guarded calls and the for loop's handler range are each
+    # read off the assembled code; decoding it for each took as long as
+    # assembling it.
+    import stacklessxf
+
+    importlib.import_module("stacklessxf.core")     # transforms the runtime's own pieces
+    base = importlib.import_module("stacklessxf.versions.base")
+    decodings = []
+    real = base._decoded.__wrapped__
+
+    def counted(raw, tables):
+        decodings.append(raw)
+        return real(raw, tables)
+
+    monkeypatch.setattr(base, "_decoded", functools.lru_cache(maxsize=8)(counted))
+    monkeypatch.setattr(dis, "_unpack_opargs", _not_called)
+
+    def step(x):
+        return x + 1
+
+    def walks(n):
+        total = 0
+        for k in range(n):
+            total += step(k)
+        return total
+
+    transformed = stacklessxf.stackless(walks)
+    assert transformed(4) == 10
+    assert len(decodings) == len(set(decodings)) == 1
+
+
+def _not_called(*args):
+    raise AssertionError("dis decoded a code object")
 
 
 # -- caches never hand out an earlier version of a file ----------------------
