@@ -222,13 +222,42 @@ class Box:
     @staticmethod
     def static(first, second):
         return first() + second()
+
+
+def through_calls_and_items(x, p, q):
+    return p(1).m() + q[0]() + p.a(2)[3]()
+
+
+def assigned(x, p):
+    value = p.split()
+    other = value
+    items = []
+    items.append(x)
+    return value.count() + other.pop() + items.pop()
+
+
+def on_some_path(x, p):
+    if x:
+        found = helper
+    else:
+        found = p
+    return found()
+
+
+def loop_carried(x, p):
+    node = p
+    while node:
+        node = node.next()
+    return node.value()
 '''
 
 # The calls whose callee is, or is an attribute of, a name bound only to a
 # parameter other than its function's first (a method's first is the
 # instance or the class, and *args and **kwargs are a tuple and a dict):
 # the shortcut takes those, and only those.
-ROOTED_IN_A_PARAMETER = {"p.attr.method", "key", "other.method", "other", "second"}
+ROOTED_IN_A_PARAMETER = {"p.attr.method", "key", "other.method", "other", "second",
+                         "p", "p(1).m", "q[0]", "p.a", "p.a(2)[3]", "p.split", "value.count",
+                         "other.pop", "found", "node.next", "node.value"}
 
 
 def _every_call(tree):
@@ -260,6 +289,29 @@ def test_a_callee_rooted_in_a_parameter_is_what_inference_finds(monkeypatch):
     kinds = {kind for kind, _ in inferred}
     assert calls.UNKNOWN in kinds and calls.GUARDED in kinds
     assert "helper" in {qualname for _, qualname in inferred}
+
+
+@pytest.mark.parametrize("module_name", ("json.decoder", "textwrap", "argparse", "difflib",
+                                         "fractions", "ipaddress", "configparser"))
+def test_every_callee_the_shortcut_finds_rooted_in_a_parameter_inference_leaves_unknown(
+        module_name, monkeypatch):
+    import astroid
+
+    from stacklessxf.frontend import calls
+
+    path = importlib.import_module(module_name).__file__
+    with open(path, encoding="utf-8") as source:
+        tree = astroid.parse(source.read(), module_name="rooted_" + module_name, path=path)
+    rooted = [call for call in _every_call(tree) if calls.rooted_in_a_parameter(call.func)]
+    assert rooted
+    lower = importlib.import_module("stacklessxf.ir.lower")
+    classifier = calls.Classifier.__new__(calls.Classifier)
+    for module in (calls, lower):
+        monkeypatch.setattr(module, "rooted_in_a_parameter", lambda expr: False)
+    found = {call.func.as_string(): (classifier._classify_by_inference(call.func),
+                                     lower.called_qualname(call)) for call in rooted}
+    assert {callee: kind for callee, kind in found.items()
+            if kind != (calls.UNKNOWN, None)} == {}
 
 
 # -- the collector waits while a function is transformed --------------------

@@ -193,24 +193,37 @@ class Classifier:
         return UNKNOWN
 
 
-def rooted_in_a_parameter(expr):
-    """Whether ``expr`` (``p`` or ``p.a.b``) starts at a name every binding
-    of which is a parameter of its function, other than its first.  Without
-    a call to go by, inference gives such a name the value "anything" (after
-    the default, if there is one), and so ``p.a.b`` too: the callee is
-    unknown, whatever else is found.  Inferring it would first infer the
-    function's decorators (to tell a method from a static one), which may
-    read whole modules."""
-    while isinstance(expr, nodes.Attribute):
-        expr = expr.expr
+def rooted_in_a_parameter(expr, _seen=None):
+    """Whether inference finds "anything" among the values of ``expr``
+    (``p``, ``p.a``, ``p(...)``, ``p[k]`` and their combinations) because
+    it starts at a name with a binding that gives "anything": a parameter of
+    its function, other than its first, or an assignment of such a value.
+    Without a call to go by, inference gives a parameter that value (after
+    its default, if there is one), and an attribute, call or item of it
+    too; one such value among a name's bindings makes the callee unknown,
+    whatever else is found.  Inferring it would first infer the function's
+    decorators (to tell a method from a static one), which may read whole
+    modules, and the other bindings' values, which may too."""
+    while isinstance(expr, (nodes.Attribute, nodes.Call, nodes.Subscript)):
+        expr = expr.func if isinstance(expr, nodes.Call) else \
+            expr.value if isinstance(expr, nodes.Subscript) else expr.expr
     if not isinstance(expr, nodes.Name):
         return False
+    seen = set() if _seen is None else _seen
     frame, bindings = expr.lookup(expr.name)
     arguments = getattr(frame, "args", None)
-    if not bindings or not isinstance(arguments, nodes.Arguments) or not arguments.arguments:
-        return False
-    first = arguments.arguments[0].name
-    return all(binding.parent is arguments and binding.name != first for binding in bindings)
+    parameters = arguments.arguments if isinstance(arguments, nodes.Arguments) else None
+    for binding in bindings:
+        if binding in seen:
+            continue
+        seen.add(binding)
+        if binding.parent is arguments and parameters and binding.name != parameters[0].name:
+            return True
+        assignment = binding.parent
+        if isinstance(assignment, nodes.Assign) and assignment.targets == [binding] and \
+                rooted_in_a_parameter(assignment.value, seen):
+            return True
+    return False
 
 
 GENERATOR_METHODS = frozenset({"send", "throw", "close", "__next__"})
