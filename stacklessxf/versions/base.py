@@ -113,6 +113,8 @@ class Version:
         return dis._inline_cache_entries[opcode]
 
     def takes_argument(self, opcode):
+        """Whether the instruction ``opcode`` has an argument (its code
+        unit's second byte; otherwise that byte means nothing)."""
         return opcode in dis.hasarg
 
     def exception_entries(self, code):

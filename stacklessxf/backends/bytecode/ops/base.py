@@ -154,8 +154,9 @@ _NO_ARG = object()
 # Instr() checks its name and argument each time (most of its 2.8 µs on
 # 3.13; a handler is some forty instructions); the package's own decoder
 # builds instructions it knows to be good through a constructor without
-# the checks (0.8 µs), which the emitter uses where the package has it.  A wrong argument still fails: the assembler
-# hands what it does not know to the package, which checks it.
+# the checks (0.8 µs), which the emitter uses where the package has it.
+# A wrong argument still fails: the assembler hands what it does not know
+# to the package, which checks it.
 _UNCHECKED = getattr(Instr, "_from_trusted", None)
 try:
     from bytecode.instr import UNSET as _UNSET
