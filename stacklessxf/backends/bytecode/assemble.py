@@ -100,8 +100,8 @@ class _Assembly:
         if DUAL_ARG_OPCODES:
             # As the package does: the pairs' locals numbered first, so that
             # more pairs stay one instruction.
-            for ins in self.source:
-                if isinstance(ins, Instr) and ins.opcode in DUAL_ARG_OPCODES:
+            for ins in list.__iter__(self.source):
+                if type(ins) is Instr and ins.opcode in DUAL_ARG_OPCODES:
                     for name in ins.arg:
                         self._varname(name)
         location = (self.source.first_lineno, None, None, None)

@@ -593,10 +593,13 @@ def _to_code(bytecode_obj, sites):
     from the code itself: the bytecode package computes it over a
     control-flow graph it builds and converts back, which took most of a
     function's transform time, and it would not see those handlers."""
-    instrs = list(bytecode_obj)
+    # The list's own copy and assignment: a Bytecode checks each item it
+    # hands out or takes, and these are its own or the fused ones.
+    instrs = list.copy(bytecode_obj)
     fused = ops.fuse(instrs, bytecode_obj.argnames)
     if fused is not instrs:
-        bytecode_obj[:] = instrs = fused
+        list.__setitem__(bytecode_obj, slice(None), fused)
+        instrs = fused
     loops = [site for site in sites if site.special == FOR_NEXT_KIND]
     for_iters = [ins for ins in instrs if isinstance(ins, Instr) and ins.name == "FOR_ITER"]
     code = assemble.to_code(bytecode_obj)

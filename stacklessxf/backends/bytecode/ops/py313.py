@@ -53,6 +53,7 @@ _PAIRS = {"LOAD_FAST_LOAD_FAST": ("LOAD_FAST", "LOAD_FAST"),
 
 
 _FUSED = {pair: name for name, pair in _PAIRS.items()}
+_FIRSTS = frozenset(first for first, _ in _PAIRS.values())
 
 
 def _pair_at(instrs, k):
@@ -171,7 +172,7 @@ class Ops(base.Ops):
         fused, k = [], 0
         while k < len(instrs):
             first = instrs[k]
-            name = _pair_at(instrs, k)
+            name = _pair_at(instrs, k) if type(first) is Instr and first.name in _FIRSTS else None
             if name is not None:
                 names = (first.arg, instrs[k + 1].arg)
                 if _numbered_below_16(numbers, names):
