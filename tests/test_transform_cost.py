@@ -369,9 +369,9 @@ def test_the_scans_of_the_assembled_code_share_one_decoding(monkeypatch):
     decodings = []
     real = base._decoded.__wrapped__
 
-    def counted(raw, tables):
+    def counted(raw, version):
         decodings.append(raw)
-        return real(raw, tables)
+        return real(raw, version)
 
     monkeypatch.setattr(base, "_decoded", functools.lru_cache(maxsize=8)(counted))
     monkeypatch.setattr(dis, "_unpack_opargs", _not_called)

@@ -106,7 +106,7 @@ class Version:
         ``dis`` decodes them (an EXTENDED_ARG is an instruction of its own,
         an instruction without argument has None).  Several scans of the
         transform read one code object, so the last few decodings are kept."""
-        return _decoded(code.co_code, self._decoder_tables())
+        return _decoded(code.co_code, self)
 
     def cache_entries(self, opcode):
         """How many inline cache units follow the instruction ``opcode``."""
@@ -210,8 +210,8 @@ def _add_to_argument(raw, at, change):
 
 
 @functools.lru_cache(maxsize=8)
-def _decoded(raw, tables):
-    spans, takes = tables
+def _decoded(raw, version):
+    spans, takes = version._decoder_tables()
     listing, extended, offset, end = [], 0, 0, len(raw)
     while offset < end:
         op = raw[offset]

@@ -717,15 +717,12 @@ def _stack_steps(code, peaks):
     stack gets, whether it ends its block)."""
     listing = version.unpack(code)
     index_at = {offset: index for index, (offset, _, _) in enumerate(listing)}
-    entries = iter(sorted(version.exception_entries(code), key=lambda e: e.start))
-    entry = next(entries, None)
+    handlers = _Handlers(code)
     steps = []
     for offset, op, arg in listing:
-        while entry is not None and offset >= entry.end:
-            entry = next(entries, None)
-        handler = None
-        if entry is not None and entry.start <= offset:
-            handler = (index_at[entry.target], entry.depth + entry.lasti + 1)
+        entry = handlers.covering(offset)
+        handler = None if entry is None else \
+            (index_at[entry.target], entry.depth + entry.lasti + 1)
         jump, peak = None, peaks.get(op, 0)
         if op in _JUMPS:
             after_jump = dis.stack_effect(op, arg, jump=True)
