@@ -12,6 +12,7 @@ made stackless.
 from .errors import StaleCodeError, SwitchError, TransformError, TransformWarning
 from .runtime import registry
 from .runtime.channel import channel
+from .runtime.depth import deep_recursion, frame_memory
 from .runtime.registry import registered_functions
 from .runtime.stats import reset_stats, stats
 from .runtime.scheduler import (TaskletExit, getcurrent, getmain, getruncount, run,
@@ -66,5 +67,5 @@ __all__ = ["stackless", "explain", "registered_functions", "transform_module",
            "transform_class", "install", "TransformError", "TransformWarning",
            "SwitchError", "StaleCodeError", "TaskletExit", "tasklet", "channel", "run", "schedule",
            "schedule_remove", "getcurrent", "getmain", "getruncount", "stats",
-           "reset_stats"]
+           "reset_stats", "deep_recursion", "frame_memory"]
 __version__ = "0.1.0"

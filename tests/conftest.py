@@ -1,7 +1,10 @@
 """Fixtures shared by the test modules."""
 
+import sys
+
 import pytest
 
+import stacklessxf as sx
 from stacklessxf.runtime import native_loop, trampoline
 
 
@@ -19,3 +22,33 @@ def scheduler_loop(request, monkeypatch):
         monkeypatch.setattr(native_loop, "available", False)
         monkeypatch.setattr(trampoline, "C_PLAIN_CALLER_LOOP", None)
     return request.param
+
+
+@pytest.fixture
+def deep_records():
+    """Deep stackless recursion unwound into records, as without the C
+    extension's frames mode: for tests of the records, the unwinding and
+    the trampoline."""
+    before = sx.deep_recursion("records")
+    yield
+    sx.deep_recursion(before)
+
+
+@pytest.fixture(params=["frames", "records"])
+def deep_mode(request):
+    """Each deep_recursion() mode in turn (frames only where the C
+    extension is built)."""
+    if request.param == "frames" and sx.deep_recursion() != "frames":
+        pytest.skip("deep recursion as frames needs the C extension")
+    before = sx.deep_recursion(request.param)
+    yield request.param
+    sx.deep_recursion(before)
+
+
+@pytest.fixture
+def default_recursion_limit():
+    """The interpreter's default recursion limit, whatever the test run set."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)
+    yield
+    sys.setrecursionlimit(old)

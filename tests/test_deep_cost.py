@@ -1,8 +1,10 @@
 """The cost of deep recursion, counted: bytecodes executed per level by a
-stackless function recursing far past the point where its calls are
-refused (each level is called, unwound into a record, and resumed from
-the trampoline), against the plain function in shallow recursion.
+stackless function recursing far past the recursion limit, against the
+plain function in shallow recursion.
 
+As frames (the default), a level executes what the plain one does.  As
+records (``deep_recursion("records")``), each level is called, unwound
+into a record once its call is refused, and resumed from the trampoline.
 The trampoline's loop is C code and the records' frames are passed by the
 C test ``HANDOVER.pass_on``; what is left is the unwinding handler of each
 frame and the prologue of its resume entry.  Counting them is
@@ -11,6 +13,7 @@ waiting for a benchmark run (bench/bench_calls.py times the same thing).
 """
 
 import collections
+import gc
 import sys
 
 import pytest
@@ -65,7 +68,23 @@ def test_two_locals_loaded_together_stay_one_instruction():
 
 
 @refusing
-def test_instructions_per_level_of_a_deep_recursion():
+def test_a_level_of_a_deep_recursion_as_frames_executes_what_a_plain_one_does():
+    before = depth.refusal_count()
+    # No finalizer of an earlier test's garbage may run while counting.
+    gc.collect()
+    gc.disable()
+    try:
+        deep = per_level(total, 4000, 8000)
+        plain = per_level(plain_total, 200, 400)
+    finally:
+        gc.enable()
+    assert depth.refusal_count() == before
+    assert deep == plain
+
+
+@pytest.mark.usefixtures("deep_records")
+@refusing
+def test_instructions_per_level_of_a_deep_recursion_as_records():
     before = depth.refusal_count()
     deep = per_level(total, 4000, 8000)
     assert depth.refusal_count() - before >= 2 * 8000 // sys.getrecursionlimit()
@@ -75,6 +94,7 @@ def test_instructions_per_level_of_a_deep_recursion():
         f"{deep:.2f} instructions per level, plain {plain:.2f}"
 
 
+@pytest.mark.usefixtures("deep_records")
 @refusing
 def test_a_trace_function_keeps_tracing_a_deep_recursion():
     """A trace function called while a stackless frame is stopped at a call

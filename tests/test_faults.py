@@ -257,6 +257,7 @@ def _raising_once(function, exc, at=1):
     return stand_in
 
 
+@pytest.mark.usefixtures("deep_records")
 @pytest.mark.parametrize("exc", [KeyboardInterrupt, MemoryError])
 @pytest.mark.parametrize("at", [1, 3])
 def test_an_exception_in_the_trampolines_bookkeeping_reaches_every_record(monkeypatch,
@@ -271,6 +272,7 @@ def test_an_exception_in_the_trampolines_bookkeeping_reaches_every_record(monkey
     assert entered[DEEP] == 1
 
 
+@pytest.mark.usefixtures("deep_records")
 @pytest.mark.parametrize("exc", [KeyboardInterrupt, MemoryError])
 def test_an_exception_building_a_resume_entry_reaches_its_record(monkeypatch, exc):
     from stacklessxf.runtime.records import SITES, ResumeSite
@@ -285,6 +287,7 @@ def test_an_exception_building_a_resume_entry_reaches_its_record(monkeypatch, ex
     _assert_every_finally_ran_once(entered, ran)
 
 
+@pytest.mark.usefixtures("deep_records")
 @pytest.mark.usefixtures("scheduler_loop")
 @pytest.mark.parametrize("exc", [KeyboardInterrupt, MemoryError])
 def test_an_exception_in_the_loops_bookkeeping_reaches_the_tasklets_records(monkeypatch,
@@ -340,6 +343,7 @@ def _timed(run):
 
 
 @pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs signal.setitimer")
+@pytest.mark.usefixtures("deep_mode")
 def test_a_signal_at_any_moment_of_a_deep_recursion_runs_every_finally_once():
     counters = []
 
@@ -356,6 +360,7 @@ def test_a_signal_at_any_moment_of_a_deep_recursion_runs_every_finally_once():
 
 @pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs signal.setitimer")
 @pytest.mark.usefixtures("scheduler_loop")
+@pytest.mark.usefixtures("deep_mode")
 def test_a_signal_at_any_moment_of_a_deep_tasklet_runs_every_finally_once():
     runs = []
 

@@ -20,19 +20,14 @@ import stacklessxf as sx
 from stacklessxf.runtime import depth
 from tests import headroom_cases as cases
 
-pytestmark = pytest.mark.skipif(
-    depth.REFUSED is None, reason="the depth check is a C extension, not built here")
+pytestmark = [
+    pytest.mark.skipif(
+        depth.REFUSED is None, reason="the depth check is a C extension, not built here"),
+    pytest.mark.usefixtures("default_recursion_limit"),
+]
 
 DEEP = 20_000
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(autouse=True)
-def default_limit():
-    old = sys.getrecursionlimit()
-    sys.setrecursionlimit(1000)
-    yield
-    sys.setrecursionlimit(old)
 
 
 CASES = {
@@ -186,6 +181,7 @@ CALL_SHAPES = {
 }
 
 
+@pytest.mark.usefixtures("deep_records")
 @pytest.mark.parametrize("function,run", CALL_SHAPES.values(), ids=CALL_SHAPES.keys())
 def test_refused_calls_keep_reference_counts(function, run):
     """CPython's call instructions do not expect a frame to be refused; the

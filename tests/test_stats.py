@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 import stacklessxf as sx
 from tests import unwinding_cases as cases
 
@@ -13,6 +15,7 @@ def _most_unwindings(deep):
     return deep // (sys.getrecursionlimit() // 4) + 1
 
 
+@pytest.mark.usefixtures("deep_records")
 def test_stateful_records_are_counted_with_their_slots():
     sx.reset_stats()
     xs = list(range(5000))
@@ -27,6 +30,7 @@ def test_stateful_records_are_counted_with_their_slots():
     assert stats.naive_records == stats.records_saved
 
 
+@pytest.mark.usefixtures("deep_records")
 def test_tail_calls_are_counted_as_elided():
     sx.reset_stats()
     assert cases.tail_count(5000, 0) == 5000 * 5001 // 2
@@ -37,6 +41,7 @@ def test_tail_calls_are_counted_as_elided():
     assert stats.naive_records == stats.records_saved + stats.records_elided
 
 
+@pytest.mark.usefixtures("deep_records")
 def test_stateless_records_are_shared():
     sx.reset_stats()
     assert cases.stateless_steps(4001) == 1

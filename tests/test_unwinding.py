@@ -166,6 +166,7 @@ def test_zero_argument_super_after_resume():
     assert cases.Derived().describe(1) == "derived+base1"
 
 
+@pytest.mark.usefixtures("deep_records")
 def test_records_keep_only_live_values():
     import tracemalloc
 

@@ -11,6 +11,10 @@
  *                               loop's base, between a C caller and the
  *                               first frame the loop runs), never a
  *                               Python frame
+ *   SX_STARTED_BY_C(f)          whether the evaluation loop running ``f``
+ *                               was started for it by C code (so the C
+ *                               stack holds a loop for it); otherwise its
+ *                               caller's loop runs it
  *   SX_RECURSION_REMAINING(ts), SX_RECURSION_LIMIT(ts)
  *                               Python-level recursion left and its limit
  *   SX_BASE_OPCODE(code, index) the instruction at ``index`` (code units) of
@@ -67,6 +71,7 @@
 #define SX_FRAME_CODE(f) ((f)->f_code)
 #define SX_FRAME_INSTR(f) ((f)->prev_instr)
 #define SX_IS_SHIM(f) 0
+#define SX_STARTED_BY_C(f) ((f)->is_entry)
 #define SX_RECURSION_REMAINING(ts) ((ts)->recursion_remaining)
 #define SX_RECURSION_LIMIT(ts) ((ts)->recursion_limit)
 /* The specialized Python calls drop the callee's reference before making
@@ -162,6 +167,9 @@ sx_base_opcode(PyCodeObject *code, int index)
 #error "stacklessxf's C extensions know CPython 3.11, 3.12 and 3.13 (add a block to _cpython.h)"
 #endif
 
+#ifndef SX_STARTED_BY_C
+#define SX_STARTED_BY_C(f) ((f)->previous != NULL && SX_IS_SHIM((f)->previous))
+#endif
 #ifndef SX_REFUSED_CALL_IS_CLEAN
 #define SX_REFUSED_CALL_IS_CLEAN(opcode) ((void)(opcode), 0)
 #endif

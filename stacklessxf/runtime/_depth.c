@@ -1,18 +1,35 @@
-/* Headroom below the recursion limit, at no cost on the normal path.
+/* Recursion that stackless code does not pay for, and headroom below the
+ * limit, at no cost on the normal path.
  *
  * CPython keeps its frames on a per-thread stack of 16 KiB chunks and asks
  * the arena allocator for a new chunk when a call does not fit in the last
- * one (a few hundred frames apart).  This module wraps that allocator.  When
- * a chunk is asked for while the thread is more than a third of its
- * recursion limit deep, by a call instruction of transformed code that
- * guards it (an unwinding handler covers it) and whose callee is a Python
- * function, with enough transformed frames beneath for an unwinding to gain
- * something, the allocation is *refused*: the call fails with MemoryError
- * before the callee starts, exactly like a call the recursion limit
- * refuses, and the guarding handler, which asks REFUSED whether the
- * MemoryError was this module's, saves a retry record and unwinds.  So
- * stackless frames stay well below the limit, and whatever they call keeps
- * the rest of it.
+ * one (a few hundred frames apart).  This module wraps that allocator.
+ *
+ * A Python frame that its caller's evaluation loop runs (no C code between
+ * the two) takes no C stack, which is what the recursion limit guards; the
+ * interpreter counts it all the same.  So when a new chunk is made, the
+ * transformed frames of the full chunk below it that their callers' loops
+ * run are given back to the thread's recursion budget, and taken again
+ * when the new chunk is freed, which is when the frames of the chunk below
+ * are the last ones again.  Stackless recursion therefore never nears the
+ * limit by itself, needs no unwinding and costs what a plain call costs;
+ * the frames of the last chunk, plain frames and frames started by C code
+ * count as the interpreter counts them.  Once the chunks of a thread's
+ * given-back frames take frame_memory bytes, nothing more is given back:
+ * the frames fill a third of the limit, a call is refused as below, and
+ * the stack is unwound into records, which keep only what is live.
+ *
+ * Where transformed frames fill a third of the limit all the same (frames
+ * started by C code, frames past frame_memory, every frame when nothing is
+ * given back: deep_recursion("records")), a chunk asked for by a
+ * call instruction of transformed code that guards it (an unwinding
+ * handler covers it) and whose callee is a Python function, with enough
+ * transformed frames beneath for an unwinding to gain something, is
+ * *refused*: the call fails with MemoryError before the callee starts,
+ * exactly like a call the recursion limit refuses, and the guarding
+ * handler, which asks REFUSED whether the MemoryError was this module's,
+ * saves a retry record and unwinds.  So stackless frames stay well below
+ * the limit, and whatever they call keeps the rest of it.
  *
  * Only such calls are refused: a callee called from C code (a sort key, a
  * property), a finalizer the garbage collector runs in the middle of such a
@@ -46,6 +63,28 @@ static struct {
 } cfg;
 
 static PyObjectArenaAllocator wrapped;
+/* Whether transformed frames run by their callers' loops are given back
+ * (deep_recursion("frames")); otherwise they count, and deep stackless
+ * recursion unwinds into records. */
+static int give_back = 1;
+
+/* The levels given back for each chunk this module made while a thread
+ * ran frames, most recent last: a thread frees its chunks in the reverse
+ * order, so the one freed is almost always the last.  The thread state is
+ * compared and written, never freed here (a thread clears its chunks
+ * before its state goes). */
+typedef struct {
+    void *chunk;
+    PyThreadState *thread;
+    int levels;
+    size_t thread_bytes;    /* the sizes of the thread's chunks up to this one */
+} Credit;
+static Credit *credits;
+static Py_ssize_t credit_count, credit_room;
+/* The most memory of chunks a thread's given-back frames may take: past
+ * it they count again, so that a deeper recursion unwinds into records
+ * (which keep only what is live) and starts again from a short stack. */
+static size_t frame_memory = (size_t)256 << 20;
 static PyThreadState *refused_thread;   /* compared, never dereferenced */
 static unsigned long refusals;
 /* The thread the garbage collector runs on, once its callback here has
@@ -180,13 +219,86 @@ balance_refused_call(_PyInterpreterFrame *frame, PyObject *callee)
         Py_DECREF(callee);
 }
 
+/* How many frames of the thread's last chunk are transformed and run by
+ * their callers' evaluation loops.  The chunk's frames come first on the
+ * chain of callers, with generators' and shim frames between them (a shim
+ * may lie in the chunk too: it runs no code); the first frame of the
+ * thread's stack outside it ends them. */
+static int
+uncounted_levels(PyThreadState *ts)
+{
+    _PyStackChunk *chunk = ts->datastack_chunk;
+    const char *low = (const char *)chunk, *high = low + chunk->size;
+    int levels = 0;
+    for (_PyInterpreterFrame *f = SX_CURRENT_FRAME(ts); f != NULL; f = f->previous) {
+        if (SX_IS_SHIM(f))
+            continue;
+        if ((const char *)f < low || (const char *)f >= high) {
+            if (f->owner == FRAME_OWNED_BY_THREAD)
+                break;
+            continue;
+        }
+        if (!SX_STARTED_BY_C(f) && is_transformed(SX_FRAME_CODE(f)))
+            levels++;
+    }
+    return levels;
+}
+
+/* The newest of ``ts``'s credits, or NULL. */
+static Credit *
+newest_credit(PyThreadState *ts)
+{
+    for (Py_ssize_t i = credit_count - 1; i >= 0; i--)
+        if (credits[i].thread == ts)
+            return &credits[i];
+    return NULL;
+}
+
+static int
+remember_credit(void *chunk, size_t size, PyThreadState *ts, int levels, size_t bytes_before)
+{
+    if (credit_count == credit_room) {
+        Py_ssize_t room = credit_room ? 2 * credit_room : 64;
+        Credit *more = PyMem_RawRealloc(credits, (size_t)room * sizeof(Credit));
+        if (more == NULL)
+            return -1;
+        credits = more;
+        credit_room = room;
+    }
+    credits[credit_count++] = (Credit){chunk, ts, levels, bytes_before + size};
+    return 0;
+}
+
+static void
+forget_credit(void *chunk)
+{
+    for (Py_ssize_t i = credit_count - 1; i >= 0; i--) {
+        if (credits[i].chunk == chunk) {
+            SX_RECURSION_REMAINING(credits[i].thread) -= credits[i].levels;
+            memmove(&credits[i], &credits[i + 1], (size_t)(credit_count - i - 1) * sizeof(Credit));
+            credit_count--;
+            return;
+        }
+    }
+}
+
 static void *
 chunk_alloc(void *ctx, size_t size)
 {
     PyThreadState *ts = _PyThreadState_GET();
-    if (size <= LARGEST_CHUNK && ts != NULL &&
-            SX_RECURSION_REMAINING(ts) * 3 < SX_RECURSION_LIMIT(ts) * 2 &&
-            SX_CURRENT_FRAME(ts) != NULL && !collecting_on(ts) && !ts->tracing) {
+    if (size > LARGEST_CHUNK || ts == NULL || SX_CURRENT_FRAME(ts) == NULL ||
+            ts->datastack_chunk == NULL)
+        return wrapped.alloc(wrapped.ctx, size);
+    int levels = 0;
+    size_t bytes_before = 0;
+    if (give_back) {
+        Credit *newest = newest_credit(ts);
+        bytes_before = newest != NULL ? newest->thread_bytes : 0;
+        if (bytes_before + size <= frame_memory)
+            levels = uncounted_levels(ts);
+    }
+    if ((SX_RECURSION_REMAINING(ts) + levels) * 3 < SX_RECURSION_LIMIT(ts) * 2 &&
+            !collecting_on(ts) && !ts->tracing) {
         _PyInterpreterFrame *frame = SX_CURRENT_FRAME(ts);
         PyObject *callee = refusable_callee(frame);
         if (callee != NULL) {
@@ -198,12 +310,17 @@ chunk_alloc(void *ctx, size_t size)
             return NULL;
         }
     }
-    return wrapped.alloc(wrapped.ctx, size);
+    void *chunk = wrapped.alloc(wrapped.ctx, size);
+    if (chunk != NULL && levels > 0 && remember_credit(chunk, size, ts, levels, bytes_before) == 0)
+        SX_RECURSION_REMAINING(ts) += levels;
+    return chunk;
 }
 
 static void
 chunk_free(void *ctx, void *ptr, size_t size)
 {
+    if (size <= LARGEST_CHUNK && credit_count > 0)
+        forget_credit(ptr);
     wrapped.free(wrapped.ctx, ptr, size);
 }
 
@@ -272,6 +389,32 @@ levels_left(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 }
 
 static PyObject *
+give_back_levels(PyObject *Py_UNUSED(module), PyObject *arg)
+{
+    int before = give_back;
+    if (arg != Py_None) {
+        int on = PyObject_IsTrue(arg);
+        if (on < 0)
+            return NULL;
+        give_back = on;
+    }
+    return PyBool_FromLong(before);
+}
+
+static PyObject *
+set_frame_memory(PyObject *Py_UNUSED(module), PyObject *arg)
+{
+    size_t before = frame_memory;
+    if (arg != Py_None) {
+        size_t limit = PyLong_AsSize_t(arg);
+        if (limit == (size_t)-1 && PyErr_Occurred())
+            return NULL;
+        frame_memory = limit;
+    }
+    return PyLong_FromSize_t(before);
+}
+
+static PyObject *
 refusal_count(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 {
     return PyLong_FromUnsignedLong(refusals);
@@ -297,6 +440,13 @@ static PyMethodDef methods[] = {
      "on the thread a collection runs on."},
     {"configure", configure, METH_VARARGS,
      "configure(marker, unwind_type, loop_codes): start refusing deep calls."},
+    {"give_back_levels", give_back_levels, METH_O,
+     "give_back_levels(on): whether transformed frames that their callers' loops run\n"
+     "stop counting against the recursion limit; returns the setting before\n"
+     "(None changes nothing)."},
+    {"frame_memory", set_frame_memory, METH_O,
+     "frame_memory(limit): the most bytes of frame stack a thread's given-back frames\n"
+     "may take; returns the limit before (None changes nothing)."},
     {"levels_left", levels_left, METH_NOARGS,
      "How many more levels this thread may use before the recursion limit."},
     {"refusal_count", refusal_count, METH_NOARGS, "How many calls were refused so far."},
