@@ -77,6 +77,7 @@ def test_a_guard_taking_in_the_instruction_before_passes_its_exceptions_on():
     assert adds(1, "x") == "caught"
 
 
+@pytest.mark.usefixtures("deep_mode")
 def test_depth_unwinding_through_every_shape_of_call():
     # Deeper than the recursion limit: every frame is saved and resumed.
     depth = sys.getrecursionlimit() * 3

@@ -65,6 +65,7 @@ def test_with_records_are_named_as_special():
         assert kind in text
 
 
+@pytest.mark.usefixtures("deep_mode")
 @pytest.mark.parametrize("fail", [False, True])
 def test_depth_unwinding_inside_enter_and_exit(fail):
     with cases.limit_recursion():
@@ -101,12 +102,14 @@ def test_init_result_check_is_counted_and_named():
     assert "special: `__init__` result check" in sx.explain(cases.Point.__init__)
 
 
+@pytest.mark.usefixtures("deep_mode")
 def test_depth_unwinding_inside_init():
     with cases.limit_recursion():
         made = cases.run_to_end(cases.construct, cases.Point, 1, cases.DEPTH)
     assert made.x == 1 + cases.DEPTH
 
 
+@pytest.mark.usefixtures("deep_mode")
 def test_depth_unwinding_inside_init_outside_tasklets():
     with cases.limit_recursion():
         made = cases.construct_positional(cases.Point3, 3)

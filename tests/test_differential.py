@@ -77,6 +77,7 @@ def test_plain_vs_transformed(path, case):
     assert_case_matches(plain, transformed, case)
 
 
+@pytest.mark.usefixtures("deep_records")
 @pytest.mark.parametrize("path,case", CASES, ids=CASE_IDS)
 def test_plain_vs_transformed_low_recursion_limit(path, case):
     plain, transformed = corpus_pair(path)
@@ -90,6 +91,7 @@ def test_deep_recursion_transformed_only(path, case):
     assert outcome.result == expected
 
 
+@pytest.mark.usefixtures("deep_records")
 @pytest.mark.parametrize("path,case", DEEP_CASES, ids=DEEP_IDS)
 def test_deep_recursion_low_recursion_limit(path, case):
     _, transformed = corpus_pair(path)

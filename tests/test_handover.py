@@ -12,8 +12,11 @@ from stacklessxf.runtime.records import HANDOVER, PER_THREAD_HANDOVER
 
 from tests import handover_cases as cases
 
-pytestmark = pytest.mark.skipif(not PER_THREAD_HANDOVER,
-                                reason="the C extension _stacklessxf_switch is not built")
+pytestmark = [
+    pytest.mark.skipif(not PER_THREAD_HANDOVER,
+                       reason="the C extension _stacklessxf_switch is not built"),
+    pytest.mark.usefixtures("deep_records"),
+]
 
 DEEP = 3000
 

@@ -41,11 +41,13 @@ CASES = {
 }
 
 
+@pytest.mark.usefixtures("deep_mode")
 @pytest.mark.parametrize("run,expected", CASES.values(), ids=CASES.keys())
 def test_limit_met_beyond_a_stackless_call(run, expected):
     assert run() == expected
 
 
+@pytest.mark.usefixtures("deep_mode")
 def test_what_stackless_code_calls_keeps_half_the_limit():
     seen = []
 
@@ -69,6 +71,7 @@ def _traced(run, install, remove):
         remove()
 
 
+@pytest.mark.usefixtures("deep_mode")
 def test_under_settrace():
     events = []
 
@@ -81,6 +84,7 @@ def test_under_settrace():
     assert got == 5000 and events.count("call") > 5000
 
 
+@pytest.mark.usefixtures("deep_mode")
 def test_under_setprofile():
     calls = [0]
 
@@ -93,6 +97,7 @@ def test_under_setprofile():
     assert got == 5000 and calls[0] > 5000
 
 
+@pytest.mark.usefixtures("deep_mode")
 def test_under_cprofile():
     profile = cProfile.Profile()
     got = _traced(lambda: cases.through_helper(5000), profile.enable, profile.disable)
@@ -102,6 +107,7 @@ def test_under_cprofile():
     assert stats is None or stats
 
 
+@pytest.mark.usefixtures("deep_mode")
 def test_under_coverage():
     coverage = pytest.importorskip("coverage")
     cov = coverage.Coverage(data_file=None, include=[cases.__file__])
@@ -111,6 +117,7 @@ def test_under_coverage():
     assert 38 not in missing  # through_helper's recursive line ran
 
 
+@pytest.mark.usefixtures("deep_mode")
 def test_deep_switching_tasklets(scheduler_loop):
     out = []
     sx.tasklet(cases.record_result)(out, cases.through_helper, DEEP)
@@ -119,6 +126,7 @@ def test_deep_switching_tasklets(scheduler_loop):
     assert sorted(out) == [DEEP, DEEP]
 
 
+@pytest.mark.usefixtures("deep_mode")
 def test_deep_tasklet_under_the_watchdog():
     out = []
     t = sx.tasklet(cases.record_result)(out, cases.busy_deep, 3000)
@@ -144,6 +152,7 @@ def test_switch_under_a_plain_caller_names_it(scheduler_loop):
     assert len(errors) == 1 and "plain_caller" in errors[0]
 
 
+@pytest.mark.usefixtures("deep_mode")
 def test_deep_plain_caller_still_gets_its_result():
     """Stackless code called by plain code that is already more than half
     the limit deep: an unwinding gains little there, so calls are not
@@ -167,6 +176,7 @@ def test_recursion_through_a_plain_frame_at_every_level_fails_as_plain_python():
     assert innermost.name in ("through_plain_every_level", "plain_step")
 
 
+@pytest.mark.usefixtures("deep_mode")
 def test_callee_called_from_c_is_not_refused():
     """sorted() calls its key from C: refusing that frame would lose the
     sort's work, so only direct calls are refused."""

@@ -69,6 +69,7 @@ def test_callee_made_stackless_after_its_caller_can_switch(scheduler_loop):
     assert not t.alive and out == ["other ran", 11]
 
 
+@pytest.mark.usefixtures("deep_mode")
 def test_callee_made_stackless_after_its_caller_unwinds_for_depth(scheduler_loop):
     out = []
     sx.tasklet(cases.record_result)(out, cases.calls_later, DEEP)

@@ -95,6 +95,7 @@ def frame_after_unwinding(n):
     return sorted(locals()), eval("y + depth")
 
 
+@pytest.mark.usefixtures("deep_mode")
 def test_after_a_depth_unwinding_del_and_locals_see_the_variables():
     with low_recursion_limit(30):
         assert del_after_unwinding(200) == (200, False)

@@ -131,6 +131,7 @@ def test_unwind_is_not_visible_to_except_exception():
     assert cases.catch_from_deep() == "caught from the bottom"
 
 
+@pytest.mark.usefixtures("deep_mode")
 def test_threads_unwinding_at_the_same_time():
     import gc
     import threading
@@ -157,6 +158,7 @@ def test_threads_unwinding_at_the_same_time():
     assert results == {i: (i + 1) * (N + 1) for i in range(4)}
 
 
+@pytest.mark.usefixtures("deep_mode")
 def test_a_million_deep():
     xs = list(range(1_000_000))
     assert cases.total(xs, 0) == sum(xs)
