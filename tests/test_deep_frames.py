@@ -47,25 +47,22 @@ def test_a_deep_recursion_saves_no_record_and_refuses_no_call():
     assert depth.refusal_count() == refusals
 
 
+@pytest.mark.usefixtures("deep_records")
 def test_the_same_recursion_in_records_mode_is_unwound():
-    before = sx.deep_recursion("records")
-    try:
-        sx.reset_stats()
-        assert down(DEEP, lambda: 0) == DEEP
-    finally:
-        sx.deep_recursion(before)
+    sx.reset_stats()
+    assert down(DEEP, lambda: 0) == DEEP
     assert sx.stats().records_saved > DEEP // 2
 
 
 def test_past_the_frame_memory_deep_recursion_unwinds_into_records():
-    before = depth.frame_memory(1 << 20)
+    before = sx.frame_memory(1 << 20)
     try:
         sx.reset_stats()
         levels = depth.levels_left()
         assert down(DEEP, lambda: 0) == DEEP
         assert depth.levels_left() == levels
     finally:
-        assert depth.frame_memory(before) == 1 << 20
+        assert sx.frame_memory(before) == 1 << 20
     # A MiB of chunks holds a few thousand frames; the rest became records.
     assert DEEP // 2 < sx.stats().records_saved < DEEP
 
@@ -73,8 +70,8 @@ def test_past_the_frame_memory_deep_recursion_unwinds_into_records():
 def test_frame_memory_takes_a_number_of_bytes():
     for wrong in (-1, 1.5, "1M"):
         with pytest.raises(ValueError, match="number of bytes"):
-            depth.frame_memory(wrong)
-    assert depth.frame_memory() == depth.frame_memory()
+            sx.frame_memory(wrong)
+    assert sx.frame_memory() == 256 << 20     # the documented default, unchanged
 
 
 def _deepest_plain_recursion():

@@ -4,8 +4,9 @@ Each recursion below is far deeper than the limit, and each step does
 something that itself needs a few levels of stack: a plain helper (or a
 chain of them), a property, an operator method, an ABC check, a tuple or
 string comparison (C-level recursion checks count against the same limit),
-a trace or profile function, the watchdog's tick.  The depth check keeps
-stackless frames in the lower part of the limit, so all of these find room.
+a trace or profile function, the watchdog's tick.  As frames, stackless
+frames do not count against the limit; as records, the depth check keeps
+them in the lower part of it: either way all of these find room.
 """
 
 import cProfile
