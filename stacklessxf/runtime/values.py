@@ -39,10 +39,6 @@ INTERPRETER = version.INTERPRETER
 ATOMIC = frozenset({type(None), bool, int, float, complex, str, bytes, range,
                     type(Ellipsis), type(NotImplemented)})
 
-# A list, tuple or dict this short holding only atomic values is checked
-# by looking at it rather than by pickling it.
-_SHORT = 16
-
 _CONTAINERS = frozenset({list, dict, tuple, set, frozenset})
 
 
@@ -81,36 +77,37 @@ class Substitution:
         self.memo[id(value)] = (value, surrogate)
 
     def _needs_surrogates(self, value):
+        probe = _probe(self.opaque)
         try:
-            _Probe(self.opaque).dump(value)
+            probe.dump(value)
         except _NeedsSurrogate:
             return True
+        finally:
+            _release(probe)
         return False
 
 
 def needs_nothing(records, opaque=()):
     """Whether ``records`` pickle as they are, with nothing in them that
-    needs a surrogate (objects of the ``opaque`` types not looked into).
-    Values of atomic types are told by their type; the probe pickles the
-    others, all at once."""
-    atomic = ATOMIC
-    others = [value for record in records for value in record[1:]
-              if type(value) not in atomic]
-    if not others:
-        return True
+    needs a surrogate (objects of the ``opaque`` types not looked into):
+    the probe pickles them, all at once."""
+    probe = _probe(opaque)
     try:
-        _Probe(opaque).dump(others)
+        probe.dump(records)
     except Exception:
         return False
+    finally:
+        _release(probe)
     return True
 
 
 def _plainly_atomic(value, kind):
+    """Whether ``value`` is a list, tuple or dict of atomic values only."""
     if kind is tuple or kind is list:
-        return len(value) <= _SHORT and all(type(item) in ATOMIC for item in value)
+        return ATOMIC.issuperset(map(type, value))
     if kind is dict:
-        return len(value) <= _SHORT and all(
-            type(key) in ATOMIC and type(item) in ATOMIC for key, item in value.items())
+        return ATOMIC.issuperset(map(type, value)) and \
+            ATOMIC.issuperset(map(type, value.values()))
     return False
 
 
@@ -147,27 +144,73 @@ class _Nowhere:
     write = staticmethod(len)
 
 
+_NOWHERE = _Nowhere()
+
+
 class _Probe(pickle.Pickler):
     """Pickles into nothing, to learn whether a value holds something that
     needs a surrogate (``_NeedsSurrogate``) or cannot be pickled at all
     (pickle's own error).  Objects of the ``opaque`` types are not looked
-    into."""
+    into; functions and classes that pickle would store by name are looked
+    for by name here, which costs less than pickle's own lookup."""
 
-    def __init__(self, opaque):
-        super().__init__(_Nowhere(), pickle.HIGHEST_PROTOCOL)
-        self.opaque = opaque
+    opaque = ()
 
     def reducer_override(self, obj):
+        kind = type(obj)
+        if kind is types.FunctionType:
+            if reachable_by_name(obj):
+                return _NOTHING
+            raise _NeedsSurrogate
+        if kind is type:
+            if reachable_by_name(obj):
+                return _NOTHING
+            if "<locals>" in obj.__qualname__:
+                raise pickle.PicklingError(
+                    f"{obj.__module__}.{obj.__qualname__} is a class defined inside a "
+                    "function; classes pickle by name, and no name reaches it")
+            return NotImplemented
         if _direct_surrogate(obj) is not None:
             raise _NeedsSurrogate
-        if type(obj) is type and "<locals>" in obj.__qualname__:
-            raise pickle.PicklingError(
-                f"{obj.__module__}.{obj.__qualname__} is a class defined inside a "
-                "function; classes pickle by name, and no name reaches it")
         return _NOTHING if isinstance(obj, self.opaque) else NotImplemented
 
 
+# What the probe pickles in place of an object it does not look into.
 _NOTHING = (tuple, ())
+
+
+def _seeded_memo():
+    """The memo of a pickler that has pickled the callable of _NOTHING.
+    Every probe starts from it: pickle saves that callable by name, which
+    it looks up each time, unless the memo has it already."""
+    seed = pickle.Pickler(_NOWHERE, pickle.HIGHEST_PROTOCOL)
+    seed.dump(_NOTHING[0])
+    return seed.memo
+
+
+_SEEDED_MEMO = _seeded_memo()
+
+# Probes not in use.  A probe is taken from here for one dump and put back
+# with its memo reset after it (a pickler given a memo copies it); a dump
+# that pickles within itself takes another one.
+_idle_probes = []
+
+
+def _probe(opaque):
+    try:
+        probe = _idle_probes.pop()
+    except IndexError:
+        probe = _Probe(_NOWHERE, pickle.HIGHEST_PROTOCOL)
+        probe.memo = _SEEDED_MEMO
+    probe.opaque = opaque
+    return probe
+
+
+def _release(probe):
+    probe.memo = _SEEDED_MEMO
+    probe.opaque = ()
+    if len(_idle_probes) < 4:
+        _idle_probes.append(probe)
 
 
 # -- surrogates --------------------------------------------------------------
