@@ -37,6 +37,7 @@ A tasklet's own function goes through the same lookup (:func:`by_name`).
 import copyreg
 import importlib
 import io
+import operator
 import pickle
 import sys
 import types
@@ -469,6 +470,7 @@ def _table_entry(site):
 
 
 _table_entries = {}
+_first = operator.itemgetter(0)
 
 
 class PortableStack:
@@ -489,8 +491,11 @@ class PortableStack:
     def __init__(self, records, opaque=()):
         records = tuple(records)
         # In the records' order, so a stale function met first is the innermost.
-        self.table = {number: _table_entry(SITES[number])
-                      for number in dict.fromkeys([record[0] for record in records])}
+        numbers = dict.fromkeys(map(_first, records))
+        try:
+            self.table = {number: _table_entries[number] for number in numbers}
+        except KeyError:        # a site met for the first time
+            self.table = {number: _table_entry(SITES[number]) for number in numbers}
         self.rows = records if values.needs_nothing(records, opaque) else \
             _substituted_records(records, values.Substitution(opaque))
 
@@ -532,8 +537,12 @@ def load_stack(table, rows, interpreter=INTERPRETER):
     if type(table) is not dict or type(rows) is not tuple:
         raise pickle.UnpicklingError("not pickled records: "
                                      f"{type(table).__name__}, {type(rows).__name__}")
+    foreign = interpreter != INTERPRETER
+    plain = _PlainTable.known(table, foreign)
+    records = plain.load(rows) if plain is not None else None
+    if records is not None:
+        return CheckedRecords(records)
     try:
-        foreign = interpreter != INTERPRETER
         plans = {saved: _plan(entry, foreign) for saved, entry in table.items()}
     except StaleCodeError as exc:
         if interpreter == INTERPRETER:
@@ -541,7 +550,8 @@ def load_stack(table, rows, interpreter=INTERPRETER):
         raise StaleCodeError(
             f"records saved by {_named(interpreter)} cannot be resumed by "
             f"{_named(INTERPRETER)}: {exc}", exc.module, exc.qualname) from None
-    records = _load_plain_rows(plans, rows)
+    plain = _PlainTable.of(table, plans, foreign)
+    records = plain.load(rows) if plain is not None else None
     if records is None:
         try:
             records = _load_rows(table, plans, rows)
@@ -600,24 +610,92 @@ def _load_rows(table, plans, rows):
     return records
 
 
-def _load_plain_rows(plans, rows):
-    """The usual case, at the speed of a comprehension: every row's site is
-    found, keeps its slots' order and has no slot to check.  None if it is
-    not (the rows are then loaded one by one, with the errors that say
-    what is wrong)."""
-    if any(site is None or order is not None or checked or conversions
-           for site, order, _, checked, conversions in plans.values()):
-        return None
-    lengths = {saved: plan[2] for saved, plan in plans.items()}
-    try:
-        if not all(type(row) is tuple and len(row) == lengths[row[0]] for row in rows):
+class _PlainTable:
+    """A table of pickled records in the usual case: every site is found,
+    keeps its slots' order and has no slot to check.  Its rows load at the
+    speed of a loop, and what its entries resolve to is kept for the next
+    table equal to it, while the modules and functions they name are the
+    same objects (see _resolved)."""
+
+    __slots__ = ("lengths", "numbers", "named")
+
+    # (whether saved by another version, the table's items) -> _PlainTable
+    _known = {}
+    _MOST = 256
+
+    def __init__(self, lengths, numbers, named):
+        # Saved site number -> the saved records' length, and -> this
+        # process's site number (None when every one is the same).
+        self.lengths = lengths
+        self.numbers = numbers
+        # (module name, qualified name split, module, the object it leads to)
+        # for each function the entries name.
+        self.named = named
+
+    @classmethod
+    def known(cls, table, foreign):
+        """The _PlainTable of a table equal to ``table`` loaded before, if it
+        still holds; else None."""
+        try:
+            plain = cls._known.get((foreign, tuple(table.items())))
+        except TypeError:       # not a table of this module's making
             return None
-    except (KeyError, TypeError, IndexError):
-        return None
-    numbers = {saved: plan[0].number for saved, plan in plans.items()}
-    if all(saved == number for saved, number in numbers.items()):
-        return rows
-    return [(numbers[row[0]], *row[1:]) for row in rows]
+        if plain is None:
+            return None
+        for module_name, parts, module, found in plain.named:
+            now = sys.modules.get(module_name)
+            if now is not module:
+                return None
+            for part in parts:
+                now = getattr(now, part, None)
+            if now is not found:
+                return None
+        return plain
+
+    @classmethod
+    def of(cls, table, plans, foreign):
+        """The _PlainTable of ``table``, whose entries have the ``plans``
+        (see _plan), remembered for the next table equal to it; None if it
+        is not such a table."""
+        if not all(type(saved) is int for saved in table) or any(
+                site is None or order is not None or checked or conversions
+                for site, order, _, checked, conversions in plans.values()):
+            return None
+        lengths = {saved: plan[2] for saved, plan in plans.items()}
+        numbers = {saved: plan[0].number for saved, plan in plans.items()}
+        if all(saved == number for saved, number in numbers.items()):
+            numbers = None
+        named = {}
+        for module_name, qualname, *_ in table.values():
+            if module_name is not None and (module_name, qualname) not in named:
+                parts = _qualname_to_locals(qualname)
+                module, found = _current_objects(module_name, qualname)
+                named[module_name, qualname] = (module_name, parts, module, found)
+        plain = cls(lengths, numbers, tuple(named.values()))
+        if all(found is not None for *_, found in plain.named):
+            if len(cls._known) >= cls._MOST:
+                cls._known.clear()
+            try:
+                cls._known[foreign, tuple(table.items())] = plain
+            except TypeError:
+                pass
+        return plain
+
+    def load(self, rows):
+        """The records of ``rows``; None unless each is a tuple of a site
+        number of the table and as many values as that site saves."""
+        lengths = self.lengths
+        try:
+            for row in rows:
+                if type(row) is not tuple or type(row[0]) is not int or \
+                        len(row) != lengths[row[0]]:
+                    return None
+        except (IndexError, KeyError):
+            return None
+        numbers = self.numbers
+        if numbers is None:
+            return rows
+        return [(numbers[row[0]], *row[1:]) for row in rows]
 
 
 def _plan(entry, foreign):
@@ -660,11 +738,15 @@ def _current_objects(module_name, qualname):
     names in it now, or None where they cannot be found without importing."""
     module = sys.modules.get(module_name)
     found = module
-    for part in qualname.split("."):
-        if part == "<locals>":
-            break
+    for part in _qualname_to_locals(qualname):
         found = getattr(found, part, None)
     return module, found
+
+
+def _qualname_to_locals(qualname):
+    """The parts of ``qualname`` before its first ``<locals>``."""
+    parts = qualname.split(".")
+    return tuple(parts[:parts.index("<locals>")] if "<locals>" in parts else parts)
 
 
 def _resolve(entry, foreign):
