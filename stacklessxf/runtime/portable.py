@@ -425,7 +425,24 @@ class FunctionByName:
         self.function = function
 
     def __reduce__(self):
-        return find_function, (self.function.__module__, self.function.__qualname__)
+        return restore, (_FUNCTION, self.function.__module__, self.function.__qualname__)
+
+
+# What restore is asked to load.
+_FUNCTION, _RECORDS = 0, 1
+
+
+def restore(kind, *parts):
+    """What a FunctionByName (``kind`` _FUNCTION; ``parts``: module and
+    qualified name) or a PortableStack (_RECORDS; table, rows, interpreter)
+    pickles as: one function for both, so that a tasklet's pickle names one
+    function of this module, not two (pickle looks a function up by its
+    name when it saves it, and again when it loads it)."""
+    if kind == _FUNCTION:
+        return find_function(*parts)
+    if kind == _RECORDS:
+        return load_stack(*parts)
+    raise pickle.UnpicklingError(f"not a pickled function or records: {kind!r:.200}")
 
 
 def by_name(function):
@@ -500,7 +517,7 @@ class PortableStack:
             _substituted_records(records, values.Substitution(opaque))
 
     def __reduce__(self):
-        return load_stack, (self.table, self.rows, INTERPRETER)
+        return restore, (_RECORDS, self.table, self.rows, INTERPRETER)
 
 
 def _substituted_records(records, substitute):
