@@ -163,19 +163,18 @@ def test_channel_preference_out_of_range_is_a_value_error(value):
     assert ch.preference == -1
 
 
-@pytest.mark.usefixtures("scheduler_loop")
-def test_a_preference_written_past_the_property_is_left_to_the_python_method():
-    ch, out = sx.channel(), []
-    ch.__dict__["preference"] = 2**80      # as a corrupted pickle could leave it
-    sx.tasklet(cases.receive_into)(ch, out)
-    sx.tasklet(cases.send_one)(ch, "v")
-    sx.run()
-    assert out == ["v"]
+@pytest.mark.parametrize("value", [2**80, 2, "1"])
+def test_a_pickled_channel_with_a_bad_preference_is_refused(value):
+    # As a corrupted pickle could hold it.
+    ch = sx.channel()
+    state = ch.__reduce__()[2]
+    with pytest.raises(ValueError, match="preference"):
+        sx.channel().__setstate__(dict(state, preference=value))
 
 
 CONFIGURE_TWICE = """
 import stacklessxf as sx
-from stacklessxf.runtime import native_loop, records, trampoline
+from stacklessxf.runtime import native_loop, records, scheduler, trampoline
 from tests import fault_cases as cases
 
 class Impostor:
@@ -186,7 +185,8 @@ try:
     native_loop._switch.configure(
         records.HANDOVER, records.SITES, records.SITE_COUNTS, records.SWITCHED,
         records.Unwind, trampoline.TESTED_CALLS, None,
-        records.count_unwound, trampoline.count_stacked_records, Impostor)
+        records.count_unwound, trampoline.count_stacked_records, Impostor,
+        scheduler._Scheduler)
 except (TypeError, AttributeError) as exc:
     print("refused:", exc)
 t = sx.tasklet(cases.loop_and_switch)(list(range(50)))

@@ -25,9 +25,21 @@ from ..runtime.records import SWITCH_BUILTINS
 PLAIN, GUARDED, STACKLESS, SWITCH, UNKNOWN = "plain", "guarded", "stackless", "switch", "unknown"
 
 
+def _method_descriptor_of(obj):
+    """The descriptor a C method bound to an instance comes from, or None."""
+    owner = getattr(obj, "__self__", None)
+    if not isinstance(obj, types.BuiltinMethodType) or owner is None or \
+            isinstance(owner, (type, types.ModuleType)):
+        return None
+    for klass in type(owner).__mro__:
+        if obj.__name__ in klass.__dict__:
+            return klass.__dict__[obj.__name__]
+    return None
+
+
 def classify_object(obj):
     """Classify a live callee object."""
-    for candidate in (obj, getattr(obj, "__func__", None)):
+    for candidate in (obj, getattr(obj, "__func__", None), _method_descriptor_of(obj)):
         if candidate is None:
             continue
         if getattr(candidate, "__stackless_switch__", False) or \

@@ -28,15 +28,53 @@ static struct {
     PyObject *count_stacked_records; /* trampoline.count_stacked_records */
 } rt;
 
-static PyObject *s_function, *s_resume_function, *s_current, *s_main, *s_queue,
-    *s_interrupted, *s_append, *s_appendleft, *s_popleft, *s_preference, *s_closing;
+static PyObject *s_function, *s_resume_function, *s_main, *s_queue;
+
+/* The deque type, which the run queue and the channels' queues are, and
+ * the C functions of its methods, called directly: the queues are checked
+ * to be exact deques. */
+static struct {
+    PyTypeObject *type;
+    PyCFunction append, appendleft, popleft;
+} deque;
+
+/* The C function of the deque method ``name``, whose calling convention
+ * is ``flags``; NULL with an exception if it is not. */
+static PyCFunction
+deque_method(PyObject *type, const char *name, int flags)
+{
+    PyObject *method = PyObject_GetAttrString(type, name);
+    PyCFunction function = NULL;
+    if (method != NULL && Py_IS_TYPE(method, &PyMethodDescr_Type) &&
+        ((PyMethodDescrObject *)method)->d_method->ml_flags == flags)
+        function = ((PyMethodDescrObject *)method)->d_method->ml_meth;
+    else if (method != NULL)
+        PyErr_Format(PyExc_ImportError, "deque.%s is not the method expected", name);
+    Py_XDECREF(method);
+    return function;
+}
+
+static int
+find_deque(void)
+{
+    PyObject *collections = PyImport_ImportModule("collections");
+    PyObject *type = collections == NULL ? NULL
+                                         : PyObject_GetAttrString(collections, "deque");
+    Py_XDECREF(collections);
+    if (type == NULL)
+        return -1;
+    deque.type = (PyTypeObject *)type;
+    deque.append = deque_method(type, "append", METH_O);
+    deque.appendleft = deque.append ? deque_method(type, "appendleft", METH_O) : NULL;
+    deque.popleft = deque.appendleft ? deque_method(type, "popleft", METH_NOARGS) : NULL;
+    return deque.popleft == NULL ? -1 : 0;
+}
 
 /* One running loop, on the C stack; loops on one thread nest. */
 typedef struct loop_state {
     struct loop_state *outer;
     _PyInterpreterFrame *base;
     PyObject *sched, *main, *queue;
-    PyObject *append, *popleft;     /* the queue's bound methods */
 } loop_state;
 
 static Py_tss_t loop_key = Py_tss_NEEDS_INIT;
@@ -59,17 +97,23 @@ static const char *const field_names[FIELD_COUNT] = {
 static Py_ssize_t field_offsets[FIELD_COUNT];
 static PyTypeObject *tasklet_type;
 
-/* The offsets of the tasklet class ``cls``'s fields, in ``offsets``; -1
- * with an exception if one is not a slot. */
+/* The same for the scheduler class's. */
+enum { S_CURRENT, S_INTERRUPTED, SCHED_FIELD_COUNT };
+static const char *const sched_field_names[SCHED_FIELD_COUNT] = {"current", "interrupted"};
+static Py_ssize_t sched_field_offsets[SCHED_FIELD_COUNT];
+static PyTypeObject *scheduler_type;
+
+/* The offsets of the ``count`` slots ``names`` of the class ``cls``, in
+ * ``offsets``; -1 with an exception if one is not a slot. */
 static int
-find_fields(PyObject *cls, Py_ssize_t *offsets)
+find_slots(PyObject *cls, const char *const *names, int count, Py_ssize_t *offsets)
 {
     if (!PyType_Check(cls)) {
-        PyErr_SetString(PyExc_TypeError, "configure: the tasklet class is not a class");
+        PyErr_SetString(PyExc_TypeError, "configure: not a class");
         return -1;
     }
-    for (int i = 0; i < FIELD_COUNT; i++) {
-        PyObject *slot = PyObject_GetAttrString(cls, field_names[i]);
+    for (int i = 0; i < count; i++) {
+        PyObject *slot = PyObject_GetAttrString(cls, names[i]);
         if (slot == NULL)
             return -1;
         int usable = Py_IS_TYPE(slot, &PyMemberDescr_Type) &&
@@ -78,8 +122,7 @@ find_fields(PyObject *cls, Py_ssize_t *offsets)
             offsets[i] = ((PyMemberDescrObject *)slot)->d_member->offset;
         Py_DECREF(slot);
         if (!usable) {
-            PyErr_Format(PyExc_TypeError, "configure: %s is not a slot of the tasklet class",
-                         field_names[i]);
+            PyErr_Format(PyExc_TypeError, "configure: %s is not a slot of %R", names[i], cls);
             return -1;
         }
     }
@@ -90,10 +133,11 @@ static PyObject *
 configure(PyObject *module, PyObject *args)
 {
     enum { RUNTIME_OBJECTS = 9 };
-    PyObject *objects[RUNTIME_OBJECTS], *tasklet_class;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOOO:configure", &objects[0], &objects[1],
+    PyObject *objects[RUNTIME_OBJECTS], *tasklet_class, *scheduler_class;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOOOO:configure", &objects[0], &objects[1],
                           &objects[2], &objects[3], &objects[4], &objects[5],
-                          &objects[6], &objects[7], &objects[8], &tasklet_class))
+                          &objects[6], &objects[7], &objects[8], &tasklet_class,
+                          &scheduler_class))
         return NULL;
     PyObject **slots[RUNTIME_OBJECTS] = {
         &rt.handover, &rt.sites, &rt.site_counts, &rt.switched, &rt.unwind_type,
@@ -105,11 +149,14 @@ configure(PyObject *module, PyObject *args)
         return NULL;
     }
     /* All or nothing: a failed configure leaves the module as it was. */
-    Py_ssize_t offsets[FIELD_COUNT];
-    if (find_fields(tasklet_class, offsets) < 0)
+    Py_ssize_t offsets[FIELD_COUNT], sched_offsets[SCHED_FIELD_COUNT];
+    if (find_slots(tasklet_class, field_names, FIELD_COUNT, offsets) < 0 ||
+        find_slots(scheduler_class, sched_field_names, SCHED_FIELD_COUNT, sched_offsets) < 0)
         return NULL;
     memcpy(field_offsets, offsets, sizeof offsets);
+    memcpy(sched_field_offsets, sched_offsets, sizeof sched_offsets);
     Py_XSETREF(tasklet_type, (PyTypeObject *)Py_NewRef(tasklet_class));
+    Py_XSETREF(scheduler_type, (PyTypeObject *)Py_NewRef(scheduler_class));
     for (int i = 0; i < RUNTIME_OBJECTS; i++)
         Py_XSETREF(*slots[i], Py_NewRef(objects[i]));
     Py_RETURN_NONE;
@@ -212,6 +259,64 @@ push_records(PyObject *stack, PyObject *chain)
     return 0;
 }
 
+/* Drop the last item of ``stack`` (a list), which the caller holds a
+ * reference to: no slice assignment, no resizing (the stack of a deep
+ * recursion grows back soon). */
+static void
+drop_last(PyObject *stack)
+{
+    Py_ssize_t n = PyList_GET_SIZE(stack);
+    PyObject *last = PyList_GET_ITEM(stack, n - 1);
+    PyList_SET_ITEM(stack, n - 1, NULL);
+    Py_SET_SIZE(stack, n - 1);
+    Py_DECREF(last);
+}
+
+/* Records the C loop counted at their sites, by site number, not yet
+ * added to the site counts' list: an int made and freed at every switch
+ * costs more than the rest of counting.  flush_site_counts adds them, and
+ * the statistics call it before they read the list. */
+static struct {
+    Py_ssize_t *counts;
+    Py_ssize_t length;
+} pending;
+
+static int
+count_record_at(Py_ssize_t number)
+{
+    if (number >= pending.length) {
+        Py_ssize_t length = Py_MAX(number + 1, 2 * pending.length);
+        Py_ssize_t *grown = PyMem_Realloc(pending.counts, length * sizeof(Py_ssize_t));
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        memset(grown + pending.length, 0, (length - pending.length) * sizeof(Py_ssize_t));
+        pending.counts = grown;
+        pending.length = length;
+    }
+    pending.counts[number]++;
+    return 0;
+}
+
+static PyObject *
+flush_site_counts(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    Py_ssize_t sites = rt.site_counts == NULL ? 0 : PyList_GET_SIZE(rt.site_counts);
+    for (Py_ssize_t i = 0; i < pending.length && i < sites; i++) {
+        if (pending.counts[i] == 0)
+            continue;
+        PyObject *added = PyLong_FromSsize_t(pending.counts[i]);
+        PyObject *sum = added == NULL ? NULL
+                                      : PyNumber_Add(PyList_GET_ITEM(rt.site_counts, i), added);
+        Py_XDECREF(added);
+        if (sum == NULL || PyList_SetItem(rt.site_counts, i, sum) < 0)
+            return NULL;
+        pending.counts[i] = 0;
+    }
+    Py_RETURN_NONE;
+}
+
 /* The records of a switch (in the hand-over's chain, innermost first, and
  * the tail sites it passed) go back on the tasklet's stack, innermost last,
  * and into the statistics; the hand-over is left empty. */
@@ -226,15 +331,10 @@ keep_switched_records(PyObject *stack)
          * record at its site. */
         PyObject *record = PyList_GET_ITEM(unwinding->chain, 0);
         Py_ssize_t number = site_number(record);
-        if (number < 0)
+        if (number < 0 || count_record_at(number) < 0 || PyList_Append(stack, record) < 0)
             return -1;
-        Py_ssize_t count = PyLong_AsSsize_t(PyList_GET_ITEM(rt.site_counts, number));
-        PyObject *counted = count == -1 && PyErr_Occurred() ? NULL
-                                                            : PyLong_FromSsize_t(count + 1);
-        if (counted == NULL || PyList_SetItem(rt.site_counts, number, counted) < 0 ||
-            PyList_Append(stack, record) < 0)
-            return -1;
-        return PyList_SetSlice(unwinding->chain, 0, 1, NULL);
+        drop_last(unwinding->chain);
+        return 0;
     }
     PyObject *chain, *tails;
     if (take_unwinding(&chain, &tails) < 0)
@@ -253,11 +353,22 @@ keep_switched_records(PyObject *stack)
     return status;
 }
 
+/* A scheduler field of the running loop's scheduler (borrowed; NULL with
+ * an exception when unset). */
+static PyObject *
+sched_field(loop_state *state, int field)
+{
+    PyObject *value = *(PyObject **)((char *)state->sched + sched_field_offsets[field]);
+    if (value == NULL)
+        PyErr_SetString(PyExc_AttributeError, sched_field_names[field]);
+    return value;
+}
+
 /* The current tasklet of the running loop (new reference). */
 static PyObject *
 current_of(loop_state *state)
 {
-    return PyObject_GetAttr(state->sched, s_current);
+    return Py_XNewRef(sched_field(state, S_CURRENT));
 }
 
 /* The tasklet that runs next, as the scheduler's Python next_task does it:
@@ -272,15 +383,14 @@ next_task(loop_state *state, int until_main, PyObject **stack, PyObject **value,
     if (python_only)
         return HANDED_BACK;
     if (!until_main) {
-        PyObject *interrupted = PyObject_GetAttr(state->sched, s_interrupted);
+        PyObject *interrupted = sched_field(state, S_INTERRUPTED);
         if (interrupted == NULL)
             return -1;
-        Py_DECREF(interrupted);
         if (interrupted != Py_None)
             return STOPPED;
     }
     while (PyObject_Length(state->queue) > 0) {
-        PyObject *task = PyObject_CallNoArgs(state->popleft);
+        PyObject *task = deque.popleft(state->queue, NULL);
         if (task == NULL || check_tasklet(task) < 0) {
             Py_XDECREF(task);
             return -1;
@@ -295,8 +405,10 @@ next_task(loop_state *state, int until_main, PyObject **stack, PyObject **value,
                 return MAIN_IS_NEXT;
             continue;
         }
-        int status = PyObject_SetAttr(state->sched, s_current, task);
-        *call = status < 0 ? NULL : swap_field(task, F_CALL, Py_None);
+        PyObject **current = (PyObject **)((char *)state->sched +
+                                           sched_field_offsets[S_CURRENT]);
+        Py_XSETREF(*current, Py_NewRef(task));
+        *call = swap_field(task, F_CALL, Py_None);
         *value = *call == NULL ? NULL : swap_field(task, F_VALUE, Py_None);
         *error = *value == NULL ? NULL : swap_field(task, F_ERROR, Py_None);
         *stack = *error == NULL ? NULL : *field_of(task, F_STACK);
@@ -370,19 +482,6 @@ forget_resume_entries(PyObject *module, PyObject *Py_UNUSED(ignored))
         Py_CLEAR(resume_cache[i].function);
     }
     Py_RETURN_NONE;
-}
-
-/* Drop the last item of ``stack`` (a list), which the caller holds a
- * reference to: no slice assignment, no resizing (the stack of a deep
- * recursion grows back soon). */
-static void
-drop_last(PyObject *stack)
-{
-    Py_ssize_t n = PyList_GET_SIZE(stack);
-    PyObject *last = PyList_GET_ITEM(stack, n - 1);
-    PyList_SET_ITEM(stack, n - 1, NULL);
-    Py_SET_SIZE(stack, n - 1);
-    Py_DECREF(last);
 }
 
 static PyObject *
@@ -486,6 +585,10 @@ run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "run(sched, until_main)");
         return NULL;
     }
+    if (scheduler_type == NULL || !PyObject_TypeCheck(args[0], scheduler_type)) {
+        PyErr_Format(PyExc_TypeError, "run: not a scheduler: %R", args[0]);
+        return NULL;
+    }
     int until_main = PyObject_IsTrue(args[1]);
     if (until_main < 0)
         return NULL;
@@ -493,12 +596,11 @@ run(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
                         SX_CURRENT_FRAME(PyThreadState_GET()), args[0]};
     state.main = PyObject_GetAttr(state.sched, s_main);
     state.queue = state.main == NULL ? NULL : PyObject_GetAttr(state.sched, s_queue);
-    state.append = state.queue == NULL ? NULL : PyObject_GetAttr(state.queue, s_append);
-    state.popleft = state.append == NULL ? NULL : PyObject_GetAttr(state.queue, s_popleft);
-    if (state.popleft == NULL) {
+    if (state.queue != NULL && !Py_IS_TYPE(state.queue, deque.type))
+        PyErr_Format(PyExc_TypeError, "run: the run queue is not a deque: %R", state.queue);
+    if (state.queue == NULL || PyErr_Occurred()) {
         Py_XDECREF(state.main);
         Py_XDECREF(state.queue);
-        Py_XDECREF(state.append);
         return NULL;
     }
     PyObject *stack = NULL, *value = NULL, *error = NULL, *call = NULL, *out = NULL;
@@ -591,8 +693,6 @@ done:
     Py_XDECREF(call);
     Py_DECREF(state.main);
     Py_DECREF(state.queue);
-    Py_DECREF(state.append);
-    Py_DECREF(state.popleft);
     return out;
 }
 
@@ -656,17 +756,44 @@ resume_plain(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return Py_BuildValue("(NN)", value, error);
 }
 
+/* The answers of at_tested_call, by call (code address plus offset, as in
+ * the tested calls' set): a switch asks about the few calls a loop of
+ * tasklets switches at, and making an int to look one up in the set costs
+ * as much as the rest of the question.  Direct-mapped; forgotten whenever
+ * the set changes (forget_tested_calls), so no answer outlives the code it
+ * was given for. */
+#define TESTED_CACHE_SIZE 256
+static struct {
+    size_t call;                /* 0: empty */
+    int tested;
+} tested_cache[TESTED_CACHE_SIZE];
+
+static PyObject *
+forget_tested_calls(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    memset(tested_cache, 0, sizeof tested_cache);
+    Py_RETURN_NONE;
+}
+
 /* Whether ``frame`` is stopped at a call whose result it tests for SWITCHED. */
 static int
 at_tested_call(_PyInterpreterFrame *frame)
 {
     PyCodeObject *code = SX_FRAME_CODE(frame);
     size_t offset = (char *)SX_FRAME_INSTR(frame) - (char *)_PyCode_CODE(code);
-    PyObject *key = PyLong_FromSize_t((size_t)code + offset);
+    size_t call = (size_t)code + offset;
+    size_t slot = (call >> 1) % TESTED_CACHE_SIZE;
+    if (tested_cache[slot].call == call)
+        return tested_cache[slot].tested;
+    PyObject *key = PyLong_FromSize_t(call);
     if (key == NULL)
         return -1;
     int found = PySet_Contains(rt.tested_calls, key);
     Py_DECREF(key);
+    if (found >= 0) {
+        tested_cache[slot].call = call;
+        tested_cache[slot].tested = found;
+    }
     return found;
 }
 
@@ -706,8 +833,7 @@ enqueue(loop_state *state, PyObject *task, int first)
     if (check_tasklet(task) < 0)
         return -1;
     set_field(task, F_QUEUED, Py_True);
-    PyObject *done = first ? PyObject_CallMethodOneArg(state->queue, s_appendleft, task)
-                           : PyObject_CallOneArg(state->append, task);
+    PyObject *done = (first ? deque.appendleft : deque.append)(state->queue, task);
     Py_XDECREF(done);
     return done == NULL ? -1 : 0;
 }
@@ -744,66 +870,149 @@ schedule(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kw
 }
 
 /* -- channels ---------------------------------------------------------------
- * The usual cases of channel.send and channel.receive, as channel.py does
- * them: a partner waits (and no exception is in the payload), or none does
- * and the caller blocks.  Everything else (a closing channel, an exception
- * to deliver, a caller the loop cannot switch by return, an odd preference)
- * goes to the Python method before anything changes. */
+ * The channel's fields, as a type the channel class of runtime/channel.py
+ * derives from, and the usual cases of its send and receive, as channel.py
+ * does them: a partner waits (and no exception is to be delivered), or none
+ * does and the caller blocks.  Everything else (a closing channel, an
+ * exception to deliver, a caller the loop cannot switch by return) goes to
+ * the Python functions before anything changes. */
 
 enum { SENDING = 1, RECEIVING = -1 };
 
-/* What a channel operation reads of the channel, checked. */
 typedef struct {
-    PyObject *queue;            /* borrowed, as the others */
-    long preference;
-    int closing;
+    PyObject_HEAD
+    PyObject *waiting;          /* a deque of (tasklet, direction, value, error) */
+    int preference;             /* -1, 0 or 1 */
+    char closing;
+} ChannelObject;
+
+static PyTypeObject Channel_Type;
+
+static PyObject *
+channel_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    ChannelObject *self = (ChannelObject *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->waiting = PyObject_CallNoArgs((PyObject *)deque.type);
+    if (self->waiting == NULL) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    self->preference = RECEIVING;
+    return (PyObject *)self;
+}
+
+static int
+channel_traverse(ChannelObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->waiting);
+    return 0;
+}
+
+static int
+channel_clear(ChannelObject *self)
+{
+    Py_CLEAR(self->waiting);
+    return 0;
+}
+
+static void
+channel_dealloc(ChannelObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    channel_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* The waiting entries, read where a clear could have left none. */
+static PyObject *
+channel_get_waiting(ChannelObject *self, void *Py_UNUSED(closure))
+{
+    if (self->waiting == NULL)
+        self->waiting = PyObject_CallNoArgs((PyObject *)deque.type);
+    return Py_XNewRef(self->waiting);
+}
+
+static int
+channel_set_waiting(ChannelObject *self, PyObject *value, void *Py_UNUSED(closure))
+{
+    if (value == NULL || !Py_IS_TYPE(value, deque.type)) {
+        PyErr_SetString(PyExc_TypeError, "a channel's waiting entries are a deque");
+        return -1;
+    }
+    Py_XSETREF(self->waiting, Py_NewRef(value));
+    return 0;
+}
+
+static PyObject *
+channel_get_preference(ChannelObject *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromLong(self->preference);
+}
+
+static int
+channel_set_preference(ChannelObject *self, PyObject *value, void *Py_UNUSED(closure))
+{
+    int overflow = 0;
+    long preference = value != NULL && PyLong_Check(value)
+                          ? PyLong_AsLongAndOverflow(value, &overflow) : 2;
+    if (preference == -1 && PyErr_Occurred())
+        return -1;
+    if (overflow || preference < -1 || preference > 1) {
+        PyErr_Format(PyExc_ValueError, "channel preference must be -1, 0 or 1, not %.100R",
+                     value == NULL ? Py_None : value);
+        return -1;
+    }
+    self->preference = (int)preference;
+    return 0;
+}
+
+static PyGetSetDef channel_getset[] = {
+    {"_waiting", (getter)channel_get_waiting, (setter)channel_set_waiting,
+     "The waiting tasklets' entries (tasklet, direction, value, error), first first.",
+     NULL},
+    {"preference", (getter)channel_get_preference, (setter)channel_set_preference,
+     "Who runs next when a transfer takes place: -1 (the receiver), 1 (the sender) or 0 "
+     "(whoever is running).", NULL},
+    {NULL},
+};
+
+static PyMemberDef channel_members[] = {
+    {"closing", T_BOOL, offsetof(ChannelObject, closing), 0,
+     "Whether close() was called and open() not since."},
+    {NULL},
+};
+
+/* What a channel operation reads of the channel. */
+typedef struct {
+    PyObject *queue;            /* borrowed, as the partner's entry */
     PyObject *partner_entry;    /* the head of the queue if it waits the other way */
 } channel_view;
 
 /* 1 when ``ch`` can be handled here (``view`` filled), 0 when the Python
- * method must handle it, -1 on error. */
+ * function must handle it, -1 on error. */
 static int
-view_channel(loop_state *state, PyObject *ch, int direction, channel_view *view)
+view_channel(ChannelObject *ch, int direction, channel_view *view)
 {
-    PyObject **dict = _PyObject_GetDictPtr(ch);
-    if (dict == NULL || *dict == NULL)
+    if (ch->waiting == NULL || ch->closing)
         return 0;
-    PyObject *queue = PyDict_GetItemWithError(*dict, s_queue);
-    PyObject *preference = queue ? PyDict_GetItemWithError(*dict, s_preference) : NULL;
-    PyObject *closing = preference ? PyDict_GetItemWithError(*dict, s_closing) : NULL;
-    if (closing == NULL)
-        return PyErr_Occurred() ? -1 : 0;
-    /* The queue is a deque, as the run queue is. */
-    if (!PyLong_CheckExact(preference) || !PyBool_Check(closing) ||
-        Py_TYPE(queue) != Py_TYPE(state->queue))
-        return 0;
-    view->queue = queue;
-    view->preference = PyLong_AsLong(preference);
-    if (view->preference == -1 && PyErr_Occurred()) {
-        /* Out of any usable range: the Python method says so. */
-        PyErr_Clear();
-        return 0;
-    }
-    view->closing = closing == Py_True;
+    view->queue = ch->waiting;
     view->partner_entry = NULL;
-    Py_ssize_t waiting = PyObject_Length(queue);
-    if (waiting <= 0)
-        return waiting < 0 ? -1 : !view->closing;     /* the caller blocks */
-    PyObject *head = PySequence_GetItem(queue, 0);
+    if (Py_SIZE(view->queue) == 0)
+        return 1;                                      /* the caller blocks */
+    PyObject *head = PySequence_GetItem(view->queue, 0);
     if (head == NULL)
         return -1;
     int usable = 0;
-    if (PyTuple_CheckExact(head) && PyTuple_GET_SIZE(head) == 3 &&
+    if (PyTuple_CheckExact(head) && PyTuple_GET_SIZE(head) == 4 &&
         PyLong_CheckExact(PyTuple_GET_ITEM(head, 1))) {
         if (PyLong_AsLong(PyTuple_GET_ITEM(head, 1)) == direction) {
-            usable = !view->closing;                   /* the caller blocks too */
+            usable = 1;                                /* the caller blocks too */
         }
         else {
-            /* A partner waits; a sender's payload is (value, error). */
-            PyObject *payload = PyTuple_GET_ITEM(head, 2);
-            usable = direction == SENDING ||
-                     (PyTuple_CheckExact(payload) && PyTuple_GET_SIZE(payload) == 2 &&
-                      PyTuple_GET_ITEM(payload, 1) == Py_None);
+            /* A partner waits; a sender's exception is the Python code's. */
+            usable = direction == SENDING || PyTuple_GET_ITEM(head, 3) == Py_None;
             view->partner_entry = head;     /* the queue keeps it alive */
         }
     }
@@ -816,7 +1025,7 @@ view_channel(loop_state *state, PyObject *ch, int direction, channel_view *view)
 static PyObject *
 take_partner(channel_view *view, PyObject *value)
 {
-    PyObject *entry = PyObject_CallMethodNoArgs(view->queue, s_popleft);
+    PyObject *entry = deque.popleft(view->queue, NULL);
     if (entry == NULL)
         return NULL;
     PyObject *partner = Py_NewRef(PyTuple_GET_ITEM(entry, 0));
@@ -832,16 +1041,27 @@ take_partner(channel_view *view, PyObject *value)
     return partner;
 }
 
-/* The current tasklet blocks on the channel, waiting with ``payload``. */
+/* The current tasklet blocks on the channel, waiting with ``value`` (a
+ * sender's; None for a receiver). */
 static PyObject *
 block_on(loop_state *state, PyObject *ch, channel_view *view, int direction,
-         PyObject *payload)
+         PyObject *value)
 {
     PyObject *current = current_of(state);
-    int usable = current != NULL && check_tasklet(current) == 0;
-    PyObject *entry = usable ? Py_BuildValue("(OiO)", current, direction, payload) : NULL;
-    PyObject *done = entry == NULL ? NULL
-                                   : PyObject_CallMethodOneArg(view->queue, s_append, entry);
+    if (current == NULL || check_tasklet(current) < 0) {
+        Py_XDECREF(current);
+        return NULL;
+    }
+    PyObject *entry = PyTuple_New(4);
+    if (entry == NULL) {
+        Py_DECREF(current);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(entry, 0, Py_NewRef(current));
+    PyTuple_SET_ITEM(entry, 1, PyLong_FromLong(direction));     /* a small int */
+    PyTuple_SET_ITEM(entry, 2, Py_NewRef(value));
+    PyTuple_SET_ITEM(entry, 3, Py_NewRef(Py_None));
+    PyObject *done = deque.append(view->queue, entry);
     if (done != NULL) {
         if (direction == SENDING)
             set_field(current, F_VALUE, Py_None);
@@ -849,8 +1069,8 @@ block_on(loop_state *state, PyObject *ch, channel_view *view, int direction,
         set_field(current, F_BLOCKED_ON, ch);
     }
     Py_XDECREF(done);
-    Py_XDECREF(entry);
-    Py_XDECREF(current);
+    Py_DECREF(entry);
+    Py_DECREF(current);
     return done == NULL ? NULL : switch_away();
 }
 
@@ -872,41 +1092,58 @@ hand_over(loop_state *state, PyObject *partner, PyObject *value)
     return status < 0 ? NULL : switch_away();
 }
 
-/* 1 when the C code takes a call of send (``direction`` SENDING, arguments
- * channel and value) or receive (channel), with ``state`` and ``view``
- * filled; 0 when the Python method must take it; -1 on error. */
+/* The Python function for a channel method's call ``self.method(*args)``
+ * that the C code leaves. */
+static PyObject *
+call_python_method(PyObject *function, PyObject *self, PyObject *const *args,
+                   Py_ssize_t nargs, PyObject *kwnames)
+{
+    enum { ROOM = 8 };
+    PyObject *room[ROOM];
+    Py_ssize_t total = 1 + nargs + (kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames));
+    PyObject **full = total <= ROOM ? room : PyMem_New(PyObject *, total);
+    if (full == NULL)
+        return PyErr_NoMemory();
+    full[0] = self;
+    memcpy(full + 1, args, (total - 1) * sizeof(PyObject *));
+    PyObject *result = call_python(function, full, 1 + nargs, kwnames);
+    if (full != room)
+        PyMem_Free(full);
+    return result;
+}
+
+/* 1 when the C code takes a call of send (``direction`` SENDING, one
+ * argument) or receive (none), with ``state`` and ``view`` filled; 0 when
+ * the Python function must take it; -1 on error. */
 static int
-take_channel_call(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, int direction,
+take_channel_call(ChannelObject *ch, Py_ssize_t nargs, PyObject *kwnames, int direction,
                   loop_state **state, channel_view *view)
 {
-    Py_ssize_t expected = direction == SENDING ? 2 : 1;
+    Py_ssize_t expected = direction == SENDING ? 1 : 0;
     *state = kwnames == NULL && nargs == expected ? loop_of_caller() : NULL;
     if (*state == NULL)
         return PyErr_Occurred() ? -1 : 0;
-    return view_channel(*state, args[0], direction, view);
+    return view_channel(ch, direction, view);
 }
 
 static PyObject *
-channel_send(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+channel_send(ChannelObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     channel_view view;
     loop_state *state;
-    int taken = take_channel_call(args, nargs, kwnames, SENDING, &state, &view);
+    int taken = take_channel_call(self, nargs, kwnames, SENDING, &state, &view);
     if (taken <= 0)
-        return taken < 0 ? NULL : call_python(rt.slow_send, args, nargs, kwnames);
-    PyObject *value = args[1];
-    if (view.partner_entry == NULL) {
-        PyObject *payload = PyTuple_Pack(2, value, Py_None);
-        PyObject *result = payload == NULL ? NULL
-                                           : block_on(state, args[0], &view, SENDING, payload);
-        Py_XDECREF(payload);
-        return result;
-    }
+        return taken < 0 ? NULL
+                         : call_python_method(rt.slow_send, (PyObject *)self, args, nargs,
+                                              kwnames);
+    PyObject *value = args[0];
+    if (view.partner_entry == NULL)
+        return block_on(state, (PyObject *)self, &view, SENDING, value);
     PyObject *receiver = take_partner(&view, value);
     if (receiver == NULL)
         return NULL;
     PyObject *result = NULL;
-    if (view.preference == RECEIVING)
+    if (self->preference == RECEIVING)
         result = hand_over(state, receiver, Py_None);
     else if (enqueue(state, receiver, 0) == 0)
         result = Py_NewRef(Py_None);
@@ -915,20 +1152,23 @@ channel_send(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject
 }
 
 static PyObject *
-channel_receive(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+channel_receive(ChannelObject *self, PyObject *const *args, Py_ssize_t nargs,
+                PyObject *kwnames)
 {
     channel_view view;
     loop_state *state;
-    int taken = take_channel_call(args, nargs, kwnames, RECEIVING, &state, &view);
+    int taken = take_channel_call(self, nargs, kwnames, RECEIVING, &state, &view);
     if (taken <= 0)
-        return taken < 0 ? NULL : call_python(rt.slow_receive, args, nargs, kwnames);
+        return taken < 0 ? NULL
+                         : call_python_method(rt.slow_receive, (PyObject *)self, args, nargs,
+                                              kwnames);
     if (view.partner_entry == NULL)
-        return block_on(state, args[0], &view, RECEIVING, Py_None);
-    PyObject *value = Py_NewRef(PyTuple_GET_ITEM(PyTuple_GET_ITEM(view.partner_entry, 2), 0));
+        return block_on(state, (PyObject *)self, &view, RECEIVING, Py_None);
+    PyObject *value = Py_NewRef(PyTuple_GET_ITEM(view.partner_entry, 2));
     PyObject *sender = take_partner(&view, Py_None);
     PyObject *result = NULL;
     if (sender != NULL) {
-        if (view.preference == SENDING)
+        if (self->preference == SENDING)
             result = hand_over(state, sender, value);
         else if (enqueue(state, sender, 0) == 0)
             result = Py_NewRef(value);
@@ -938,28 +1178,40 @@ channel_receive(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObj
     return result;
 }
 
-/* configure_channels(send, receive): the Python methods, for the cases not
- * taken here; returns the C ones as methods for the channel class. */
+static PyMethodDef channel_methods[] = {
+    {"send", (PyCFunction)(void (*)(void))channel_send, METH_FASTCALL | METH_KEYWORDS,
+     "send(value)\n--\n\nSend value to a receiver, waiting for one if none waits."},
+    {"receive", (PyCFunction)(void (*)(void))channel_receive, METH_FASTCALL | METH_KEYWORDS,
+     "receive()\n--\n\nReceive a value from a sender, waiting for one if none waits."},
+    {NULL},
+};
+
+static PyTypeObject Channel_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "_stacklessxf_switch.ChannelFields",
+    .tp_doc = "The fields of a channel, and its send and receive.",
+    .tp_basicsize = sizeof(ChannelObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_new = channel_new,
+    .tp_dealloc = (destructor)channel_dealloc,
+    .tp_traverse = (traverseproc)channel_traverse,
+    .tp_clear = (inquiry)channel_clear,
+    .tp_methods = channel_methods,
+    .tp_members = channel_members,
+    .tp_getset = channel_getset,
+};
+
+/* configure_channels(send, receive): the Python functions, called with the
+ * channel first, for the cases the C methods leave. */
 static PyObject *
 configure_channels(PyObject *module, PyObject *args)
 {
-    PyObject *send, *receive, *methods[2] = {NULL, NULL};
+    PyObject *send, *receive;
     if (!PyArg_ParseTuple(args, "OO:configure_channels", &send, &receive))
         return NULL;
     Py_XSETREF(rt.slow_send, Py_NewRef(send));
     Py_XSETREF(rt.slow_receive, Py_NewRef(receive));
-    PyObject *functions[2] = {PyObject_GetAttrString(module, "channel_send"),
-                              PyObject_GetAttrString(module, "channel_receive")};
-    for (int i = 0; i < 2; i++)
-        methods[i] = functions[i] == NULL ? NULL : PyInstanceMethod_New(functions[i]);
-    Py_XDECREF(functions[0]);
-    Py_XDECREF(functions[1]);
-    if (methods[0] == NULL || methods[1] == NULL) {
-        Py_XDECREF(methods[0]);
-        Py_XDECREF(methods[1]);
-        return NULL;
-    }
-    return Py_BuildValue("(NN)", methods[0], methods[1]);
+    Py_RETURN_NONE;
 }
 
 /* set_python_only(flag): see python_only. */
@@ -1000,12 +1252,11 @@ static PyMethodDef methods[] = {
      schedule_doc},
     {"configure_channels", configure_channels, METH_VARARGS, NULL},
     {"set_python_only", set_python_only, METH_O, NULL},
+    {"flush_site_counts", flush_site_counts, METH_NOARGS,
+     "Add the records the loops counted to the site counts."},
+    {"forget_tested_calls", forget_tested_calls, METH_NOARGS,
+     "Forget what the loops know of the tested calls (the set of them changed)."},
     {"give_code_version", give_code_version, METH_O, NULL},
-    {"channel_send", (PyCFunction)(void (*)(void))channel_send, METH_FASTCALL | METH_KEYWORDS,
-     "channel_send(self, value)\n--\n\nSend value to a receiver, waiting for one if none waits."},
-    {"channel_receive", (PyCFunction)(void (*)(void))channel_receive,
-     METH_FASTCALL | METH_KEYWORDS,
-     "channel_receive(self)\n--\n\nReceive a value from a sender, waiting for one if none waits."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1019,10 +1270,7 @@ intern_names(void)
 {
     struct { PyObject **slot; const char *text; } names[] = {
         {&s_function, "function"}, {&s_resume_function, "resume_function"},
-        {&s_current, "current"}, {&s_main, "main"}, {&s_queue, "queue"},
-        {&s_interrupted, "interrupted"}, {&s_append, "append"},
-        {&s_appendleft, "appendleft"}, {&s_popleft, "popleft"},
-        {&s_preference, "preference"}, {&s_closing, "closing"},
+        {&s_main, "main"}, {&s_queue, "queue"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if ((*names[i].slot = PyUnicode_InternFromString(names[i].text)) == NULL)
@@ -1033,10 +1281,13 @@ intern_names(void)
 PyMODINIT_FUNC
 PyInit__stacklessxf_switch(void)
 {
-    if (PyThread_tss_create(&loop_key) != 0 || intern_names() < 0)
+    if (PyThread_tss_create(&loop_key) != 0 || intern_names() < 0 || find_deque() < 0 ||
+        PyType_Ready(&Channel_Type) < 0)
         return NULL;
     PyObject *module = PyModule_Create(&module_def);
     if (module != NULL && (handover_add_types(module) < 0 ||
+                           PyModule_AddObjectRef(module, "ChannelFields",
+                                                 (PyObject *)&Channel_Type) < 0 ||
                            PyModule_AddIntConstant(module, "STOPPED", STOPPED) < 0 ||
                            PyModule_AddIntConstant(module, "MAIN_IS_NEXT", MAIN_IS_NEXT) < 0 ||
                            PyModule_AddIntConstant(module, "ENDED", ENDED) < 0 ||

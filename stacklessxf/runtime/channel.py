@@ -7,6 +7,7 @@ receiver, 1 the sender, 0 whoever is running goes on.
 """
 
 import collections
+import copyreg
 import sys
 
 from . import native_loop
@@ -28,6 +29,10 @@ from .scheduler import (
 
 SENDING, RECEIVING = 1, -1
 
+# What a channel's pickled state holds by name; any other attribute of its
+# instance dictionary (a subclass's) is pickled as such.
+_OWN_FIELDS = frozenset({"_waiting", "_preference", "closing", "_main_iterating"})
+
 
 def _waits_at_a_for_loop(task):
     """Whether ``task``'s innermost record (inside the generators it runs)
@@ -37,34 +42,59 @@ def _waits_at_a_for_loop(task):
     return record is not None and SITES[record[0]].name.startswith("for-next@")
 
 
-class channel:
+def _entry(task, direction, *delivered):
+    """A waiting entry (tasklet, direction, value, error) from a pickled
+    one, which before had (value, error) or None as its third item."""
+    if len(delivered) == 1:
+        delivered = delivered[0] or (None, None)
+    value, error = delivered
+    return task, direction, value, error
+
+
+class _PythonChannelFields:
+    """A channel's fields and its send and receive, where the C extension
+    is not built.  Where it is, they are a C type's, whose send and receive
+    read the fields directly and call these methods for the cases they
+    leave."""
+
     def __init__(self):
-        self._set_waiting(collections.deque())
-        self.preference = -1
+        # The waiting tasklets' entries (tasklet, direction, value, error),
+        # first first; a receiver's value and error are None.
+        self._waiting = collections.deque()
+        self._preference = -1
         self.closing = False
-
-    def _set_waiting(self, waiting):
-        # The waiting tasklets' entries (tasklet, direction, (value, error)),
-        # also kept under "queue" in the instance dictionary, where the C
-        # methods read them.
-        self.__dict__["queue"] = self._waiting = waiting
-
-    @property
-    def queue(self):
-        """The first tasklet waiting on the channel, or None."""
-        return self._waiting[0][0] if self._waiting else None
 
     @property
     def preference(self):
         """Who runs next when a transfer takes place: -1, 0 or 1."""
-        return self.__dict__["preference"]
+        return self._preference
 
     @preference.setter
     def preference(self, value):
-        # Kept in the instance dictionary, where the C methods read it.
         if not isinstance(value, int) or value not in (-1, 0, 1):
             raise ValueError(f"channel preference must be -1, 0 or 1, not {value!r:.100}")
-        self.__dict__["preference"] = int(value)
+        self._preference = int(value)
+
+    @_switch_primitive
+    def send(self, value):
+        return self._send(value, None, sys._getframe(1))
+
+    @_switch_primitive
+    def receive(self):
+        return self._receive(sys._getframe(1))
+
+
+_ChannelFields = _PythonChannelFields
+if native_loop.available:
+    _ChannelFields = native_loop.channel_fields(_PythonChannelFields.send,
+                                                _PythonChannelFields.receive)
+
+
+class channel(_ChannelFields):
+    @property
+    def queue(self):
+        """The first tasklet waiting on the channel, or None."""
+        return self._waiting[0][0] if self._waiting else None
 
     @property
     def balance(self):
@@ -86,10 +116,6 @@ class channel:
         self.closing = False
 
     @_switch_primitive
-    def send(self, value):
-        return self._send(value, None, sys._getframe(1))
-
-    @_switch_primitive
     def send_exception(self, exc, *args):
         """Send ``exc(*args)``: the receiver raises it."""
         if not (isinstance(exc, type) and issubclass(exc, BaseException)):
@@ -102,10 +128,6 @@ class channel:
         one keeps its traceback."""
         return self._send(None, _exception_of(exc, val, tb), sys._getframe(1))
 
-    @_switch_primitive
-    def receive(self):
-        return self._receive(sys._getframe(1))
-
     def _receive(self, caller_frame):
         sched = _per_thread.scheduler
         waiting = self._waiting
@@ -114,7 +136,7 @@ class channel:
             self._before_action(sched, False, partner, SENDING)
         by_return = _check_can_switch(sched, caller_frame)
         if partner:
-            sender, _, (value, error) = waiting.popleft()
+            sender, _, value, error = waiting.popleft()
             sender.blocked, sender.blocked_on = False, None
             sender._value = sender._error = None
             if self.schedule_all:
@@ -129,7 +151,7 @@ class channel:
             if error is not None:
                 raise error
             return value
-        return self._block_and_wait(sched, RECEIVING, None, by_return)
+        return self._block_and_wait(sched, RECEIVING, None, None, by_return)
 
     def _send(self, value, error, caller_frame):
         sched = _per_thread.scheduler
@@ -140,7 +162,7 @@ class channel:
         by_return = _check_can_switch(sched, caller_frame)
         current = sched.current
         if partner:
-            receiver, _, _ = waiting.popleft()
+            receiver = waiting.popleft()[0]
             receiver.blocked, receiver.blocked_on = False, None
             receiver._value, receiver._error = value, error
             if self.schedule_all:
@@ -150,7 +172,7 @@ class channel:
             _enqueue(sched, receiver)
             return None
         current._value = None
-        return self._block_and_wait(sched, SENDING, (value, error), by_return)
+        return self._block_and_wait(sched, SENDING, value, error, by_return)
 
     @property
     def schedule_all(self):
@@ -187,11 +209,11 @@ class channel:
         if not partner or self.preference == switch_preference or self.schedule_all:
             _check_switch_trap(sched)
 
-    def _block_and_wait(self, sched, direction, payload, by_return):
+    def _block_and_wait(self, sched, direction, value, error, by_return):
         if self.closing:
             raise ValueError("Send/receive operation on a closed channel")
         current = sched.current
-        entry = (current, direction, payload)
+        entry = (current, direction, value, error)
         current.blocked = True
         current.blocked_on = self
         self._waiting.append(entry)
@@ -214,15 +236,22 @@ class channel:
 
     def __reduce__(self):
         # The waiting tasklets pickle with the channel; pickling them and the
-        # channel in one dumps keeps them sharing it.
-        return channel, (), {"queue": list(self._waiting), "preference": self.preference,
-                             "closing": self.closing, "schedule_all": self.schedule_all}
+        # channel in one dumps keeps them sharing it.  A subclass's class
+        # and attributes come along (made without calling its __init__).
+        state = {"queue": list(self._waiting), "preference": self.preference,
+                 "closing": self.closing, "schedule_all": self.schedule_all}
+        attributes = {name: value for name, value in getattr(self, "__dict__", {}).items()
+                      if name not in _OWN_FIELDS}
+        if attributes:
+            state["attributes"] = attributes
+        return copyreg.__newobj__, (type(self),), state
 
     def __setstate__(self, state):
-        self._set_waiting(collections.deque(state["queue"]))
+        self._waiting = collections.deque(_entry(*entry) for entry in state["queue"])
         self.preference = state["preference"]
         self.closing = state["closing"]
         self.schedule_all = state.get("schedule_all", False)
+        self.__dict__.update(state.get("attributes", {}))
 
     # Iteration: ``for value in channel`` receives until the channel is
     # closed.  In stackless code, the loop's frame is suspended at its
@@ -249,7 +278,7 @@ class channel:
         with StopIteration, which ends their loops."""
         sched = _per_thread.scheduler
         for entry in list(self._waiting):
-            task, direction, _ = entry
+            task, direction = entry[:2]
             in_loop = (self.__dict__.get("_main_iterating", False) if task.is_main
                        else _waits_at_a_for_loop(task))
             if direction == RECEIVING and in_loop:
@@ -275,6 +304,3 @@ def _send_sequence(self, values):
 
 runtime_piece(channel, "send_sequence", _send_sequence)
 
-if native_loop.available:
-    # The C methods take the usual cases and call these for the rest.
-    channel.send, channel.receive = native_loop.channel_methods(channel.send, channel.receive)

@@ -8,9 +8,10 @@ C compiler and Python's headers are available; optional) holds:
 - ``schedule(retval=None)``: the switch when the calling frame is one that
   loop runs, stopped at a call that tests for ``SWITCHED``, and otherwise a
   call of the Python ``schedule``;
-- ``channel_send`` and ``channel_receive``: the channel methods' usual
-  cases for such a frame (a partner waits, or the caller blocks), and
-  otherwise calls of the Python methods.
+- ``ChannelFields``: the type the channel class derives from, its fields
+  (the waiting entries, preference, closing) and its ``send`` and
+  ``receive``, which take the usual cases for such a frame (a partner
+  waits, or the caller blocks) and otherwise call the Python functions.
 
 The Python code does the same when the module is absent, and in the cases
 the C code leaves to it (the watchdog's ticked code, deeper stacks, closing
@@ -32,23 +33,28 @@ except ImportError:
 available = _switch is not None
 
 
-def configure(slow_schedule, tasklet_class):
+def configure(slow_schedule, tasklet_class, scheduler_class):
     """Give the C module the runtime's objects; ``slow_schedule`` is the
     Python ``schedule``, which the C one calls for every case it does not
     take itself, and the C code reads and writes the fields of
-    ``tasklet_class``'s slots.  Returns the C ``schedule``."""
+    ``tasklet_class``'s and ``scheduler_class``'s slots.  Returns the C
+    ``schedule``."""
     _switch.configure(HANDOVER, SITES, SITE_COUNTS, SWITCHED, Unwind, TESTED_CALLS,
-                      slow_schedule, count_unwound, count_stacked_records, tasklet_class)
+                      slow_schedule, count_unwound, count_stacked_records, tasklet_class,
+                      scheduler_class)
     SWITCH_BUILTINS.add(_switch.schedule)
     return _switch.schedule
 
 
-def channel_methods(send, receive):
-    """The C ``send`` and ``receive`` for the channel class, given its
-    Python ones, which they call for every case they do not take."""
-    c_send, c_receive = _switch.configure_channels(send, receive)
-    SWITCH_BUILTINS.update((_switch.channel_send, _switch.channel_receive))
-    return c_send, c_receive
+def channel_fields(send, receive):
+    """The C type holding a channel's fields, for the channel class to
+    derive from: its ``send`` and ``receive`` take the usual cases and call
+    the Python functions ``send(channel, value)`` and ``receive(channel)``
+    for every other."""
+    _switch.configure_channels(send, receive)
+    fields = _switch.ChannelFields
+    SWITCH_BUILTINS.update((fields.__dict__["send"], fields.__dict__["receive"]))
+    return fields
 
 
 def run_tasklets(sched, until_main):
@@ -78,10 +84,18 @@ resume_for_plain_caller.__defaults__ = (resume_for_plain_caller.__code__,)
 PLAIN_CALLER_CODE = resume_for_plain_caller.__code__
 if _switch is not None:
     trampoline.C_PLAIN_CALLER_LOOP = resume_for_plain_caller
+    trampoline.forget_tested_calls = _switch.forget_tested_calls
 
 if _switch is not None:
     # How run_tasklets says its loop stopped, when not for an empty queue.
     MAIN_IS_NEXT, ENDED, HANDED_BACK = _switch.MAIN_IS_NEXT, _switch.ENDED, _switch.HANDED_BACK
+
+
+def flush_site_counts():
+    """Add the records the C loop counted to ``SITE_COUNTS``; whatever
+    reads the counts calls this first."""
+    if _switch is not None:
+        _switch.flush_site_counts()
 
 
 def set_python_only(on):

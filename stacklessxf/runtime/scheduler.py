@@ -989,7 +989,7 @@ def schedule(retval=_CURRENT):
 
 if native_loop.available:
     # The C schedule() takes the usual case and calls this one for the rest.
-    schedule = native_loop.configure(schedule, Tasklet)
+    schedule = native_loop.configure(schedule, Tasklet, _Scheduler)
 
 
 @_switch_primitive

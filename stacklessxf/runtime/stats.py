@@ -3,6 +3,7 @@ next to what the naive transform would have saved for the same unwindings."""
 
 from collections import namedtuple
 
+from . import native_loop
 from .records import SITE_COUNTS, SITES, Slot
 
 # A named tuple rather than a dataclass: dataclasses imports inspect, which
@@ -37,6 +38,7 @@ class Stats(namedtuple("Stats", _FIELDS, defaults=((),))):
 
 def stats():
     """The record statistics since start or the last ``reset_stats()``."""
+    native_loop.flush_site_counts()
     saved = elided = shared = slots = naive_slots = 0
     specials = {}
     for site, count in zip(SITES, SITE_COUNTS):
@@ -57,6 +59,7 @@ def stats():
 
 
 def reset_stats():
+    native_loop.flush_site_counts()
     SITE_COUNTS[:] = [0] * len(SITE_COUNTS)
 
 

@@ -23,6 +23,9 @@ SUSPENSION_POINTS = {}
 # and no two live code objects share one.  One set lookup is the cheapest
 # test a switch can make of the frame that called it.
 TESTED_CALLS = set()
+# Called with no arguments whenever TESTED_CALLS changes (by the C loop,
+# which keeps answers of it).
+forget_tested_calls = None
 
 # A weak reference to each code object of SUSPENSION_POINTS, whose callback
 # takes the code's entries out when it dies: a code object made later at
@@ -40,6 +43,8 @@ def register_suspension_points(code, points, tested):
     numbers = frozenset(key + offset for offset in tested)
     SUSPENSION_POINTS[key] = points
     TESTED_CALLS.update(numbers)
+    if forget_tested_calls is not None:
+        forget_tested_calls()
     _REGISTERED[key] = weakref.ref(
         code, lambda _, key=key, numbers=numbers: _forget(key, numbers))
 
@@ -47,6 +52,8 @@ def register_suspension_points(code, points, tested):
 def _forget(key, numbers):
     SUSPENSION_POINTS.pop(key, None)
     TESTED_CALLS.difference_update(numbers)
+    if forget_tested_calls is not None:
+        forget_tested_calls()
     _REGISTERED.pop(key, None)
 
 
