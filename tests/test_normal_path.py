@@ -100,6 +100,45 @@ def test_tree_walk_adds_nothing():
     assert transformed == plain
 
 
+class Tally:
+    def __init__(self):
+        self.total = 0
+
+    def add(self, value):
+        self.total += value
+        return self.total
+
+
+def tally_up(tally, n):
+    last = 0
+    for i in range(n):
+        last = tally.add(i)
+    return last
+
+
+def stally_up(tally, n):
+    last = 0
+    for i in range(n):
+        last = tally.add(i)
+    return last
+
+
+stally_up = stackless(stally_up)
+
+
+def test_method_calls_add_only_the_switch_test():
+    """The method of a parameter may switch, so its call tests for SWITCHED
+    (four instructions); its callee is still loaded as a method, as the
+    plain function does, rather than as a bound method made at every call
+    (two instructions more, and an allocation)."""
+    calls = 50
+    plain, activations = executed(tally_up, Tally(), calls)
+    transformed, same = executed(stally_up, Tally(), calls)
+    assert same == activations
+    assert transformed == plain + 4 * calls, \
+        f"{transformed} instructions transformed, {plain} plain"
+
+
 def test_calls_that_may_switch_are_tested():
     """pausing_sum may switch (through pause), so both its calls test for
     SWITCHED (four instructions each, which the counts above would catch in

@@ -279,15 +279,21 @@ def _calls_with_exit(instrs, call, stack):
 def _make_method_calls_plain(instrs, sites, info):
     """Rewrite method loads wherever their NULL-or-method output would sit
     beneath or inside a may-unwind call; repeat until none is left.  Returns
-    the instructions, their flow and their value-stack states."""
+    the instructions, their flow and their value-stack states.
+
+    The method load of a call's own callee stays when the callee and
+    arguments can be evaluated again for a retry: no record needs it, and
+    the call costs no bound method."""
     while True:
         flow = dataflow.InstructionFlow(instrs)
         states = dataflow.stack_states(flow, ops)
         index_of = {id(ins): i for i, ins in enumerate(instrs)}
         producers = set()
         for site in sites:
-            for kind, producer, _ in states[index_of[id(site.call)]]:
-                if kind == ops.METHOD:
+            index = index_of[id(site.call)]
+            own = _own_method_load(site, instrs, states, index)
+            for kind, producer, _ in states[index]:
+                if kind == ops.METHOD and producer != own:
                     producers.add(producer)
                 elif kind == ops.SHADOWED:
                     _refuse_shadowing(instrs[producer], site, info)
@@ -302,6 +308,21 @@ def _make_method_calls_plain(instrs, sites, info):
             else:
                 rewritten.append(ins)
         instrs = rewritten
+
+
+def _own_method_load(site, instrs, states, index):
+    """The index of the method load that pushed the call's own callee, if
+    it may stay one (see _make_method_calls_plain); None otherwise."""
+    stack = states[index]
+    size = ops.call_segment_size(site.call)
+    if site.special is not None or len(stack) < size:
+        return None
+    # The callable's two places (which of them the method load's own
+    # NULL-or-method is in depends on the version).
+    methods = [producer for kind, producer, _ in stack[-size:][:2] if kind == ops.METHOD]
+    if not methods or _reevaluable_start(instrs, states, len(stack) - size, index) is None:
+        return None
+    return methods[0]
 
 
 def _refuse_shadowing(clearing, site, info):

@@ -20,7 +20,7 @@ class Emitter(base.Emitter):
 
 class Ops(base.Ops):
     Emitter = Emitter
-    REEVALUABLE = base.REEVALUABLE | {"KW_NAMES", "PRECALL"}
+    REEVALUABLE = base.REEVALUABLE | {"KW_NAMES", "PRECALL", "LOAD_METHOD"}
     BACKWARD_IF_TRUE = "POP_JUMP_BACKWARD_IF_TRUE"
 
     def call_segment_size(self, instr):
