@@ -387,7 +387,14 @@ def _import(module_name, qualname):
                           name=module_name) from exc
 
 
+_MISSING = object()
+
+
 def _walk_qualname(module, module_name, qualname):
+    if "." not in qualname:
+        found = getattr(module, qualname, _MISSING)
+        if found is not _MISSING:
+            return found
     found = module
     for part in qualname.split("."):
         try:
@@ -489,6 +496,20 @@ def _table_entry(site):
 _table_entries = {}
 _first = operator.itemgetter(0)
 
+# The site numbers of a list of records, in order -> the table of a
+# PortableStack of them (shared by those stacks, and never changed).
+_tables = {}
+_MOST_TABLES = 256
+
+
+def _table_of(sites):
+    # In the records' order, so a stale function met first is the innermost.
+    table = {number: _table_entry(SITES[number]) for number in dict.fromkeys(sites)}
+    if len(_tables) >= _MOST_TABLES:
+        _tables.clear()
+    _tables[sites] = table
+    return table
+
 
 class PortableStack:
     """A list of records (a tasklet's, innermost first) in the portable
@@ -507,12 +528,11 @@ class PortableStack:
 
     def __init__(self, records, opaque=()):
         records = tuple(records)
-        # In the records' order, so a stale function met first is the innermost.
-        numbers = dict.fromkeys(map(_first, records))
-        try:
-            self.table = {number: _table_entries[number] for number in numbers}
-        except KeyError:        # a site met for the first time
-            self.table = {number: _table_entry(SITES[number]) for number in numbers}
+        sites = tuple(map(_first, records))
+        table = _tables.get(sites)
+        if table is None:
+            table = _table_of(sites)
+        self.table = table
         self.rows = records if values.needs_nothing(records, opaque) else \
             _substituted_records(records, values.Substitution(opaque))
 

@@ -128,9 +128,11 @@ def _direct_surrogate(value):
 def reachable_by_name(function):
     """Whether pickle, storing ``function`` by name, finds it again."""
     qualname = function.__qualname__
+    found = sys.modules.get(function.__module__)
+    if "." not in qualname:
+        return getattr(found, qualname, None) is function
     if "<locals>" in qualname:
         return False
-    found = sys.modules.get(function.__module__)
     for part in qualname.split("."):
         found = getattr(found, part, None)
     return found is function
