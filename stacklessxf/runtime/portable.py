@@ -637,7 +637,7 @@ def _load_rows(table, plans, rows):
                 f"holds {len(row) - 1} values instead of {length - 1}")
         if order is not None:
             row = (site.number, *[row[i] for i in order])
-        elif row[0] != site.number:
+        elif row[0] != site.number or type(row[0]) is not int:
             row = (site.number, *row[1:])
         if conversions:
             row = _converted(row, conversions)

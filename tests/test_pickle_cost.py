@@ -1,0 +1,158 @@
+"""What pickling a suspended tasklet costs, counted rather than timed: the
+names its pickle looks up, the probes and resolutions it makes, its size;
+and that what is kept from one pickle for the next never resumes into
+anything but the code the records were saved from."""
+
+import pickle
+import pickletools
+
+import pytest
+
+import stacklessxf as sx
+from stacklessxf.errors import StaleCodeError
+from stacklessxf.runtime import portable, values
+
+DEPTH = 10
+
+
+@sx.stackless
+def _descend(levels):
+    trail = [levels, "x"]
+    if levels == 1:
+        sx.schedule()
+        return 1
+    return _descend(levels - 1) + len(trail) - 1
+
+
+@sx.stackless
+def _other(levels):
+    sx.schedule()
+    return levels
+
+
+def _suspended(n):
+    tasks = [sx.tasklet(_descend)(DEPTH) for _ in range(n)]
+    sx.schedule()
+    for task in tasks:
+        task.remove()
+    return tasks
+
+
+def _finish(tasks):
+    for task in tasks:
+        task.insert()
+    sx.run()
+    assert all(task.tempval == DEPTH for task in tasks)
+
+
+def _names_looked_up(blob):
+    """(module, name) of each global the pickle ``blob`` loads by name."""
+    memo, pushed, found = [], [], []
+    for opcode, arg, _ in pickletools.genops(blob):
+        if opcode.name == "MEMOIZE":
+            memo.append(pushed[-1] if pushed else None)
+        elif opcode.name in ("BINGET", "LONG_BINGET"):
+            pushed.append(memo[arg])
+        elif opcode.name == "STACK_GLOBAL":
+            found.append(tuple(pushed[-2:]))
+            pushed.append(None)
+        elif opcode.name == "GLOBAL":
+            found.append(tuple(arg.split(" ", 1)))
+            pushed.append(None)
+        elif opcode.stack_after:
+            pushed.append(arg if isinstance(arg, str) else None)
+    return found
+
+
+def test_a_tasklet_pickle_looks_up_its_class_and_one_function_of_portable():
+    """Each name costs a lookup when the pickle is saved and another when it
+    is loaded: the tasklet's function and its records come back through
+    one function."""
+    task, = _suspended(1)
+    names = _names_looked_up(pickle.dumps(task))
+    assert [name for module, name in names if module == portable.__name__] == ["restore"]
+    assert len(names) == 2, names
+    _finish([task])
+
+
+def test_a_tasklet_pickle_takes_at_most_60_bytes_a_frame():
+    task, = _suspended(1)
+    blob = pickle.dumps(task)
+    assert len(blob) <= 60 * len(task.frames), len(blob)
+    _finish([task])
+
+
+def test_pickling_tasklets_again_makes_no_new_probe(monkeypatch):
+    made = []
+
+    class CountedProbe(values._Probe):
+        def __init__(self, *args):
+            made.append(self)
+            super().__init__(*args)
+
+    tasks = _suspended(5)
+    pickle.dumps(tasks[0])
+    monkeypatch.setattr(values, "_Probe", CountedProbe)
+    blobs = [pickle.dumps(task) for task in tasks]
+    assert made == []
+    _finish([pickle.loads(blob) for blob in blobs])
+    _finish(tasks)
+
+
+def test_loading_tasklets_of_one_shape_resolves_their_table_once(monkeypatch):
+    resolved = []
+    resolve = portable._resolve
+
+    def counted(entry, foreign):
+        resolved.append(entry)
+        return resolve(entry, foreign)
+
+    monkeypatch.setattr(portable, "_resolve", counted)
+    monkeypatch.setattr(portable, "_resolutions", {})
+    monkeypatch.setattr(portable._PlainTable, "_known", {})
+    tasks = _suspended(5)
+    blobs = [pickle.dumps(task) for task in tasks]
+    loaded = [pickle.loads(blob) for blob in blobs]
+    assert len(resolved) == len(portable.PortableStack(tasks[0]._stack).table)
+    _finish(loaded)
+    _finish(tasks)
+
+
+def test_a_known_table_whose_function_was_replaced_is_resolved_again(monkeypatch):
+    task, = _suspended(1)
+    blob = pickle.dumps(task)
+    _finish([pickle.loads(blob)])
+    monkeypatch.setitem(globals(), "_descend", _other)
+    with pytest.raises(StaleCodeError, match="_descend"):
+        pickle.loads(blob)
+    monkeypatch.undo()
+    _finish([pickle.loads(blob), task])
+
+
+def test_rows_that_do_not_fit_a_known_table_are_refused():
+    task, = _suspended(1)
+    stack = portable.PortableStack(task._stack)
+    table, rows = stack.table, stack.rows
+    assert portable.load_stack(table, rows) == list(rows)     # now known
+    too_long = rows[:1] + (rows[1] + ("extra",),) + rows[2:]
+    with pytest.raises(pickle.UnpicklingError, match="holds 2 values instead of 1"):
+        portable.load_stack(table, too_long)
+    with pytest.raises(pickle.UnpicklingError, match="not a pickled record"):
+        portable.load_stack(table, rows[:1] + ((),) + rows[2:])
+    with pytest.raises(pickle.UnpicklingError, match="not a pickled record"):
+        portable.load_stack(table, rows[:1] + ([*rows[1]],) + rows[2:])
+    unknown = max(table) + 1000
+    with pytest.raises(pickle.UnpicklingError, match="not a pickled record"):
+        portable.load_stack(table, rows[:1] + ((unknown, *rows[1][1:]),) + rows[2:])
+
+
+def test_a_site_number_that_is_not_an_int_comes_back_as_the_site_itself():
+    task, = _suspended(1)
+    stack = portable.PortableStack(task._stack)
+    table, rows = stack.table, stack.rows
+    portable.load_stack(table, rows)
+    as_float = tuple((float(row[0]), *row[1:]) for row in rows)
+    loaded = portable.load_stack(table, as_float)
+    assert loaded == list(rows)
+    assert all(type(record[0]) is int for record in loaded)
+    _finish([task])
