@@ -28,7 +28,7 @@ static struct {
     PyObject *count_stacked_records; /* trampoline.count_stacked_records */
 } rt;
 
-static PyObject *s_function, *s_resume_function, *s_main, *s_queue;
+static PyObject *s_function, *s_resume_function, *s_closure_entry, *s_main, *s_queue;
 
 /* The deque type, which the run queue and the channels' queues are, and
  * the C functions of its methods, called directly: the queues are checked
@@ -444,13 +444,54 @@ next_task(loop_state *state, int until_main, PyObject **stack, PyObject **value,
  * the attribute costs more than the rest of taking a record.  A resume
  * site's ``function`` is set once, when its entry is first built, and
  * setting it forgets the cache (forget_resume_entries); other sites set it
- * when they are made.  Direct-mapped; the entries are strong references,
- * the sites live as long as SITES. */
+ * when they are made.  A site whose entry needs the record's cells has no
+ * ``function`` but its ``closure_entry``, (code, globals, where each cell
+ * is in a record), once its first entry was built: the loop makes the
+ * function of each record from it.  Direct-mapped; the entries are strong
+ * references, the sites live as long as SITES. */
 #define RESUME_CACHE_SIZE 256
 static struct {
     PyObject *site;             /* compared, never dereferenced */
-    PyObject *function;
+    PyObject *function;         /* or NULL, and then: */
+    PyObject *closure_entry;
 } resume_cache[RESUME_CACHE_SIZE];
+
+/* The function of a closure entry (code, globals, positions) for
+ * ``record``, whose cells are at those positions (0: a new empty cell). */
+static PyObject *
+function_with_cells(PyObject *entry, PyObject *record)
+{
+    PyObject *positions = PyTuple_GET_ITEM(entry, 2);
+    Py_ssize_t count = PyTuple_GET_SIZE(positions);
+    PyObject *closure = PyTuple_New(count);
+    if (closure == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Py_ssize_t at = PyLong_AsSsize_t(PyTuple_GET_ITEM(positions, i));
+        PyObject *cell = at > 0 && at < PyTuple_GET_SIZE(record) ? PyTuple_GET_ITEM(record, at)
+                                                                : Py_None;
+        if (at == -1 && PyErr_Occurred())
+            cell = NULL;
+        else if (cell == Py_None)
+            cell = PyCell_New(NULL);
+        else if (PyCell_Check(cell))
+            Py_INCREF(cell);
+        else {
+            PyErr_Format(PyExc_TypeError, "a record's cell slot holds %.100R, not a cell", cell);
+            cell = NULL;
+        }
+        if (cell == NULL) {
+            Py_DECREF(closure);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(closure, i, cell);
+    }
+    PyObject *function = PyFunction_New(PyTuple_GET_ITEM(entry, 0), PyTuple_GET_ITEM(entry, 1));
+    if (function != NULL && PyFunction_SetClosure(function, closure) < 0)
+        Py_CLEAR(function);
+    Py_DECREF(closure);
+    return function;
+}
 
 /* The function that resumes a record of site ``site`` (number ``number``),
  * built for ``record`` if need be (new reference; NULL with an exception). */
@@ -459,16 +500,32 @@ resume_function_of(PyObject *site, Py_ssize_t number, PyObject *record)
 {
     size_t slot = (size_t)number % RESUME_CACHE_SIZE;
     if (resume_cache[slot].site == site)
-        return Py_NewRef(resume_cache[slot].function);
+        return resume_cache[slot].function != NULL
+                   ? Py_NewRef(resume_cache[slot].function)
+                   : function_with_cells(resume_cache[slot].closure_entry, record);
     PyObject *resume = PyObject_GetAttr(site, s_function);
     if (resume == Py_None) {
-        /* Built now; a site whose entry needs the record's cells gets a new
-         * function per record and keeps None. */
+        /* A site whose entry needs the record's cells gets a new function
+         * per record and keeps None; the Python code builds the first. */
         Py_DECREF(resume);
-        return PyObject_CallMethodOneArg(site, s_resume_function, record);
+        resume = PyObject_CallMethodOneArg(site, s_resume_function, record);
+        if (resume == NULL)
+            return NULL;
+        PyObject *entry = PyObject_GetAttr(site, s_closure_entry);
+        if (entry != NULL && PyTuple_CheckExact(entry) && PyTuple_GET_SIZE(entry) == 3 &&
+            PyCode_Check(PyTuple_GET_ITEM(entry, 0)) && PyDict_Check(PyTuple_GET_ITEM(entry, 1)) &&
+            PyTuple_CheckExact(PyTuple_GET_ITEM(entry, 2))) {
+            Py_CLEAR(resume_cache[slot].function);
+            Py_XSETREF(resume_cache[slot].closure_entry, Py_NewRef(entry));
+            resume_cache[slot].site = site;
+        }
+        Py_XDECREF(entry);
+        PyErr_Clear();      /* no entry to keep: the next record asks again */
+        return resume;
     }
     if (resume != NULL) {
         Py_XSETREF(resume_cache[slot].function, Py_NewRef(resume));
+        Py_CLEAR(resume_cache[slot].closure_entry);
         resume_cache[slot].site = site;
     }
     return resume;
@@ -480,6 +537,7 @@ forget_resume_entries(PyObject *module, PyObject *Py_UNUSED(ignored))
     for (int i = 0; i < RESUME_CACHE_SIZE; i++) {
         resume_cache[i].site = NULL;
         Py_CLEAR(resume_cache[i].function);
+        Py_CLEAR(resume_cache[i].closure_entry);
     }
     Py_RETURN_NONE;
 }
@@ -1270,6 +1328,7 @@ intern_names(void)
 {
     struct { PyObject **slot; const char *text; } names[] = {
         {&s_function, "function"}, {&s_resume_function, "resume_function"},
+        {&s_closure_entry, "closure_entry"},
         {&s_main, "main"}, {&s_queue, "queue"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)

@@ -237,6 +237,10 @@ class ResumeSite:
         SITE_COUNTS.append(0)
         self.shared_record = (self.number,)
         self._resume_code = None
+        # For an entry that needs the record's cells: (its code, globals,
+        # where each cell is in a record), once it was first built, from
+        # which the C loop makes the function of each record.
+        self.closure_entry = None
         # The resume entry as a function, once built, when it needs no cells
         # from the record (the trampoline's fast path).
         self.function = None
@@ -274,10 +278,15 @@ class ResumeSite:
             self.function = types.FunctionType(code, self.function_info.globals,
                                                code.co_name)
             return self.function
-        cells = {slot.name: record[i + 1] for i, slot in enumerate(self.slots)
-                 if slot.kind == Slot.CELL}
-        closure = tuple(cells.get(name) or types.CellType()
-                        for name in code.co_freevars)
+        if self.closure_entry is None:
+            # Where each of the entry's free variables is in a record: a
+            # cell slot's place, or 0 for a cell the record has none of.
+            places = {slot.name: i + 1 for i, slot in enumerate(self.slots)
+                      if slot.kind == Slot.CELL}
+            self.closure_entry = (code, self.function_info.globals,
+                                  tuple(places.get(name, 0) for name in code.co_freevars))
+        closure = tuple(record[i] if i and record[i] is not None else types.CellType()
+                        for i in self.closure_entry[2])
         return types.FunctionType(code, self.function_info.globals,
                                   code.co_name, None, closure)
 
