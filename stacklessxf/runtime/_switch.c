@@ -353,12 +353,19 @@ keep_switched_records(PyObject *stack)
     return status;
 }
 
+/* Where a field of the running loop's scheduler lies. */
+static inline PyObject **
+sched_slot(loop_state *state, int field)
+{
+    return (PyObject **)((char *)state->sched + sched_field_offsets[field]);
+}
+
 /* A scheduler field of the running loop's scheduler (borrowed; NULL with
  * an exception when unset). */
 static PyObject *
 sched_field(loop_state *state, int field)
 {
-    PyObject *value = *(PyObject **)((char *)state->sched + sched_field_offsets[field]);
+    PyObject *value = *sched_slot(state, field);
     if (value == NULL)
         PyErr_SetString(PyExc_AttributeError, sched_field_names[field]);
     return value;
@@ -405,9 +412,7 @@ next_task(loop_state *state, int until_main, PyObject **stack, PyObject **value,
                 return MAIN_IS_NEXT;
             continue;
         }
-        PyObject **current = (PyObject **)((char *)state->sched +
-                                           sched_field_offsets[S_CURRENT]);
-        Py_XSETREF(*current, Py_NewRef(task));
+        Py_XSETREF(*sched_slot(state, S_CURRENT), Py_NewRef(task));
         *call = swap_field(task, F_CALL, Py_None);
         *value = *call == NULL ? NULL : swap_field(task, F_VALUE, Py_None);
         *error = *value == NULL ? NULL : swap_field(task, F_ERROR, Py_None);
