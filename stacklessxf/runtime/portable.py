@@ -680,12 +680,8 @@ class _PlainTable:
         if plain is None:
             return None
         for module_name, parts, module, found in plain.named:
-            now = sys.modules.get(module_name)
-            if now is not module:
-                return None
-            for part in parts:
-                now = getattr(now, part, None)
-            if now is not found:
+            now_module, now_found = _current_objects(module_name, parts)
+            if now_module is not module or now_found is not found:
                 return None
         return plain
 
@@ -706,7 +702,7 @@ class _PlainTable:
         for module_name, qualname, *_ in table.values():
             if module_name is not None and (module_name, qualname) not in named:
                 parts = _qualname_to_locals(qualname)
-                module, found = _current_objects(module_name, qualname)
+                module, found = _current_objects(module_name, parts)
                 named[module_name, qualname] = (module_name, parts, module, found)
         plain = cls(lengths, numbers, tuple(named.values()))
         if all(found is not None for *_, found in plain.named):
@@ -761,7 +757,7 @@ def _resolved(entry, foreign=False):
     module_name, qualname, stamp, site_name, names = entry
     if module_name is None:
         return _resolve(entry, foreign)
-    module, found = _current_objects(module_name, qualname)
+    module, found = _current_objects(module_name, _qualname_to_locals(qualname))
     cached = _resolutions.get((entry, foreign))
     if cached is not None and cached[0] is module and cached[1] is found and found is not None:
         return cached[2]
@@ -770,12 +766,13 @@ def _resolved(entry, foreign=False):
     return resolution
 
 
-def _current_objects(module_name, qualname):
-    """The module and the object that ``qualname`` (up to ``<locals>``)
-    names in it now, or None where they cannot be found without importing."""
+def _current_objects(module_name, parts):
+    """The module and the object that the qualified name's ``parts`` (up to
+    ``<locals>``, see _qualname_to_locals) name in it now, or None where
+    they cannot be found without importing."""
     module = sys.modules.get(module_name)
     found = module
-    for part in _qualname_to_locals(qualname):
+    for part in parts:
         found = getattr(found, part, None)
     return module, found
 
