@@ -192,10 +192,8 @@ def test_a_resume_point_laid_out_otherwise_names_both_versions():
     ch = sx.channel()
     task = sx.tasklet(_waits)(ch, 3)
     sx.run()
-    state = task.__reduce__()
-    stack = state[2]["_stack"]
-    table, rows = stack.table, stack.rows
-    assert stack.__reduce__()[1][-1] == values.INTERPRETER
+    assert values.INTERPRETER in task.__reduce__()[2]
+    table, rows = portable.stack_parts(task._stack)
     # The saved record names a value this version does not save there.
     (number, entry), = table.items()
     renamed = {number: entry[:4] + (entry[4] + ("$stack9",),)}
@@ -215,8 +213,7 @@ def test_a_cell_saved_where_this_version_keeps_a_local_is_unwrapped():
     ch = sx.channel()
     task = sx.tasklet(_waits)(ch, 3)
     sx.run()
-    stack = task.__reduce__()[2]["_stack"]
-    table, rows = stack.table, stack.rows
+    table, rows = portable.stack_parts(task._stack)
     (number, entry), = table.items()
     module, qualname, stamp, name, names = entry
     assert {"ch", "k"} <= set(names)
@@ -264,8 +261,7 @@ def test_a_record_in_a_copy_of_code_resumes_where_the_copies_are_as_many():
     ch = sx.channel()
     task = sx.tasklet(_waits_in_finally)(ch)
     sx.run()
-    stack = task.__reduce__()[2]["_stack"]
-    table, rows = stack.table, stack.rows
+    table, rows = portable.stack_parts(task._stack)
     (number, entry), = table.items()
     module, qualname, stamp, name, names = entry
     assert " & copies " in name, name

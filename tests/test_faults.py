@@ -1,6 +1,7 @@
 """Faults lose nothing: corrupted pickles raise instead of crashing the
 interpreter, and a failed configuration of the C module changes nothing."""
 
+import copyreg
 import gc
 import os
 import pickle
@@ -14,7 +15,7 @@ import time
 import pytest
 
 import stacklessxf as sx
-from stacklessxf.runtime import native_loop, portable
+from stacklessxf.runtime import native_loop, portable, scheduler
 from tests import fault_cases as cases
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -97,6 +98,62 @@ def test_a_corrupted_tasklet_state_is_refused(changes, what):
         t.__setstate__(_state(**changes))
 
 
+def _tuple_state(task, **changes):
+    """``task``'s pickled state, a tuple, with items changed by position
+    name (see scheduler._STATE_FORM)."""
+    names = ("form", "flags", "func", "table", "rows", "interpreter", "call", "value",
+             "error", "blocked_on", "attributes")
+    state = dict(zip(names, task.__reduce__()[2]))
+    state.update(changes)
+    return tuple(state.values())
+
+
+@pytest.mark.usefixtures("scheduler_loop")
+@pytest.mark.parametrize("changes,what", [
+    ({"form": 2}, "state"),
+    ({"attributes": None, "extra": 1}, "state"),
+    ({"flags": 32}, "flags"),
+    ({"flags": -1}, "flags"),
+    ({"flags": True}, "flags"),
+    ({"func": ("module",)}, "function name"),
+    ({"func": ("module", 3)}, "function name"),
+    ({"table": []}, "records"),
+    ({"rows": ((10**9, 1),)}, "record"),
+    ({"call": (cases.add, [1], {})}, "call"),
+    ({"error": "boom"}, "exception"),
+    ({"attributes": []}, "attributes"),
+])
+def test_a_corrupted_tuple_state_is_refused(changes, what):
+    t, _ = _suspended(cases.loop_and_switch, [1, 2])
+    state = _tuple_state(t, **changes)
+    with pytest.raises(pickle.UnpicklingError, match=what):
+        sx.tasklet.__new__(sx.tasklet).__setstate__(state)
+    t.kill()
+
+
+@pytest.mark.usefixtures("scheduler_loop")
+def test_a_tasklet_pickled_with_a_state_dict_still_loads_and_runs(monkeypatch):
+    # As tasklets pickled before their state was a tuple.
+    t, _ = _suspended(cases.loop_and_switch, [1, 2])
+    t.atomic = True
+    flags, func, stack, call, value, error, blocked_on, attributes, _ = \
+        scheduler._unpacked_state(t.__reduce__()[2])
+    old = {"func": portable.by_name(func), "_stack": portable.portable_stack(stack),
+           "_call": call, "_value": value, "_error": error, "blocked_on": blocked_on,
+           **dict(zip(scheduler._FLAGS, flags))}
+    monkeypatch.setattr(sx.tasklet, "__reduce__",
+                        lambda self: (copyreg.__newobj__, (type(self),), old))
+    blob = pickle.dumps(t)
+    monkeypatch.undo()
+    t.kill()
+    again = pickle.loads(blob)
+    assert again.atomic and again.alive and len(again._stack) == len(stack)
+    again.atomic = False
+    again.insert()
+    sx.run()
+    assert not again.alive and again.tempval == 3
+
+
 @pytest.mark.usefixtures("scheduler_loop")
 def test_a_sound_tasklet_state_still_loads_and_runs():
     t = sx.tasklet.__new__(sx.tasklet)
@@ -129,7 +186,7 @@ def test_a_pickled_tasklet_with_a_corrupted_iterator_is_refused_not_run(c_loop):
     source = f"""
 import pickle, sys
 import stacklessxf as sx
-from stacklessxf.runtime import native_loop, portable
+from stacklessxf.runtime import native_loop, portable, scheduler
 native_loop.available = {c_loop}
 form = pickle.loads({blob!r})
 try:

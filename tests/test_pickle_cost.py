@@ -5,6 +5,8 @@ anything but the code the records were saved from."""
 
 import pickle
 import pickletools
+import threading
+import types
 
 import pytest
 
@@ -64,14 +66,12 @@ def _names_looked_up(blob):
     return found
 
 
-def test_a_tasklet_pickle_looks_up_its_class_and_one_function_of_portable():
+def test_a_tasklet_pickle_looks_up_its_class_only():
     """Each name costs a lookup when the pickle is saved and another when it
-    is loaded: the tasklet's function and its records come back through
-    one function."""
+    is loaded: the tasklet's function and its records are in its state."""
     task, = _suspended(1)
     names = _names_looked_up(pickle.dumps(task))
-    assert [name for module, name in names if module == portable.__name__] == ["restore"]
-    assert len(names) == 2, names
+    assert names == [(type(task).__module__, type(task).__qualname__)]
     _finish([task])
 
 
@@ -156,3 +156,93 @@ def test_a_site_number_that_is_not_an_int_comes_back_as_the_site_itself():
     assert loaded == list(rows)
     assert all(type(record[0]) is int for record in loaded)
     _finish([task])
+
+
+# -- the C check that records pickle as they are ------------------------------
+
+def _module_level():
+    pass
+
+
+def _nested():
+    def inner():
+        pass
+    return inner
+
+
+class _Point(tuple):
+    pass
+
+
+def _probe_says(records, opaque=()):
+    """What the probe alone says of ``records``."""
+    probe = values._probe(opaque)
+    try:
+        probe.dump(records)
+    except Exception:
+        return False
+    finally:
+        values._release(probe)
+    return True
+
+
+_VALUES = [None, True, 3, 2**100, 1.5, 2j, "s", b"b", range(3), ..., NotImplemented,
+           [1, "x"], (1, None), [], (), [[1]], ([],), {"a": 1}, {1}, _module_level,
+           _nested(), lambda: 1, len, _Point((1,)), sx.channel(), object(), types.CellType(1),
+           iter([1]), (x for x in ()), threading.Lock()]
+
+
+@pytest.mark.skipif(values._plain_records is None,
+                    reason="the C extension _stacklessxf_switch is not built")
+@pytest.mark.parametrize("value", _VALUES, ids=lambda value: type(value).__name__)
+def test_the_c_check_says_plain_only_where_the_probe_does(value):
+    opaque = (sx.channel,)
+    records = ((7, value),)
+    if values._plain_records(records, opaque):
+        assert _probe_says(records, opaque)
+
+
+@pytest.mark.skipif(values._plain_records is None,
+                    reason="the C extension _stacklessxf_switch is not built")
+def test_the_c_check_answers_for_the_usual_values_and_leaves_the_rest_to_the_probe():
+    plain = values._plain_records
+    assert plain(((7, None, 3, "s", [1, "x"], (2.5,), _module_level, sx.channel()),),
+                 (sx.channel,))
+    for value in (lambda: 1, _nested(), [[1]], {"a": 1}, sx.channel(), types.CellType(1)):
+        assert not plain(((7, value),), ())
+    assert not plain((_Point((7,)),), ())
+    with pytest.raises(TypeError):
+        plain([(7,)], ())
+    with pytest.raises(TypeError):
+        plain(((7,),), ("not a type",))
+
+
+@pytest.mark.skipif(values._plain_records is None,
+                    reason="the C extension _stacklessxf_switch is not built")
+def test_tasklets_holding_the_usual_values_pickle_without_the_probe(monkeypatch):
+    dumped = []
+
+    class CountedProbe(values._Probe):
+        def dump(self, obj):
+            dumped.append(obj)
+            return super().dump(obj)
+
+    monkeypatch.setattr(values, "_Probe", CountedProbe)
+    monkeypatch.setattr(values, "_idle_probes", [])
+    tasks = _suspended(3)
+    blobs = [pickle.dumps(task) for task in tasks]
+    assert dumped == []
+    _finish([pickle.loads(blob) for blob in blobs])
+    _finish(tasks)
+
+
+_LENGTHS = {3: 2, 5: 1}
+_ROWS = [((3, "a"), (5,)), ((3, "a", "b"),), ((),), ([3, "a"],), ((3.0, "a"),), ((True, "a"),),
+         ((7, "a"),), (_Point((5,)),), ((5,), (3, None)), ()]
+
+
+@pytest.mark.skipif(portable._rows_fit is portable._rows_fit_here,
+                    reason="the C extension _stacklessxf_switch is not built")
+@pytest.mark.parametrize("rows", _ROWS, ids=repr)
+def test_the_c_rows_check_agrees_with_the_loop(rows):
+    assert portable._rows_fit(rows, _LENGTHS) == portable._rows_fit_here(rows, _LENGTHS)

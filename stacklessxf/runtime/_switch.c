@@ -15,6 +15,7 @@
 #include "_cpython.h"
 #include "structmember.h"
 #include "_handover.h"
+#include "_plain.h"
 
 /* What configure() hands over (the runtime's shared objects). */
 static struct {
@@ -1320,6 +1321,10 @@ static PyMethodDef methods[] = {
     {"forget_tested_calls", forget_tested_calls, METH_NOARGS,
      "Forget what the loops know of the tested calls (the set of them changed)."},
     {"give_code_version", give_code_version, METH_O, NULL},
+    {"plain_records", (PyCFunction)(void (*)(void))plain_records, METH_FASTCALL,
+     "Whether records pickle as they are, for the usual values (see _plain.h)."},
+    {"rows_fit", (PyCFunction)(void (*)(void))rows_fit, METH_FASTCALL,
+     "Whether pickled rows fit a table's lengths (see _plain.h)."},
     {NULL, NULL, 0, NULL},
 };
 

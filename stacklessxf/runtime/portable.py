@@ -47,6 +47,26 @@ from ..versions import current as version
 from . import specials, values
 from .records import SITES, UNBOUND, Slot
 
+
+
+def _rows_fit_here(rows, lengths):
+    """Whether each of the tuple ``rows`` is a tuple whose first item is an
+    int that ``lengths`` maps to the row's length (the C module's rows_fit,
+    where it is not built)."""
+    try:
+        for row in rows:
+            if type(row) is not tuple or type(row[0]) is not int or len(row) != lengths[row[0]]:
+                return False
+    except (IndexError, KeyError):
+        return False
+    return True
+
+
+try:
+    from _stacklessxf_switch import rows_fit as _rows_fit
+except ImportError:
+    _rows_fit = _rows_fit_here
+
 INTERPRETER = values.INTERPRETER
 
 _SLOT_WHAT = {
@@ -456,11 +476,28 @@ def by_name(function):
     """What pickles ``function`` (a tasklet's function): a FunctionByName
     when a name reaches it, its surrogate by value when it is a function
     that no name reaches, anything else as it is."""
+    reference = function_reference(function)
+    return FunctionByName(function) if type(reference) is tuple else reference
+
+
+def function_reference(function):
+    """``function`` as a pickled state holds it: its (module, qualified
+    name) when a name reaches it, for :func:`referenced_function`; else as
+    :func:`by_name` pickles it."""
     if not isinstance(function, types.FunctionType):
         return function
     if values.reachable_by_name(function):
-        return FunctionByName(function)
+        return function.__module__, function.__qualname__
     return by_value(function)
+
+
+def referenced_function(reference):
+    """The function that a :func:`function_reference` stands for."""
+    if type(reference) is not tuple:
+        return reference
+    if len(reference) != 2 or type(reference[0]) is not str or type(reference[1]) is not str:
+        raise pickle.UnpicklingError(f"not a pickled function name: {reference!r:.200}")
+    return find_function(*reference)
 
 
 # -- pickling --------------------------------------------------------------
@@ -527,17 +564,23 @@ class PortableStack:
     __slots__ = ("table", "rows")
 
     def __init__(self, records, opaque=()):
-        records = tuple(records)
-        sites = tuple(map(_first, records))
-        table = _tables.get(sites)
-        if table is None:
-            table = _table_of(sites)
-        self.table = table
-        self.rows = records if values.needs_nothing(records, opaque) else \
-            _substituted_records(records, values.Substitution(opaque))
+        self.table, self.rows = stack_parts(records, opaque)
 
     def __reduce__(self):
         return restore, (_RECORDS, self.table, self.rows, INTERPRETER)
+
+
+def stack_parts(records, opaque=()):
+    """The table and the rows of the portable form of ``records`` (see
+    PortableStack); :func:`load_stack` takes them back."""
+    records = tuple(records)
+    sites = tuple(map(_first, records))
+    table = _tables.get(sites)
+    if table is None:
+        table = _table_of(sites)
+    rows = records if values.needs_nothing(records, opaque) else \
+        _substituted_records(records, values.Substitution(opaque))
+    return table, rows
 
 
 def _substituted_records(records, substitute):
@@ -717,13 +760,7 @@ class _PlainTable:
     def load(self, rows):
         """The records of ``rows``; None unless each is a tuple of a site
         number of the table and as many values as that site saves."""
-        lengths = self.lengths
-        try:
-            for row in rows:
-                if type(row) is not tuple or type(row[0]) is not int or \
-                        len(row) != lengths[row[0]]:
-                    return None
-        except (IndexError, KeyError):
+        if not _rows_fit(rows, self.lengths):
             return None
         numbers = self.numbers
         if numbers is None:

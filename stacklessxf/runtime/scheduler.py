@@ -449,28 +449,35 @@ class Tasklet:
             raise pickle.PicklingError(
                 f"{self!r} is running and cannot be pickled; pickle it while "
                 "it is suspended")
-        opaque = _pickled_as_themselves()
-        state = {name: getattr(self, field) for name, field in _PICKLED_FIELDS.items()}
-        state["func"] = portable.by_name(self._func)
-        state["_stack"] = portable.portable_stack(self._stack, opaque)
-        state["_call"] = portable.by_value(self._call, opaque)
-        if self.__dict__:
-            state["__dict__"] = dict(self.__dict__)
+        table, rows = portable.stack_parts(self._stack, _pickled_as_themselves())
+        flags = (bool(self._alive) | bool(self.blocked) << 1 | bool(self.atomic) << 2
+                 | bool(self._block_trap) << 3 | bool(self.ignore_nesting) << 4)
+        state = (_STATE_FORM, flags, portable.function_reference(self._func), table, rows,
+                 portable.INTERPRETER, portable.by_value(self._call, _pickled_as_themselves()),
+                 self._value, self._error, self.blocked_on, self.__dict__ or None)
         if PICKLE_FLAGS.value & PICKLEFLAGS_PRESERVE_TRACING_STATE:
-            state["trace_function"], state["profile_function"] = self._trace, self._profile
+            state += (self._trace, self._profile)
         return copyreg.__newobj__, (type(self),), state
 
     def __setstate__(self, state):
-        _check_state(state)
+        """Takes the tuple that ``__reduce__`` makes, or the dictionary of
+        named fields that tasklets pickled as before it."""
+        if type(state) is tuple:
+            self._set_state(*_unpacked_state(state))
+        else:
+            self._set_state(*_state_of_dict(state))
+
+    def _set_state(self, flags, func, stack, call, value, error, blocked_on, attributes,
+                   tracing):
+        _check_fields(stack, call, error, attributes)
         self._init_fields()
-        for name, value in state.items():
-            if name == "__dict__":
-                self.__dict__.update(value)
-            elif name in ("trace_function", "profile_function"):
-                setattr(self, name, value)
-            else:
-                setattr(self, _STATE_FIELDS[name], value)
-        self._stack = list(self._stack)
+        self._alive, self.blocked, self.atomic, self._block_trap, self.ignore_nesting = flags
+        self._func, self._stack, self._call = func, list(stack), call
+        self._value, self._error, self.blocked_on = value, error, blocked_on
+        if attributes:
+            self.__dict__.update(attributes)
+        if tracing is not None:
+            self.trace_function, self.profile_function = tracing
 
     def __del__(self):
         # Nothing reaches this suspended tasklet any more: as in Stackless,
@@ -1125,41 +1132,69 @@ def getruncount():
     return len(_per_thread.scheduler.queue) + 1
 
 
-# Pickled names of a tasklet's state, and its fields they go to.
-_PICKLED_FIELDS = {"alive": "_alive", "blocked": "blocked", "blocked_on": "blocked_on",
-                   "_call": "_call", "_value": "_value", "_error": "_error",
-                   "atomic": "atomic", "block_trap": "_block_trap",
-                   "ignore_nesting": "ignore_nesting"}
-_STATE_FIELDS = {**_PICKLED_FIELDS, "func": "_func", "tempval": "_value", "_stack": "_stack"}
+# The form of the tuple a tasklet pickles its state as: (_STATE_FORM, flags,
+# function, records' table, records' rows, interpreter, call, value, error,
+# channel blocked on, attributes or None[, trace function, profile function]).
+_STATE_FORM = 1
+# The flags' bits, lowest first.
 _FLAGS = ("alive", "blocked", "atomic", "block_trap", "ignore_nesting")
+# The flags' values for each number the bits make.
+_FLAG_VALUES = [tuple(bool(number >> bit & 1) for bit in range(len(_FLAGS)))
+                for number in range(1 << len(_FLAGS))]
+# The names in a state dictionary, as tasklets pickled before the tuple.
+_STATE_NAMES = {"alive", "blocked", "blocked_on", "_call", "_value", "tempval", "_error",
+                "atomic", "block_trap", "ignore_nesting", "func", "_stack", "__dict__",
+                "trace_function", "profile_function"}
 
 
-def _check_state(state):
+def _refuse_state(what, value):
+    raise pickle.UnpicklingError(f"cannot load a tasklet: its {what} is {value!r:.200}")
+
+
+def _unpacked_state(state):
+    """_set_state's arguments from the tuple a tasklet pickled its state as."""
+    if len(state) not in (11, 13) or state[0] != _STATE_FORM:
+        _refuse_state("state", state)
+    _, flags, func, table, rows, interpreter, call, value, error, blocked_on, \
+        attributes, *tracing = state
+    if type(flags) is not int or not 0 <= flags < len(_FLAG_VALUES):
+        _refuse_state("flags", flags)
+    return (_FLAG_VALUES[flags], portable.referenced_function(func),
+            portable.load_stack(table, rows, interpreter), call, value, error, blocked_on,
+            attributes, tracing or None)
+
+
+def _state_of_dict(state):
+    """_set_state's arguments from a state dictionary of named fields."""
+    if type(state) is not dict or not set(state) <= _STATE_NAMES:
+        _refuse_state("state", state)
+    flags = tuple(state.get(flag, False) for flag in _FLAGS)
+    for flag, value in zip(_FLAGS, flags):
+        if type(value) is not bool:
+            _refuse_state(f"{flag} flag", value)
+    tracing = None
+    if "trace_function" in state or "profile_function" in state:
+        tracing = state.get("trace_function"), state.get("profile_function")
+    value = state.get("_value", state.get("tempval"))
+    return (flags, state.get("func"), state.get("_stack", []), state.get("_call"), value,
+            state.get("_error"), state.get("blocked_on"), state.get("__dict__"), tracing)
+
+
+def _check_fields(stack, call, error, attributes):
     """Raise ``pickle.UnpicklingError`` unless a pickled tasklet's state holds
     what the scheduler relies on: records, a call ``(function, tuple,
-    dict)`` for a tasklet that never ran, an exception or None to deliver."""
-    def refuse(what, value):
-        raise pickle.UnpicklingError(f"cannot load a tasklet: its {what} is {value!r:.200}")
-
-    known = {*_STATE_FIELDS, "__dict__", "trace_function", "profile_function"}
-    if not isinstance(state, dict) or not set(state) <= known:
-        refuse("state", state)
-    stack = state.get("_stack", [])
+    dict)`` for a tasklet that never ran, an exception or None to deliver,
+    attributes in a dictionary."""
     if not isinstance(stack, (list, tuple)):
-        refuse("list of records", stack)
+        _refuse_state("list of records", stack)
     portable.check_records(stack)
-    call = state.get("_call")
     if call is not None and not (type(call) is tuple and len(call) == 3 and callable(call[0])
                                  and type(call[1]) is tuple and type(call[2]) is dict):
-        refuse("call (function, arguments tuple, keywords dict)", call)
-    error = state.get("_error")
+        _refuse_state("call (function, arguments tuple, keywords dict)", call)
     if error is not None and not isinstance(error, BaseException):
-        refuse("exception to raise", error)
-    for flag in _FLAGS:
-        if type(state.get(flag, False)) is not bool:
-            refuse(f"{flag} flag", state[flag])
-    if type(state.get("__dict__", {})) is not dict:
-        refuse("attributes", state["__dict__"])
+        _refuse_state("exception to raise", error)
+    if attributes is not None and type(attributes) is not dict:
+        _refuse_state("attributes", attributes)
 
 
 _opaque_types = None

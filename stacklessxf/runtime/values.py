@@ -33,6 +33,11 @@ from ..errors import StaleCodeError
 from ..versions import current as version
 from .records import set_code
 
+try:
+    from _stacklessxf_switch import plain_records as _plain_records
+except ImportError:     # the C extension is not built: the probe says it all
+    _plain_records = None
+
 INTERPRETER = version.INTERPRETER
 
 # Values that hold no other value: nothing in them can need a surrogate.
@@ -88,9 +93,12 @@ class Substitution:
 
 
 def needs_nothing(records, opaque=()):
-    """Whether ``records`` pickle as they are, with nothing in them that
-    needs a surrogate (objects of the ``opaque`` types not looked into):
-    the probe pickles them, all at once."""
+    """Whether ``records`` (a tuple) pickle as they are, with nothing in
+    them that needs a surrogate (objects of the ``opaque`` types, a tuple,
+    not looked into): said by the C check for the usual values, else by the
+    probe, which pickles them, all at once."""
+    if _plain_records is not None and _plain_records(records, opaque):
+        return True
     probe = _probe(opaque)
     try:
         probe.dump(records)
