@@ -3,8 +3,11 @@ names its pickle looks up, the probes and resolutions it makes, its size;
 and that what is kept from one pickle for the next never resumes into
 anything but the code the records were saved from."""
 
+import os
 import pickle
 import pickletools
+import subprocess
+import sys
 import threading
 import types
 
@@ -246,3 +249,26 @@ _ROWS = [((3, "a"), (5,)), ((3, "a", "b"),), ((),), ([3, "a"],), ((3.0, "a"),), 
 @pytest.mark.parametrize("rows", _ROWS, ids=repr)
 def test_the_c_rows_check_agrees_with_the_loop(rows):
     assert portable._rows_fit(rows, _LENGTHS) == portable._rows_fit_here(rows, _LENGTHS)
+
+
+WITHOUT_THE_EXTENSION = """
+import sys
+sys.modules["_stacklessxf_switch"] = None
+import pickle
+from stacklessxf.runtime import portable, values
+from tests import test_pickle_cost as cases
+assert values._plain_records is None and portable._rows_fit is portable._rows_fit_here
+tasks = cases._suspended(3)
+loaded = [pickle.loads(pickle.dumps(task)) for task in tasks]
+cases._finish(loaded)
+cases._finish(tasks)
+print(len(loaded))
+"""
+
+
+def test_tasklets_pickle_without_the_extension():
+    done = subprocess.run([sys.executable, "-c", WITHOUT_THE_EXTENSION], capture_output=True,
+                          text=True, timeout=120, cwd=os.path.dirname(os.path.dirname(
+                              os.path.abspath(__file__))))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["3"]
