@@ -47,26 +47,6 @@ from ..versions import current as version
 from . import specials, values
 from .records import SITES, UNBOUND, Slot
 
-
-
-def _rows_fit_here(rows, lengths):
-    """Whether each of the tuple ``rows`` is a tuple whose first item is an
-    int that ``lengths`` maps to the row's length (the C module's rows_fit,
-    where it is not built)."""
-    try:
-        for row in rows:
-            if type(row) is not tuple or type(row[0]) is not int or len(row) != lengths[row[0]]:
-                return False
-    except (IndexError, KeyError):
-        return False
-    return True
-
-
-try:
-    from _stacklessxf_switch import rows_fit as _rows_fit
-except ImportError:
-    _rows_fit = _rows_fit_here
-
 INTERPRETER = values.INTERPRETER
 
 _SLOT_WHAT = {
@@ -688,6 +668,25 @@ def _load_rows(table, plans, rows):
             check_record(row)
         records.append(row)
     return records
+
+
+def _rows_fit_here(rows, lengths):
+    """Whether each of the tuple ``rows`` is a tuple whose first item is an
+    int that ``lengths`` maps to the row's length (the C module's rows_fit,
+    where it is not built)."""
+    try:
+        for row in rows:
+            if type(row) is not tuple or type(row[0]) is not int or len(row) != lengths[row[0]]:
+                return False
+    except (IndexError, KeyError):
+        return False
+    return True
+
+
+try:
+    from _stacklessxf_switch import rows_fit as _rows_fit
+except ImportError:
+    _rows_fit = _rows_fit_here
 
 
 class _PlainTable:
