@@ -103,6 +103,7 @@ def test_the_c_methods_take_a_ping_pong_without_python_code(preference):
     assert there.receive() == "to main" and there.in_python == 1
 
 
+@needs_c_loop
 def test_the_waiting_entries_are_a_deque():
     ch = sx.channel()
     assert isinstance(ch._waiting, collections.deque) and not ch._waiting
