@@ -449,12 +449,13 @@ class Tasklet:
             raise pickle.PicklingError(
                 f"{self!r} is running and cannot be pickled; pickle it while "
                 "it is suspended")
-        table, rows = portable.stack_parts(self._stack, _pickled_as_themselves())
+        opaque = _pickled_as_themselves()
+        table, rows = portable.stack_parts(self._stack, opaque)
         flags = (bool(self._alive) | bool(self.blocked) << 1 | bool(self.atomic) << 2
                  | bool(self._block_trap) << 3 | bool(self.ignore_nesting) << 4)
         state = (_STATE_FORM, flags, portable.function_reference(self._func), table, rows,
-                 portable.INTERPRETER, portable.by_value(self._call, _pickled_as_themselves()),
-                 self._value, self._error, self.blocked_on, self.__dict__ or None)
+                 portable.INTERPRETER, portable.by_value(self._call, opaque), self._value,
+                 self._error, self.blocked_on, self.__dict__ or None)
         if PICKLE_FLAGS.value & PICKLEFLAGS_PRESERVE_TRACING_STATE:
             state += (self._trace, self._profile)
         return copyreg.__newobj__, (type(self),), state
