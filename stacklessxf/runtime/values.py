@@ -99,6 +99,11 @@ def needs_nothing(records, opaque=()):
     probe, which pickles them, all at once."""
     if _plain_records is not None and _plain_records(records, opaque):
         return True
+    return probe_needs_nothing(records, opaque)
+
+
+def probe_needs_nothing(records, opaque=()):
+    """What the probe alone says of ``records`` (see needs_nothing)."""
     probe = _probe(opaque)
     try:
         probe.dump(records)
