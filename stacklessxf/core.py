@@ -15,10 +15,11 @@ from .backends.bytecode import generators
 from .errors import TransformError
 from .frontend.calls import Classifier
 from .frontend.settle import settle
-from .frontend.source import has_stackless_decorator, locate
+from .frontend.source import definition_key, has_stackless_decorator, locate
+from .frontend.subset import stackless_genexprs
 from .ir.lower import lower
 from .ir.verify import verify
-from .runtime import registry
+from .runtime import registry, values
 from .runtime.records import set_code
 from .runtime.registry import all_functions, registered_functions
 
@@ -244,11 +245,34 @@ def _transform(function):
     verify(info.ir)
     info.analysis = analyze(info.ir)
     info.switch_arrives = _switch_arrives(info)
+    info.body_code = _with_stackless_genexprs(info.body_code, info)
     info.code, info.sites = instrument(info.body_code, info.analysis.resume_points, info,
                                        switch_arrives=info.switch_arrives)
     if info.generator is not None:
         info.code = info.generator.entry(info)
     return info
+
+
+def _with_stackless_genexprs(code, info):
+    """``code`` with the code of each generator expression that runs as a
+    stackless generator replaced by its factory (the code of the function
+    CPython makes where the expression stands: it returns the generator).
+    On 3.11 one may be inside an inlined comprehension's code."""
+    wanted = {(node.lineno, node.col_offset) for node in stackless_genexprs(info.funcdef)}
+    if not wanted:
+        return code
+    consts = []
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            if definition_key(const)[1:] in wanted:
+                const = values.stackless_info_for_code(const, info.module).code
+            elif const.co_name in _COMPREHENSIONS:
+                const = _with_stackless_genexprs(const, info)
+        consts.append(const)
+    return code.replace(co_consts=tuple(consts))
+
+
+_COMPREHENSIONS = frozenset({"<listcomp>", "<setcomp>", "<dictcomp>"})
 
 
 def _switch_arrives(info):

@@ -138,10 +138,11 @@ def test_every_case_target_is_a_stackless_function_or_method():
 @pytest.mark.parametrize("path", corpus_paths(), ids=lambda p: os.path.basename(p))
 def test_transformed_load_is_transformed(path):
     """The transformed load registers one stackless function for every
-    function the plain load decorated, so the comparison above really is
-    plain against transformed."""
+    function the plain load decorated (and one for each generator expression
+    of theirs that runs as a stackless generator), so the comparison above
+    really is plain against transformed."""
     plain, transformed = corpus_pair(path)
     expected = [f.__qualname__ for f in decorated_functions(plain)]
     got = [info.qualname for info in registered_functions(transformed.__name__)]
-    assert got == expected
+    assert [name for name in got if not name.endswith(".<genexpr>")] == expected
     assert registered_functions(plain.__name__) == []

@@ -8,6 +8,7 @@ import astroid
 from astroid import nodes
 
 from ..errors import TransformError
+from .genexprs import PARAMETER, as_function
 
 _parsed_modules = {}
 _definitions_of = {}
@@ -73,9 +74,11 @@ def locate(function):
             f"source of {qualname} is not available (defined in {filename})",
             filename, code.co_firstlineno, None, "source")
     module = _module_node(filename, function.__globals__, qualname)
-    node = _definitions(module).get((code.co_name, code.co_firstlineno))
+    node = _definitions(module).get(definition_key(code))
     if isinstance(node, nodes.FunctionDef):
         return filename, node
+    if isinstance(node, nodes.GeneratorExp):
+        return filename, as_function(node)
     if node is not None:
         raise TransformError("a lambda cannot be transformed; use def",
                              filename, node.lineno, node.col_offset, "lambda")
@@ -85,18 +88,33 @@ def locate(function):
         filename, code.co_firstlineno, None, "source")
 
 
+def definition_key(code):
+    """(name, first line) of a function's code; for a generator
+    expression's, (name, line, column) where it starts: where its code
+    loads its iterator parameter."""
+    if code.co_name != "<genexpr>":
+        return code.co_name, code.co_firstlineno
+    import dis      # here: only a generator expression needs it
+    for instruction in dis.get_instructions(code):
+        if instruction.argval == PARAMETER:
+            return code.co_name, instruction.positions.lineno, instruction.positions.col_offset
+    return None
+
+
 def _definitions(module):
-    """The functions and lambdas of a parsed module by (name, first line),
-    as a code object names them; built once per module (a walk of the
-    whole tree per function made transforming a module quadratic)."""
+    """The functions, lambdas and generator expressions of a parsed module
+    by definition_key; built once per module (a walk of the whole tree per
+    function made transforming a module quadratic)."""
     found = _definitions_of.get(module)
     if found is None:
         found = {}
-        for node in module.nodes_of_class((nodes.FunctionDef, nodes.Lambda)):
+        for node in module.nodes_of_class((nodes.FunctionDef, nodes.Lambda, nodes.GeneratorExp)):
             if isinstance(node, nodes.FunctionDef):
                 found.setdefault((node.name, _first_line(node)), node)
-            else:
+            elif isinstance(node, nodes.Lambda):
                 found.setdefault(("<lambda>", node.lineno), node)
+            else:
+                found.setdefault(("<genexpr>", node.lineno, node.col_offset), node)
         _definitions_of[module] = found
     return found
 

@@ -11,6 +11,7 @@ iterable of a comprehension) run in the enclosing frame.
 from astroid import nodes
 
 from stacklessxf.errors import TransformError
+from stacklessxf.frontend.genexprs import origin
 
 MAY_UNWIND = frozenset({"guarded", "stackless", "switch", "unknown"})
 SUSPENDING = frozenset({"stackless", "switch"})
@@ -101,7 +102,7 @@ def _mark_inlined(funcdef, filename, classify):
 
 def _only_comprehensions_between(node, funcdef):
     scope = node.parent.scope()
-    while scope is not funcdef:
+    while scope is not funcdef and scope is not origin(funcdef):
         if not isinstance(scope, nodes.ComprehensionScope):
             return False
         scope = scope.parent.scope()
@@ -131,6 +132,76 @@ def _consumed_whole(genexpr, classify):
         return False
     frame, _ = call.func.lookup(call.func.name)
     return frame.name == "builtins" and call.func.name not in getattr(classify, "globals", {})
+
+
+# ---------------------------------------------------------------- stackless generator expressions
+
+# The other generator expressions of a stackless function run as stackless
+# generators (``frontend.genexprs`` gives each one's function), unless the
+# generator cannot be alive at a resume point of the function: consumed by
+# a builtin call, or looped over by a ``for`` whose body has no resume
+# point, and making no suspending call itself.  Those stay CPython's, some
+# sixty times quicker per item.  One that binds a name of the function (a
+# walrus) stays CPython's too.
+_STACKLESS_GENEXPRS = set()
+
+CONSUMING = CONSUMERS | DECIDING.keys() | {"next", "dict"}
+
+
+def runs_as_stackless_generator(node):
+    return node in _STACKLESS_GENEXPRS
+
+
+def stackless_genexprs(funcdef):
+    """The generator expressions of ``funcdef`` that run as stackless
+    generators, in source order."""
+    return [node for statement in funcdef.body for node in walk_frame(statement)
+            if node in _STACKLESS_GENEXPRS]
+
+
+def _mark_stackless_genexprs(funcdef, classify):
+    genexprs = [node for statement in funcdef.body for node in walk_frame(statement)
+                if isinstance(node, nodes.GeneratorExp) and node not in _INLINED]
+    for genexpr in genexprs:
+        _STACKLESS_GENEXPRS.discard(genexpr)
+        if _binds_outside(genexpr):
+            continue
+        if _makes_suspending_call(genexpr, classify) or not _used_up_at_once(genexpr, classify):
+            _STACKLESS_GENEXPRS.add(genexpr)
+
+
+def _binds_outside(genexpr):
+    return any(True for _ in genexpr.nodes_of_class(
+        nodes.NamedExpr, skip_klass=(nodes.Lambda, nodes.FunctionDef, nodes.ClassDef)))
+
+
+def _used_up_at_once(genexpr, classify):
+    """Whether ``genexpr``'s generator is dropped before the function
+    reaches a resume point."""
+    parent = genexpr.parent
+    if isinstance(parent, nodes.Call) and genexpr in parent.args and _consumes(parent, classify):
+        later = parent.args[parent.args.index(genexpr) + 1:] + parent.keywords
+        return not any(_has_resume_point(part, classify) for part in later)
+    if isinstance(parent, nodes.For) and parent.iter is genexpr:
+        return not any(_has_resume_point(part, classify) for part in parent.body + parent.orelse)
+    return False
+
+
+def _consumes(call, classify):
+    """A call of a builtin that is done with its argument when it returns."""
+    func = call.func
+    if isinstance(func, nodes.Attribute):
+        return func.attrname == "join" and isinstance(func.expr, nodes.Const) and \
+            isinstance(func.expr.value, (str, bytes))
+    if not isinstance(func, nodes.Name) or func.name not in CONSUMING:
+        return False
+    frame, _ = func.lookup(func.name)
+    return frame.name == "builtins" and func.name not in getattr(classify, "globals", {})
+
+
+def _has_resume_point(root, classify):
+    return any(isinstance(node, YIELDS) or isinstance(node, nodes.Call) and
+               classify(node) in MAY_UNWIND for node in walk_frame(root))
 
 
 def deciding_item(genexpr):
@@ -485,6 +556,7 @@ def check_subset(funcdef, filename, classify):
     if isinstance(funcdef, nodes.AsyncFunctionDef):
         _refuse(funcdef, filename, "async def", "a stackless function cannot be async")
     _mark_inlined(funcdef, filename, classify)
+    _mark_stackless_genexprs(funcdef, classify)
     global_names = set()
     generator = is_generator(funcdef)
     for statement in funcdef.body:
@@ -496,7 +568,7 @@ def check_subset(funcdef, filename, classify):
             elif isinstance(node, nodes.ExceptHandler) and node.name is not None:
                 _check_handler_name(node, global_names, filename)
             elif isinstance(node, (nodes.Lambda, nodes.ComprehensionScope)) and \
-                    node not in _INLINED:
+                    node not in _INLINED and node not in _STACKLESS_GENEXPRS:
                 _check_inner_calls(node, filename, classify)
 
 

@@ -24,6 +24,7 @@ from astroid import bases, nodes
 from astroid.exceptions import AstroidError
 
 from stacklessxf.frontend.calls import rooted_in_a_parameter
+from stacklessxf.frontend.genexprs import origin
 from stacklessxf.frontend.subset import (
     MAY_UNWIND,
     NESTED_SCOPES,
@@ -205,8 +206,10 @@ class _Lowering:
     def _containing(self, inner_nodes):
         """Every node that has one of `inner_nodes` inside it (those included)."""
         found = set()
+        # A generator expression's parts have the expression for parent.
+        ends = (self.funcdef, origin(self.funcdef))
         for node in inner_nodes:
-            while node is not self.funcdef and node not in found:
+            while node not in ends and node not in found:
                 found.add(node)
                 node = node.parent
         return found

@@ -9,7 +9,8 @@ CPython generator frame, so its body runs as an ordinary function whose
   ``yield_(v)`` (its result is the value sent in), each ``yield from it``
   loop by a call ``yield_from(it)`` (its result is the delegation's
   result).  The calls take the position of the expression they stand for,
-  which is where the analysis put their resume points;
+  which is where the analysis put their resume points (a generator
+  expression's yield: the whole expression's, see ``frontend.genexprs``);
 - the *factory* has the generator function's signature: it collects the
   bound arguments (and the closure's cells) and hands them to ``start``,
   which returns the generator object.  The function keeps its identity:
@@ -20,6 +21,7 @@ import inspect
 
 from bytecode import Bytecode, FreeVar, Instr, Label, TryEnd
 
+from ...frontend.genexprs import PARAMETER
 from ...runtime import generators as runtime
 from .ops import current as ops
 
@@ -39,6 +41,7 @@ def body_code(code, yield_, yield_from):
     instrs = list(bc)
     out = []
     dropped = set()         # labels of the delegation loops' ends
+    yield_location = _genexpr_location(code, instrs)
     index = 0
     while index < len(instrs):
         ins = instrs[index]
@@ -58,7 +61,7 @@ def body_code(code, yield_, yield_from):
             resume = _next_instruction(instrs, index)
             assert instrs[resume].name == "RESUME" and ops.resumes_after_yield(instrs[resume].arg), \
                 instrs[resume]
-            out += _call_with_stack_top(yield_, ins.location)
+            out += _call_with_stack_top(yield_, yield_location or ins.location)
             out += instrs[index + 1:resume]
             index = resume + 1
             continue
@@ -67,6 +70,15 @@ def body_code(code, yield_, yield_from):
     bc[:] = _without_empty_ranges(_without_throw_cleanups(out, dropped))
     bc.flags = bc.flags & ~inspect.CO_GENERATOR
     return bc.to_code()
+
+
+def _genexpr_location(code, instrs):
+    """For a generator expression's code, the location of the whole
+    expression (its load of the iterator parameter has it), else None."""
+    if code.co_name != "<genexpr>":
+        return None
+    return next(ins.location for ins in instrs
+                if getattr(ins, "name", None) == "LOAD_FAST" and ins.arg == PARAMETER)
 
 
 def _next_instruction(instrs, index):

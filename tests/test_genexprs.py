@@ -1,0 +1,89 @@
+"""Generator expressions in stackless code run as stackless generators
+where their generator may be alive at a resume point, or make a suspending
+call: they switch, copy and pickle mid-way, and resume in a fresh process.
+The others stay CPython's, which are much quicker per item."""
+
+import copy
+import inspect
+import os
+import pickle
+import subprocess
+import sys
+import types
+
+import stacklessxf as sx
+from stacklessxf.runtime.generators import Generator
+
+from tests import genexpr_cases as cases
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def genexpr_codes(function):
+    """The codes CPython compiled for ``function``'s generator expressions
+    as the transform left them: True for one made a stackless generator's
+    factory, False for CPython's generator code."""
+    code = function.__stackless__.body_code
+    return [not const.co_flags & inspect.CO_GENERATOR for const in code.co_consts
+            if isinstance(const, types.CodeType) and const.co_name == "<genexpr>"]
+
+
+def test_only_a_generator_that_may_be_alive_at_a_resume_point_is_stackless():
+    # Consumed by sum() and join(), looped over by a loop without resume
+    # points: CPython's.  Held across the call of tenfold: stackless.
+    assert genexpr_codes(cases.shapes) == [False, False, False, True]
+    assert cases.shapes([1, 2]) == (9, "1,2", [2, 3])
+
+
+def test_the_generator_is_a_stackless_generator_named_as_cpython_names_it():
+    gen = cases.switching_values([1])
+    assert isinstance(gen, Generator)
+    assert (gen.__name__, gen.__qualname__) == ("<genexpr>", "switching_values.<locals>.<genexpr>")
+    assert gen.gi_frame is None and not gen.gi_running
+
+
+def test_its_body_switches_tasklets_under_a_stackless_for_loop():
+    out = []
+
+    @sx.stackless
+    def other():
+        for _ in range(3):
+            out.append("other")
+            sx.schedule()
+
+    sx.tasklet(cases.collect)([1, 0, 2], out)
+    sx.tasklet(other)()
+    sx.run()
+    assert out == ["other", 10, "other", 20, "other"]
+
+
+def test_copies_and_pickles_mid_iteration():
+    gen = cases.switching_values([1, 2, 3])
+    assert next(gen) == 10
+    twin, loaded = copy.deepcopy(gen), pickle.loads(pickle.dumps(gen))
+    assert list(twin) == list(loaded) == list(gen) == [20, 30]
+
+
+RESUME_IN_CHILD = """
+import pickle, sys
+import stacklessxf as sx
+from tests import genexpr_cases
+tasklet = pickle.loads(sys.stdin.buffer.read())
+tasklet.insert()
+sx.run()
+print(genexpr_cases.OUT)
+"""
+
+
+def test_a_tasklet_switched_inside_one_resumes_in_a_fresh_process():
+    out = []
+    tasklet = sx.tasklet(cases.collect)([1, 2, 3], out)
+    tasklet.run()
+    tasklet.run()       # the body of the generator expression switched twice
+    assert out == [10]
+    blob = pickle.dumps(tasklet)
+    tasklet.kill()
+    child = subprocess.run([sys.executable, "-c", RESUME_IN_CHILD], input=blob,
+                           capture_output=True, cwd=REPO, timeout=120)
+    assert child.returncode == 0, child.stderr.decode()
+    assert child.stdout.decode().strip() == "[('tenfold', 2), ('tenfold', 3)]"
