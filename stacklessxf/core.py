@@ -5,6 +5,7 @@ import functools
 import gc
 import inspect
 import types
+import warnings
 
 from astroid import nodes
 
@@ -12,7 +13,7 @@ from .analysis import analyze
 from .analysis.callgraph import may_switch_among, switch_may_arrive
 from .backends.bytecode import instrument
 from .backends.bytecode import generators
-from .errors import TransformError
+from .errors import TransformError, TransformWarning
 from .frontend.calls import Classifier
 from .frontend.settle import settle
 from .frontend.source import definition_key, has_stackless_decorator, locate
@@ -258,18 +259,36 @@ def _with_stackless_genexprs(code, info):
     stackless generator replaced by its factory (the code of the function
     CPython makes where the expression stands: it returns the generator).
     On 3.11 one may be inside an inlined comprehension's code."""
-    wanted = {(node.lineno, node.col_offset) for node in stackless_genexprs(info.funcdef)}
+    wanted = {(node.lineno, node.col_offset): suspends
+              for node, suspends in stackless_genexprs(info.funcdef)}
     if not wanted:
         return code
     consts = []
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
-            if definition_key(const)[1:] in wanted:
-                const = values.stackless_info_for_code(const, info.module).code
+            key = definition_key(const)[1:]
+            if key in wanted:
+                const = _genexpr_factory(const, info, wanted[key])
             elif const.co_name in _COMPREHENSIONS:
                 const = _with_stackless_genexprs(const, info)
         consts.append(const)
     return code.replace(co_consts=tuple(consts))
+
+
+def _genexpr_factory(code, info, suspends):
+    """The factory of the stackless generator for the generator expression
+    of ``code``.  One that is stackless only because it may be held at a
+    resume point stays CPython's if the transform refuses it, with a
+    warning; one whose calls must suspend makes the refusal the function's."""
+    try:
+        return values.stackless_info_for_code(code, info.module).code
+    except TransformError as error:
+        if suspends:
+            raise
+        warnings.warn(TransformWarning(
+            f"{error}; the generator expression stays CPython's generator, which "
+            "a record does not pickle"), stacklevel=2)
+        return code
 
 
 _COMPREHENSIONS = frozenset({"<listcomp>", "<setcomp>", "<dictcomp>"})

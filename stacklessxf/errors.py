@@ -40,5 +40,7 @@ class StaleCodeError(Exception):
 
 
 class TransformWarning(UserWarning):
-    """A function of a module transformed as a whole stays plain: the
-    transform refused it (the message says why and where)."""
+    """A function of a module transformed as a whole stays plain, or a
+    generator expression of a stackless function that would be better
+    stackless stays CPython's: the transform refused it (the message says
+    why and where)."""

@@ -11,7 +11,11 @@ import subprocess
 import sys
 import types
 
+import pytest
+
 import stacklessxf as sx
+from stacklessxf.errors import TransformError, TransformWarning
+from stacklessxf.runtime import values
 from stacklessxf.runtime.generators import Generator
 
 from tests import genexpr_cases as cases
@@ -87,3 +91,29 @@ def test_a_tasklet_switched_inside_one_resumes_in_a_fresh_process():
                            capture_output=True, cwd=REPO, timeout=120)
     assert child.returncode == 0, child.stderr.decode()
     assert child.stdout.decode().strip() == "[('tenfold', 2), ('tenfold', 3)]"
+
+
+def refusing(code, module_name):
+    raise TransformError("refused for the test", code.co_filename, code.co_firstlineno,
+                         None, "generator expression")
+
+
+def test_one_only_held_stays_cpythons_if_the_transform_refuses_it(monkeypatch):
+    monkeypatch.setattr(values, "stackless_info_for_code", refusing)
+    with pytest.warns(TransformWarning, match="refused for the test.*stays CPython's"):
+        @sx.stackless
+        def held(xs):
+            squares = (x * x for x in xs)
+            cases.tenfold(1)
+            return list(squares)
+
+    assert genexpr_codes(held) == [False]
+    assert held([1, 2]) == [1, 4]
+
+
+def test_one_that_must_suspend_makes_the_refusal_the_functions(monkeypatch):
+    monkeypatch.setattr(values, "stackless_info_for_code", refusing)
+    with pytest.raises(TransformError, match="refused for the test"):
+        @sx.stackless
+        def suspending(xs):
+            return next(cases.tenfold(x) for x in xs)

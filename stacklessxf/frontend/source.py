@@ -98,7 +98,7 @@ def definition_key(code):
     for instruction in dis.get_instructions(code):
         if instruction.argval == PARAMETER:
             return code.co_name, instruction.positions.lineno, instruction.positions.col_offset
-    return None
+    return code.co_name, code.co_firstlineno
 
 
 def _definitions(module):

@@ -140,34 +140,32 @@ def _consumed_whole(genexpr, classify):
 # generators (``frontend.genexprs`` gives each one's function), unless the
 # generator cannot be alive at a resume point of the function: consumed by
 # a builtin call, or looped over by a ``for`` whose body has no resume
-# point, and making no suspending call itself.  Those stay CPython's, some
-# sixty times quicker per item.  One that binds a name of the function (a
-# walrus) stays CPython's too.
-_STACKLESS_GENEXPRS = set()
+# point, and making no suspending call itself.  Those stay CPython's, about
+# ninety times quicker per item.  One that binds a name of the function (a
+# walrus) stays CPython's too.  Node -> whether it must be stackless (it
+# makes a suspending call) rather than only be better so (it is held).
+_STACKLESS_GENEXPRS = {}
 
 CONSUMING = CONSUMERS | DECIDING.keys() | {"next", "dict"}
 
 
-def runs_as_stackless_generator(node):
-    return node in _STACKLESS_GENEXPRS
-
-
 def stackless_genexprs(funcdef):
     """The generator expressions of ``funcdef`` that run as stackless
-    generators, in source order."""
-    return [node for statement in funcdef.body for node in walk_frame(statement)
-            if node in _STACKLESS_GENEXPRS]
+    generators, in source order, with whether each makes a suspending call."""
+    return [(node, _STACKLESS_GENEXPRS[node]) for statement in funcdef.body
+            for node in walk_frame(statement) if node in _STACKLESS_GENEXPRS]
 
 
 def _mark_stackless_genexprs(funcdef, classify):
     genexprs = [node for statement in funcdef.body for node in walk_frame(statement)
                 if isinstance(node, nodes.GeneratorExp) and node not in _INLINED]
     for genexpr in genexprs:
-        _STACKLESS_GENEXPRS.discard(genexpr)
+        _STACKLESS_GENEXPRS.pop(genexpr, None)
         if _binds_outside(genexpr):
             continue
-        if _makes_suspending_call(genexpr, classify) or not _used_up_at_once(genexpr, classify):
-            _STACKLESS_GENEXPRS.add(genexpr)
+        suspends = _makes_suspending_call(genexpr, classify)
+        if suspends or not _used_up_at_once(genexpr, classify):
+            _STACKLESS_GENEXPRS[genexpr] = suspends
 
 
 def _binds_outside(genexpr):
