@@ -10,9 +10,9 @@ setup(ext_modules=[
     # all threads, where it cannot be built.
     Extension("_stacklessxf_switch",
               ["stacklessxf/runtime/_switch.c", "stacklessxf/runtime/_handover.c",
-               "stacklessxf/runtime/_plain.c"],
+               "stacklessxf/runtime/_plain.c", "stacklessxf/runtime/_genexpr.c"],
               depends=["stacklessxf/runtime/_handover.h", "stacklessxf/runtime/_plain.h",
-                       "stacklessxf/runtime/_cpython.h"],
+                       "stacklessxf/runtime/_genexpr.h", "stacklessxf/runtime/_cpython.h"],
               optional=True),
     # The depth probe that keeps stackless frames below half the recursion
     # limit (see stacklessxf/runtime/depth.py).

@@ -189,7 +189,8 @@ def _open_file(tmp_path):
 
 
 def _generator():
-    return (i for i in range(3))
+    """Of a plain generator function: nothing reads its frame's state."""
+    yield from range(3)
 
 
 UNPICKLABLE = {"lock": _lock, "socket": _socket, "open file": _open_file,

@@ -204,9 +204,13 @@ def _marked_line(function):
     raise AssertionError(f"no marked line in {function.__qualname__}")
 
 
+def _counting():
+    yield from range(3)
+
+
 def _unpicklable(kind, tmp_path):
-    if kind == "generator":
-        return (i for i in range(3))
+    if kind == "generator":     # of a plain generator function
+        return _counting()
     return open(tmp_path / "held.txt", "w")
 
 

@@ -12,6 +12,7 @@ from astroid import nodes
 
 from stacklessxf.errors import TransformError
 from stacklessxf.frontend.genexprs import origin
+from stacklessxf.runtime.values import CPYTHON_GENEXPRS_PICKLE
 
 MAY_UNWIND = frozenset({"guarded", "stackless", "switch", "unknown"})
 SUSPENDING = frozenset({"stackless", "switch"})
@@ -137,13 +138,16 @@ def _consumed_whole(genexpr, classify):
 # ---------------------------------------------------------------- stackless generator expressions
 
 # The other generator expressions of a stackless function run as stackless
-# generators (``frontend.genexprs`` gives each one's function), unless the
-# generator cannot be alive at a resume point of the function: consumed by
-# a builtin call, or looped over by a ``for`` whose body has no resume
-# point, and making no suspending call itself.  Those stay CPython's, about
-# ninety times quicker per item.  One that binds a name of the function (a
-# walrus) stays CPython's too.  Node -> whether it must be stackless (it
-# makes a suspending call) rather than only be better so (it is held).
+# generators (``frontend.genexprs`` gives each one's function) when they
+# make a suspending call, or when their generator may be alive at a resume
+# point of the function and CPython's would not pickle there.  The rest stay
+# CPython's, about ninety times quicker per item: those consumed by a
+# builtin call or looped over by a ``for`` whose body has no resume point,
+# and those that pickle by their parts (``runtime.values``: one ``for``
+# clause, no comprehension inside, which CPython 3.12 would inline).  One
+# that binds a name of the function (a walrus) stays CPython's too.
+# Node -> whether it must be stackless (it makes a suspending call) rather
+# than only be better so (it is held).
 _STACKLESS_GENEXPRS = {}
 
 CONSUMING = CONSUMERS | DECIDING.keys() | {"next", "dict"}
@@ -164,13 +168,24 @@ def _mark_stackless_genexprs(funcdef, classify):
         if _binds_outside(genexpr):
             continue
         suspends = _makes_suspending_call(genexpr, classify)
-        if suspends or not _used_up_at_once(genexpr, classify):
+        if suspends or not (_used_up_at_once(genexpr, classify) or _pickles_by_parts(genexpr)):
             _STACKLESS_GENEXPRS[genexpr] = suspends
 
 
+def _pickles_by_parts(genexpr):
+    """Whether CPython's generator for ``genexpr`` pickles (see
+    ``runtime.values``): one clause, and no scope inside it that could loop
+    in its code (a comprehension on 3.12) or capture its variable."""
+    own_parts = comprehension_parts(genexpr)[1:]      # its iterable runs outside it
+    return CPYTHON_GENEXPRS_PICKLE and len(genexpr.generators) == 1 and not any(
+        True for part in own_parts for _ in part.nodes_of_class(NESTED_SCOPES))
+
+
+_OWN_CODE = (nodes.Lambda, nodes.FunctionDef, nodes.ClassDef)
+
+
 def _binds_outside(genexpr):
-    return any(True for _ in genexpr.nodes_of_class(
-        nodes.NamedExpr, skip_klass=(nodes.Lambda, nodes.FunctionDef, nodes.ClassDef)))
+    return any(True for _ in genexpr.nodes_of_class(nodes.NamedExpr, skip_klass=_OWN_CODE))
 
 
 def _used_up_at_once(genexpr, classify):

@@ -16,6 +16,7 @@
 #include "structmember.h"
 #include "_handover.h"
 #include "_plain.h"
+#include "_genexpr.h"
 
 /* What configure() hands over (the runtime's shared objects). */
 static struct {
@@ -1325,6 +1326,8 @@ static PyMethodDef methods[] = {
      "Whether records pickle as they are, for the usual values (see _plain.h)."},
     {"rows_fit", (PyCFunction)(void (*)(void))rows_fit, METH_FASTCALL,
      "Whether pickled rows fit a table's lengths (see _plain.h)."},
+    {"genexpr_parts", genexpr_parts, METH_O,
+     "(iterator, cells) of a CPython generator expression between two items"},
     {NULL, NULL, 0, NULL},
 };
 

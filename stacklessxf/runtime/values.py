@@ -37,6 +37,14 @@ try:
     from _stacklessxf_switch import plain_records as _plain_records
 except ImportError:     # the C extension is not built: the probe says it all
     _plain_records = None
+try:
+    from _stacklessxf_switch import genexpr_parts as _genexpr_parts
+except ImportError:     # CPython's generator expressions do not pickle then
+    _genexpr_parts = None
+
+# Whether a CPython generator expression of one clause pickles (see
+# _reduce_generator).
+CPYTHON_GENEXPRS_PICKLE = _genexpr_parts is not None
 
 INTERPRETER = version.INTERPRETER
 
@@ -346,7 +354,7 @@ class FunctionSurrogate(_Surrogate):
         substitute.remember(function, self)
         code = code_of(function)
         module = function.__module__
-        _check_found_again(function, module, code)
+        _check_found_again(f"function {module}.{function.__qualname__}", module, code)
         address = (module, code.co_qualname, code.co_firstlineno,
                    fingerprint_of_code(module, code), stackless_info(function) is not None)
         closure = tuple(substitute_cell(cell, substitute) for cell in function.__closure__ or ())
@@ -362,8 +370,8 @@ class FunctionSurrogate(_Surrogate):
 _found_again = set()
 
 
-def _check_found_again(function, module_name, code):
-    """Raise PicklingError unless loading will find ``code`` again."""
+def _check_found_again(what, module_name, code):
+    """Raise PicklingError unless loading will find ``code`` (of ``what``) again."""
     if (module_name, code) in _found_again:
         return
     try:
@@ -371,11 +379,11 @@ def _check_found_again(function, module_name, code):
                           fingerprint_of_code(module_name, code))
     except Exception as exc:
         raise pickle.PicklingError(
-            f"function {module_name}.{function.__qualname__} cannot be pickled by value: "
+            f"{what} cannot be pickled by value: "
             f"its code would not be found again ({type(exc).__name__}: {exc})") from None
     if found != code:
         raise pickle.PicklingError(
-            f"function {module_name}.{function.__qualname__} cannot be pickled by value: "
+            f"{what} cannot be pickled by value: "
             "other code of that name is found in its place")
     _found_again.add((module_name, code))
 
@@ -414,6 +422,72 @@ def _set_function_state(function, state):
     (function.__name__, function.__qualname__, function.__doc__, function.__defaults__,
      function.__kwdefaults__, function.__annotations__, attributes) = state
     vars(function).update(attributes)
+
+
+# -- CPython's generator expressions -------------------------------------------
+
+# Between two items, a generator expression of one ``for`` clause holds
+# nothing but the iterator it loops over (its parameter ``.0``) and its
+# closure: the item's variables are bound again before they are read.  Such
+# a generator, not started or suspended, pickles as those two and comes
+# back as a new generator of the same code over the same iterator.  One of
+# several clauses holds their iterators on its value stack, which nothing
+# reads, and one whose variable a function inside it captures holds that
+# variable's cell, which the functions it made share: they stay unpicklable.
+_rebuildable_codes = {}
+
+
+def rebuilt_from_parts(code):
+    """Whether a CPython generator of ``code`` pickles by its parts."""
+    found = _rebuildable_codes.get(code)
+    if found is None:
+        import dis      # here: it takes long to import, and few need it
+        found = _rebuildable_codes[code] = CPYTHON_GENEXPRS_PICKLE and \
+            code.co_name == "<genexpr>" and code.co_argcount == 1 and not code.co_cellvars and \
+            sum(ins.opname == "FOR_ITER" for ins in dis.get_instructions(code)) == 1
+    return found
+
+
+def _reduce_generator(generator):
+    """A CPython generator expression of one clause, by its code's address
+    and fingerprint, its closure and the iterator it loops over; a finished
+    one, by its names; any other generator, refused as pickle refuses it."""
+    names = (generator.__name__, generator.__qualname__)
+    if not rebuilt_from_parts(generator.gi_code):
+        raise TypeError("cannot pickle 'generator' object")
+    if generator.gi_frame is None:
+        return _finished_generator, names
+    if generator.gi_running:
+        raise pickle.PicklingError(f"the generator {generator.__qualname__} is running")
+    code = generator.gi_code
+    module = generator.gi_frame.f_globals.get("__name__")
+    _check_found_again(f"generator {module}.{code.co_qualname}", module, code)
+    iterator, cells = _genexpr_parts(generator)
+    address = (module, code.co_qualname, code.co_firstlineno,
+               fingerprint_of_code(module, code))
+    return make_genexpr, (address, cells, iterator, *names)
+
+
+def make_genexpr(address, closure, iterator, name, qualname):
+    module_name, qualname_of_code, firstlineno, expected = address
+    code = find_code(module_name, qualname_of_code, firstlineno, expected)
+    function = types.FunctionType(code, sys.modules[module_name].__dict__, code.co_name,
+                                  None, closure)
+    generator = function(iterator)
+    generator.__name__, generator.__qualname__ = name, qualname
+    return generator
+
+
+def _finished_generator(name, qualname):
+    generator = _nothing_left()
+    generator.__name__, generator.__qualname__ = name, qualname
+    for _ in generator:
+        pass
+    return generator
+
+
+def _nothing_left():
+    yield from ()
 
 
 # -- stackless functions defined inside other functions --------------------
@@ -710,6 +784,7 @@ def _dict_view(mapping, kind):
 
 def _register_reducers():
     copyreg.pickle(types.CellType, _reduce_cell)
+    copyreg.pickle(types.GeneratorType, _reduce_generator)
     copyreg.pickle(types.ModuleType, _reduce_module)
     for mapping in ({}, collections.OrderedDict()):
         for kind in ("keys", "values", "items"):

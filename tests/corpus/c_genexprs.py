@@ -60,6 +60,23 @@ def plain_body_held(xs):
 
 
 @stackless
+def plain_one_shares_a_cell(xs):
+    scale = 1
+    scaled = (x * scale for x in xs)
+    first = next(scaled)
+    twice(first)
+    scale = 100
+    return first, list(scaled)
+
+
+@stackless
+def plain_body_of_two_clauses_held(rows):
+    products = (a * b for row in rows for a, b in row)
+    twice(0)
+    return total_of(products)
+
+
+@stackless
 def nested(rows):
     out = []
     for row_values in ((twice(v) for v in row) for row in rows):
@@ -151,6 +168,8 @@ CASES = [
     ("first_match", ([1],), {}),
     ("passed_on", ([1, 2, 3],), {}),
     ("plain_body_held", ([1, 2, 3],), {}),
+    ("plain_one_shares_a_cell", ([1, 2, 3],), {}),
+    ("plain_body_of_two_clauses_held", ([[(1, 2), (3, 4)], [], [(5, 6)]],), {}),
     ("nested", ([[1, 2], [], [3]],), {}),
     ("two_on_a_line", ([1, 2],), {}),
     ("several_loops", ([[(1, 1), (2, 0)], [], [(3, 2)]],), {}),
