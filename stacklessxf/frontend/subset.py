@@ -131,8 +131,12 @@ def _consumed_whole(genexpr, classify):
             call.func.name not in CONSUMERS and \
             (call.func.name not in DECIDING or call.keywords):
         return False
-    frame, _ = call.func.lookup(call.func.name)
-    return frame.name == "builtins" and call.func.name not in getattr(classify, "globals", {})
+    return _names_the_builtin(call.func, classify)
+
+
+def _names_the_builtin(name, classify):
+    frame, _ = name.lookup(name.name)
+    return frame.name == "builtins" and name.name not in getattr(classify, "globals", {})
 
 
 # ---------------------------------------------------------------- stackless generator expressions
@@ -144,8 +148,8 @@ def _consumed_whole(genexpr, classify):
 # CPython's, about ninety times quicker per item: those consumed by a
 # builtin call or looped over by a ``for`` whose body has no resume point,
 # and those that pickle by their parts (``runtime.values``: one ``for``
-# clause, no comprehension inside, which CPython 3.12 would inline).  One
-# that binds a name of the function (a walrus) stays CPython's too.
+# clause, no scope inside).  One that binds a name of the function (a
+# walrus) stays CPython's too.
 # Node -> whether it must be stackless (it makes a suspending call) rather
 # than only be better so (it is held).
 _STACKLESS_GENEXPRS = {}
@@ -206,10 +210,8 @@ def _consumes(call, classify):
     if isinstance(func, nodes.Attribute):
         return func.attrname == "join" and isinstance(func.expr, nodes.Const) and \
             isinstance(func.expr.value, (str, bytes))
-    if not isinstance(func, nodes.Name) or func.name not in CONSUMING:
-        return False
-    frame, _ = func.lookup(func.name)
-    return frame.name == "builtins" and func.name not in getattr(classify, "globals", {})
+    return isinstance(func, nodes.Name) and func.name in CONSUMING and \
+        _names_the_builtin(func, classify)
 
 
 def _has_resume_point(root, classify):
