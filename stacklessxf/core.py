@@ -281,7 +281,7 @@ def _genexpr_factory(code, info, suspends):
     resume point stays CPython's if the transform refuses it, with a
     warning; one whose calls must suspend makes the refusal the function's."""
     try:
-        return values.stackless_info_for_code(code, info.module).code
+        return values.stackless_info_for_code(code, info.module, info.globals).code
     except TransformError as error:
         if suspends:
             raise

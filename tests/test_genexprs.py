@@ -149,7 +149,7 @@ def test_a_tasklet_switched_inside_one_resumes_in_a_fresh_process():
     assert child.stdout.decode().strip() == "[('tenfold', 2), ('tenfold', 3)]"
 
 
-def refusing(code, module_name):
+def refusing(code, module_name, namespace=None):
     raise TransformError("refused for the test", code.co_filename, code.co_firstlineno,
                          None, "generator expression")
 
@@ -173,3 +173,22 @@ def test_one_that_must_suspend_makes_the_refusal_the_functions(monkeypatch):
         @sx.stackless
         def suspending(xs):
             return next(cases.tenfold(x) for x in xs)
+
+
+def test_a_module_missing_from_sys_modules_is_no_obstacle(tmp_path):
+    # The generator expression's function takes the globals of the function
+    # it stands in, not a module looked up by name.
+    path = tmp_path / "unlisted.py"
+    path.write_text(
+        "from stacklessxf import stackless\n\n\n"
+        "@stackless\n"
+        "def bump(x):\n"
+        "    return x + 1\n\n\n"
+        "@stackless\n"
+        "def bumped(xs):\n"
+        "    gen = (bump(x) for x in xs)\n"
+        "    return [value for value in gen]\n")
+    module = types.ModuleType("unlisted")
+    module.__file__ = str(path)
+    exec(compile(path.read_text(), str(path), "exec"), module.__dict__)
+    assert module.bumped([1, 2]) == [2, 3]

@@ -504,15 +504,17 @@ def note_stackless_code(info):
     _infos_by_code.setdefault(id(info.original_code), (info.original_code, info))
 
 
-def stackless_info_for_code(code, module_name):
+def stackless_info_for_code(code, module_name, namespace=None):
     """A FunctionInfo for ``code`` (CPython's code of a stackless function
-    defined inside another function), transforming it in this process if
-    none is known yet."""
+    defined inside another function, or of a generator expression),
+    transforming it in this process if none is known yet.  Its globals are
+    ``namespace``, by default its module's."""
     known = _infos_by_code.get(id(code))
     if known is not None and known[0] is code:
         return known[1]
-    module = sys.modules[module_name]
-    stand_in = types.FunctionType(code, module.__dict__, code.co_name, None,
+    if namespace is None:
+        namespace = sys.modules[module_name].__dict__
+    stand_in = types.FunctionType(code, namespace, code.co_name, None,
                                   tuple(types.CellType() for _ in code.co_freevars))
     stand_in.__qualname__ = code.co_qualname
     info = _transform(stand_in)
