@@ -1,7 +1,8 @@
 """Generator expressions in stackless code run as stackless generators
-where their generator may be alive at a resume point, or make a suspending
-call: they switch, copy and pickle mid-way, and resume in a fresh process.
-The others stay CPython's, which are much quicker per item."""
+where they make a suspending call, or where a record may hold CPython's
+generator that would not pickle: they switch, copy and pickle mid-way, and
+resume in a fresh process.  The others stay CPython's, which are much
+quicker per item, and pickle by their parts where they have one clause."""
 
 import copy
 import inspect
