@@ -13,6 +13,7 @@ allocated when it unwinds.
 import collections
 import gc
 import types
+import warnings
 
 
 class _Unbound:
@@ -122,9 +123,21 @@ def set_code(function, code):
     function's code leaves it without the version its calls are specialized
     by (3.13), every call of it would take the interpreter's slow path: the
     extension gives it the version a new function of ``code`` would have."""
-    function.__code__ = code
+    if (function.__code__.co_flags ^ code.co_flags) & _CODE_KINDS:
+        # 3.13 deprecates code of another kind (a warning that -W error makes
+        # an error); a stackless generator function's code is its factory,
+        # a plain function's, on purpose: the function keeps its identity.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            function.__code__ = code
+    else:
+        function.__code__ = code
     if give_code_version is not None:
         give_code_version(function)
+
+
+# CO_GENERATOR, CO_COROUTINE, CO_ASYNC_GENERATOR: the kinds of code.
+_CODE_KINDS = 0x20 | 0x80 | 0x200
 
 
 # Where the frames of an unwinding leave their records for the code that
