@@ -354,9 +354,8 @@ class FunctionSurrogate(_Surrogate):
         substitute.remember(function, self)
         code = code_of(function)
         module = function.__module__
-        _check_found_again(f"function {module}.{function.__qualname__}", module, code)
-        address = (module, code.co_qualname, code.co_firstlineno,
-                   fingerprint_of_code(module, code), stackless_info(function) is not None)
+        address = _code_address(f"function {module}.{function.__qualname__}", module, code,
+                                stackless_info(function) is not None)
         closure = tuple(substitute_cell(cell, substitute) for cell in function.__closure__ or ())
         attributes = {name: substitute(value) for name, value in vars(function).items()
                       if name != "__stackless__"}
@@ -365,6 +364,15 @@ class FunctionSurrogate(_Surrogate):
                  substitute(function.__annotations__), attributes)
         self.reduced = (make_function, (address, closure), state, None, None,
                         _set_function_state)
+
+
+def _code_address(what, module_name, code, stackless):
+    """Where make_function finds ``code`` (of ``what``) again: its module,
+    qualified name, first line and fingerprint, and whether it is stackless.
+    Raises PicklingError if it would not be found."""
+    _check_found_again(what, module_name, code)
+    return (module_name, code.co_qualname, code.co_firstlineno,
+            fingerprint_of_code(module_name, code), stackless)
 
 
 _found_again = set()
@@ -461,19 +469,13 @@ def _reduce_generator(generator):
         raise pickle.PicklingError(f"the generator {generator.__qualname__} is running")
     code = generator.gi_code
     module = generator.gi_frame.f_globals.get("__name__")
-    _check_found_again(f"generator {module}.{code.co_qualname}", module, code)
+    address = _code_address(f"generator {module}.{code.co_qualname}", module, code, False)
     iterator, cells = _genexpr_parts(generator)
-    address = (module, code.co_qualname, code.co_firstlineno,
-               fingerprint_of_code(module, code))
     return make_genexpr, (address, cells, iterator, *names)
 
 
 def make_genexpr(address, closure, iterator, name, qualname):
-    module_name, qualname_of_code, firstlineno, expected = address
-    code = find_code(module_name, qualname_of_code, firstlineno, expected)
-    function = types.FunctionType(code, sys.modules[module_name].__dict__, code.co_name,
-                                  None, closure)
-    generator = function(iterator)
+    generator = make_function(address, closure)(iterator)
     generator.__name__, generator.__qualname__ = name, qualname
     return generator
 
